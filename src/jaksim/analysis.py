@@ -1,0 +1,134 @@
+"""Analysis: incidence rates with exact Poisson CIs and cumulative incidence.
+
+Sums of person-time are exact (integer arithmetic on the float64 mantissas), so the
+summary is bit-identical whatever the chunk size, and person-years in ``summary`` equal
+the correctly rounded sum of follow-up in ``patients``.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pyarrow as pa
+from scipy import stats
+
+
+class ExactSum:
+    """Exact running sum of non-negative finite float64 values (order-independent)."""
+
+    _SHIFT = 1200  # covers the full float64 exponent range (subnormals too)
+
+    def __init__(self) -> None:
+        self._total = 0  # Python int: sum * 2**_SHIFT
+
+    def add(self, values: np.ndarray) -> None:
+        v = np.asarray(values, dtype=np.float64)
+        v = v[v != 0.0]
+        if v.size == 0:
+            return
+        if not np.all(np.isfinite(v)):
+            raise ValueError("ExactSum takes finite values only")
+        for start in range(0, v.size, 1 << 25):
+            self._add(v[start:start + (1 << 25)])
+
+    def _add(self, v: np.ndarray) -> None:
+        mant, expo = np.frexp(v)                            # v = mant * 2**expo, mant in [0.5, 1)
+        m = np.rint(np.ldexp(mant, 53)).astype(np.int64)    # exact 53-bit integer mantissa
+        e = expo.astype(np.int64) - 53
+        e0 = int(e.min())
+        # halves below 2**27: per-bin sums of < 2**25 values stay below 2**53, exact in float64
+        hi = np.bincount(e - e0, weights=(m >> 26).astype(np.float64))
+        lo = np.bincount(e - e0, weights=(m & ((1 << 26) - 1)).astype(np.float64))
+        for off in np.flatnonzero((hi != 0) | (lo != 0)):
+            part = (int(hi[off]) << 26) + int(lo[off])
+            self._total += part << int(off + e0 + self._SHIFT)
+
+    def value(self) -> float:
+        """The correctly rounded float64 of the exact sum."""
+        return float(Fraction(self._total, 1 << self._SHIFT))
+
+
+def poisson_ci(events: np.ndarray, person_years: np.ndarray, level: float = 0.95,
+               per: float = 100.0) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (Garwood) confidence interval of an incidence rate, per ``per`` patient-years."""
+    k = np.asarray(events, dtype=np.float64)
+    py = np.asarray(person_years, dtype=np.float64)
+    a = (1.0 - level) / 2.0
+    lower = np.where(k > 0, stats.chi2.ppf(a, 2 * k) / 2.0, 0.0)
+    upper = stats.chi2.ppf(1.0 - a, 2 * k + 2) / 2.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return per * lower / py, per * upper / py
+
+
+def binomial_ci(x: np.ndarray, n: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (Clopper-Pearson) confidence interval of a proportion."""
+    x = np.asarray(x, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    a = (1.0 - level) / 2.0
+    lower = np.where(x > 0, stats.beta.ppf(a, x, n - x + 1), 0.0)
+    upper = np.where(x < n, stats.beta.ppf(1 - a, x + 1, n - x), 1.0)
+    return lower, upper
+
+
+class SummaryAccumulator:
+    """Per-arm totals built chunk by chunk: events, person-years, first events, deaths."""
+
+    def __init__(self, types: tuple[str, ...]):
+        self.types = types
+        K = len(types)
+        self.n_patients = 0
+        self.events = np.zeros(K, dtype=np.int64)
+        self.patients_with_event = np.zeros(K, dtype=np.int64)
+        self.person_years = ExactSum()
+        self.first_event_py = [ExactSum() for _ in range(K)]
+        self.on_treatment_py = ExactSum()
+        self.deaths = np.zeros(3, dtype=np.int64)
+
+    def add(self, follow_up, exit_reason, stop_time, counts, first_time) -> None:
+        self.n_patients += follow_up.shape[0]
+        self.events += counts.sum(axis=0, dtype=np.int64)
+        self.patients_with_event += (counts > 0).sum(axis=0)
+        self.person_years.add(follow_up)
+        for k in range(len(self.types)):
+            ft = first_time[:, k]
+            self.first_event_py[k].add(np.where(np.isnan(ft), follow_up, ft))
+        self.on_treatment_py.add(np.where(np.isnan(stop_time), follow_up, stop_time))
+        self.deaths += np.bincount(exit_reason, minlength=3)[:3]
+
+    def table(self, horizon_years: float) -> pa.Table:
+        """One row per infection type plus one for all-cause death."""
+        py = self.person_years.value()
+        names = list(self.types) + ["death"]
+        events = np.append(self.events, self.deaths[1] + self.deaths[2])
+        with_event = np.append(self.patients_with_event, self.deaths[1] + self.deaths[2])
+        first_py = np.array([s.value() for s in self.first_event_py] + [py])
+        py_arr = np.full(len(names), py)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate = 100.0 * events / py_arr
+            first_rate = 100.0 * with_event / first_py
+        lo, hi = poisson_ci(events, py_arr)
+        flo, fhi = poisson_ci(with_event, first_py)
+        n = np.full(len(names), self.n_patients)
+        ci = with_event / np.maximum(n, 1)
+        clo, chi = binomial_ci(with_event, n)
+        return pa.table({
+            "type": pa.array(names, pa.string()),
+            "n_patients": pa.array(n, pa.int64()),
+            "horizon_years": pa.array(np.full(len(names), horizon_years), pa.float64()),
+            "events": pa.array(events, pa.int64()),
+            "person_years": pa.array(py_arr, pa.float64()),
+            "incidence_rate_per_100py": pa.array(rate, pa.float64()),
+            "incidence_rate_ci_lower": pa.array(lo, pa.float64()),
+            "incidence_rate_ci_upper": pa.array(hi, pa.float64()),
+            "patients_with_event": pa.array(with_event, pa.int64()),
+            "first_event_person_years": pa.array(first_py, pa.float64()),
+            "first_event_rate_per_100py": pa.array(first_rate, pa.float64()),
+            "first_event_rate_ci_lower": pa.array(flo, pa.float64()),
+            "first_event_rate_ci_upper": pa.array(fhi, pa.float64()),
+            "cumulative_incidence": pa.array(ci, pa.float64()),
+            "cumulative_incidence_ci_lower": pa.array(clo, pa.float64()),
+            "cumulative_incidence_ci_upper": pa.array(chi, pa.float64()),
+            "person_years_on_treatment": pa.array(np.full(len(names), self.on_treatment_py.value()),
+                                                  pa.float64()),
+        })

@@ -1,0 +1,233 @@
+"""Cohorts: one row per patient as a struct of numpy arrays.
+
+Patients are synthesised from the scenario's distributions, or resampled with replacement
+from a user's table. Every draw comes from the counter-based generator keyed by patient id,
+so patient i has the same characteristics whatever the chunk size and in every arm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import special
+
+from jaksim.config import (BINARY_COVARIATES, GLUCOCORTICOID_BANDS, INDICATIONS, FileCohort,
+                           Scenario, SyntheticCohort)
+from jaksim.errors import CohortFileError
+from jaksim.rng import stream_key, uniforms
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """Baseline characteristics of a block of patients (arrays of equal length)."""
+
+    patient_id: np.ndarray   # int64
+    age: np.ndarray          # float64, years at treatment start
+    covariates: np.ndarray   # uint8 (n, len(BINARY_COVARIATES)): female, asia, prior_zoster, diabetes, zoster_vaccinated
+    gc_band: np.ndarray      # int8: 0 none, 1 < 7.5, 2 >= 7.5 mg/day prednisone-equivalent
+    indication: np.ndarray   # int8 index into INDICATIONS
+
+    def __len__(self) -> int:
+        return self.patient_id.shape[0]
+
+    def column(self, name: str) -> np.ndarray:
+        return self.covariates[:, BINARY_COVARIATES.index(name)]
+
+
+@dataclass(frozen=True)
+class PatientTable:
+    """A user's table of patient characteristics, validated, as arrays."""
+
+    path: str
+    age: np.ndarray
+    covariates: np.ndarray
+    gc_band: np.ndarray
+    indication: np.ndarray
+    defaulted: tuple[str, ...]   # optional columns absent from the file (set to 0 / 'none' / 'ra')
+
+
+def _u(seed: int, name: str, ids: np.ndarray, index: int = 0) -> np.ndarray:
+    return uniforms(stream_key(seed, f"cohort/{name}"), ids, index)
+
+
+def synthesise(spec: SyntheticCohort, seed: int, ids: np.ndarray) -> Cohort:
+    """Draw baseline characteristics for the given patient ids."""
+    n = ids.shape[0]
+    age_spec = spec.age
+    if age_spec.distribution == "truncated_normal":
+        lo = special.ndtr((age_spec.min_years - age_spec.mean_years) / age_spec.sd_years)
+        hi = special.ndtr((age_spec.max_years - age_spec.mean_years) / age_spec.sd_years)
+        p = lo + _u(seed, "age", ids) * (hi - lo)
+        age = age_spec.mean_years + age_spec.sd_years * special.ndtri(p)
+        age = np.clip(age, age_spec.min_years, age_spec.max_years)
+    else:
+        shares = np.cumsum([b.share for b in age_spec.bands])
+        band = np.minimum(np.searchsorted(shares, _u(seed, "age_band", ids), side="right"),
+                          len(age_spec.bands) - 1)
+        lo = np.array([b.min_years for b in age_spec.bands])[band]
+        hi = np.array([b.max_years for b in age_spec.bands])[band]
+        age = lo + _u(seed, "age", ids) * (hi - lo)
+    cov = np.zeros((n, len(BINARY_COVARIATES)), dtype=np.uint8)
+    for c, name in enumerate(BINARY_COVARIATES):
+        prob = getattr(spec, name)
+        if prob > 0:
+            cov[:, c] = _u(seed, name, ids) < prob
+    # glucocorticoid band, prevalence possibly depending on age
+    p_low = np.full(n, spec.glucocorticoid.below_7_5mg)
+    p_high = np.full(n, spec.glucocorticoid.at_least_7_5mg)
+    for row in sorted(spec.glucocorticoid.by_age, key=lambda r: r.from_age_years):
+        sel = age >= row.from_age_years
+        p_low[sel], p_high[sel] = row.below_7_5mg, row.at_least_7_5mg
+    u = _u(seed, "glucocorticoid", ids)
+    gc = np.where(u < p_low, 1, np.where(u < p_low + p_high, 2, 0)).astype(np.int8)
+    if isinstance(spec.indication, str):
+        ind = np.full(n, INDICATIONS.index(spec.indication), dtype=np.int8)
+    else:
+        names = list(spec.indication)
+        cum = np.cumsum([spec.indication[k] for k in names])
+        pick = np.minimum(np.searchsorted(cum, _u(seed, "indication", ids), side="right"), len(names) - 1)
+        ind = np.array([INDICATIONS.index(k) for k in names], dtype=np.int8)[pick]
+    return Cohort(ids, age.astype(np.float64), cov, gc, ind)
+
+
+def resample(table: PatientTable, seed: int, ids: np.ndarray) -> Cohort:
+    """Resample rows of a user's table with replacement (row chosen by patient id)."""
+    nrows = table.age.shape[0]
+    rows = np.minimum((_u(seed, "resample", ids) * nrows).astype(np.int64), nrows - 1)
+    return Cohort(ids, table.age[rows], table.covariates[rows], table.gc_band[rows], table.indication[rows])
+
+
+_TRUE = {"1", "true", "yes", "y", "t"}
+_FALSE = {"0", "false", "no", "n", "f"}
+
+
+def _binary(values: list, column: str, path: str) -> np.ndarray:
+    out = np.empty(len(values), dtype=np.uint8)
+    for i, v in enumerate(values):
+        s = str(v).strip().lower() if v is not None else ""
+        if s in _TRUE or s == "1.0":
+            out[i] = 1
+        elif s in _FALSE or s == "0.0":
+            out[i] = 0
+        else:
+            raise CohortFileError(f"{path}: column '{column}', row {i + 1}: {v!r} is not 0/1 or true/false")
+    return out
+
+
+def _categorical(values: list, column: str, path: str, allowed: dict[str, int]) -> np.ndarray:
+    out = np.empty(len(values), dtype=np.int8)
+    for i, v in enumerate(values):
+        s = str(v).strip().lower() if v is not None else ""
+        if s not in allowed:
+            raise CohortFileError(f"{path}: column '{column}', row {i + 1}: {v!r} is not allowed; "
+                                  f"allowed: {', '.join(sorted(set(allowed)))}")
+        out[i] = allowed[s]
+    return out
+
+
+def read_patient_table(spec: FileCohort, base_dir: Path) -> PatientTable:
+    """Read and validate a CSV or Parquet table of patient characteristics.
+
+    Required: ``age`` (years, 0-120) and ``sex`` (F/M) or ``female`` (0/1). Optional:
+    ``asia`` (0/1) or ``region`` (asia / rest_of_world), ``indication`` (ra/uc/psa/ad),
+    ``glucocorticoid_band`` (none / below_7_5mg / at_least_7_5mg), ``prior_zoster``,
+    ``diabetes``, ``zoster_vaccinated`` (0/1). Other columns are ignored.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    path = Path(spec.from_file)
+    path = path if path.is_absolute() else base_dir / path
+    shown = str(spec.from_file)
+    if not path.is_file():
+        raise CohortFileError(f"cohort.from_file: file not found: '{path}'")
+    try:
+        if path.suffix.lower() == ".parquet":
+            table = pq.read_table(path)
+        elif path.suffix.lower() == ".csv":
+            table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
+        else:
+            raise CohortFileError(f"cohort.from_file: '{shown}' must end in .csv or .parquet")
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise CohortFileError(f"cohort.from_file: cannot read '{shown}': {exc}") from None
+    cols = {c.lower(): c for c in table.column_names}
+    n = table.num_rows
+    if n == 0:
+        raise CohortFileError(f"{shown}: the table has no rows")
+    if "age" not in cols:
+        raise CohortFileError(f"{shown}: missing column 'age' (years at treatment start); "
+                              f"found: {', '.join(table.column_names)}")
+    try:
+        age = np.asarray(table[cols["age"]].to_numpy(zero_copy_only=False), dtype=np.float64)
+    except (ValueError, TypeError, pa.ArrowInvalid):
+        raise CohortFileError(f"{shown}: column 'age' must be numeric (years)") from None
+    bad = np.flatnonzero(~np.isfinite(age) | (age < 0) | (age > 120))
+    if bad.size:
+        raise CohortFileError(f"{shown}: column 'age', row {bad[0] + 1}: {age[bad[0]]!r} is not an age "
+                              "in years between 0 and 120")
+
+    def values(name):
+        return table[cols[name]].to_pylist()
+
+    defaulted = []
+    cov = np.zeros((n, len(BINARY_COVARIATES)), dtype=np.uint8)
+    if "female" in cols:
+        cov[:, 0] = _binary(values("female"), "female", shown)
+    elif "sex" in cols:
+        cov[:, 0] = _categorical(values("sex"), "sex", shown, {"f": 1, "female": 1, "m": 0, "male": 0})
+    else:
+        raise CohortFileError(f"{shown}: missing column 'sex' (F/M) or 'female' (0/1); "
+                              f"found: {', '.join(table.column_names)}")
+    if "asia" in cols:
+        cov[:, 1] = _binary(values("asia"), "asia", shown)
+    elif "region" in cols:
+        cov[:, 1] = _categorical(values("region"), "region", shown, {"asia": 1, "rest_of_world": 0})
+    else:
+        defaulted.append("asia")
+    for c, name in enumerate(BINARY_COVARIATES[2:], start=2):
+        if name in cols:
+            cov[:, c] = _binary(values(name), name, shown)
+        else:
+            defaulted.append(name)
+    if "glucocorticoid_band" in cols:
+        gc = _categorical(values("glucocorticoid_band"), "glucocorticoid_band", shown,
+                          {b: i for i, b in enumerate(GLUCOCORTICOID_BANDS)})
+    else:
+        gc = np.zeros(n, np.int8)
+        defaulted.append("glucocorticoid_band")
+    if "indication" in cols:
+        ind = _categorical(values("indication"), "indication", shown,
+                           {b: i for i, b in enumerate(INDICATIONS)})
+    else:
+        ind = np.zeros(n, np.int8)
+        defaulted.append("indication")
+    return PatientTable(shown, age, cov, gc, ind, tuple(defaulted))
+
+
+class CohortSource:
+    """Makes the cohort of any block of patient ids for a scenario."""
+
+    def __init__(self, scenario: Scenario):
+        self.seed = scenario.seed
+        self.spec = scenario.cohort
+        self.table = (read_patient_table(self.spec, scenario.base_dir)
+                      if isinstance(self.spec, FileCohort) else None)
+
+    @property
+    def age_advances(self) -> bool:
+        return self.spec.age_advances
+
+    def indications(self) -> list[str] | None:
+        """Indications present (file cohorts), so rates are needed for exactly these."""
+        if self.table is None:
+            return None
+        return [INDICATIONS[i] for i in sorted(set(self.table.indication.tolist()))]
+
+    def block(self, start: int, stop: int) -> Cohort:
+        ids = np.arange(start, stop, dtype=np.int64)
+        if self.table is not None:
+            return resample(self.table, self.seed, ids)
+        return synthesise(self.spec, self.seed, ids)

@@ -1,0 +1,39 @@
+"""Exceptions: one base class, one subclass per kind of user mistake.
+
+User mistakes (`JaksimError` and subclasses) are shown as one line and exit code 2;
+anything else is an internal fault (exit code 1, traceback with ``--debug``).
+"""
+
+from __future__ import annotations
+
+
+class JaksimError(Exception):
+    """Base class of every error caused by user input."""
+
+
+class ScenarioError(JaksimError):
+    """A scenario file that cannot be loaded or validated.
+
+    The message names the file, line, key path, the bad value and what is allowed.
+    """
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
+                 path: str | None = None):
+        self.file, self.line, self.path, self.detail = file, line, path, message
+        where = ""
+        if file:
+            where = f"{file}:{line}: " if line else f"{file}: "
+        key = f"{path}: " if path else ""
+        super().__init__(f"{where}{key}{message}")
+
+
+class CohortFileError(JaksimError):
+    """A user-supplied patient table with a missing or malformed column."""
+
+
+class OutputError(JaksimError):
+    """An output folder that cannot be used (not empty, not writable)."""
+
+
+class LibraryError(JaksimError):
+    """A parameter the library does not have (unknown drug, dose or infection type)."""

@@ -1,0 +1,296 @@
+"""The numba kernel: exact event sampling for a block of patients, arrays in, arrays out.
+
+Each (patient, infection type) owns a unit-rate Poisson process: its events happen when the
+type's cumulative hazard reaches successive Exp(1) targets drawn from the type's own stream
+(random time change / next-reaction method). Hazards are piecewise constant between change
+points (birthdays, glucocorticoid taper steps, time-on-treatment grid, discontinuation), so
+the time to the next target inside a segment is exact: remaining target / hazard. Background
+death has its own clock; case fatality, hospitalisation, seriousness and event-triggered
+treatment stop are drawn from the type's consequence stream indexed by event number.
+
+Nothing here knows of files, configs or pandas; see ``engine.py`` for the caller.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from jaksim._jit import JIT
+from jaksim.rng import MAX_INDEX, exponential_target, uniform
+
+# exit reasons
+EXIT_HORIZON, EXIT_BACKGROUND_DEATH, EXIT_INFECTION_DEATH = 0, 1, 2
+EXIT_REASONS = ("end_of_horizon", "background_death", "infection_death")
+# event flag bits
+ON_TREATMENT, HOSPITALISED, SERIOUS, FATAL, STOPS_TREATMENT = 1, 2, 4, 8, 16
+_MAX_EVENTS_PER_TYPE = MAX_INDEX // 4
+_NO_EVENT = -2
+_DEATH = -1
+
+
+@njit(**JIT)
+def _draw(key, pid, index, p):
+    """Bernoulli(p) from one counter; no draw needed when p is 0 or 1."""
+    if p <= 0.0:
+        return False
+    if p >= 1.0:
+        return True
+    return uniform(key, pid, index) < p
+
+
+@njit(**JIT)
+def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, horizon,
+                    base_rate, log_hr, hr_gc, age_log_hr, ref_age, age_hr_table, tot_edges, tot_mult,
+                    off_hr, recurrent, p_fatal, p_hosp, p_serious, p_stop, disc_rate,
+                    taper_times, taper_band, mortality, clock_keys, cons_keys, death_key, disc_key,
+                    follow_up, exit_reason, stop_time, counts, first_time,
+                    ev_pid, ev_type, ev_time, ev_num, ev_flags, ev_base, cap):
+    """Simulate patients lo..hi-1; write their events from ev_base; return the event count."""
+    K = base_rate.shape[0]
+    C = log_hr.shape[1]
+    G = tot_edges.shape[0]
+    T = taper_times.shape[0]
+    max_age = age_hr_table.shape[1] - 1
+    s = np.empty(K)
+    lam = np.empty(K)
+    rem = np.empty(K)
+    ub = np.empty(K)
+    maxfac = np.empty(K)
+    for k in range(K):
+        m = off_hr[k]
+        for g in range(G + 1):
+            if tot_mult[k, g] > m:
+                m = tot_mult[k, g]
+        gmax = hr_gc[k, 0]
+        for b in range(3):
+            if hr_gc[k, b] > gmax:
+                gmax = hr_gc[k, b]
+        maxfac[k] = m * gmax
+    n_ev = 0
+    for i in range(lo, hi):
+        p_id = pid[i]
+        a0 = age[i]
+        sex = cov[i, 0]
+        ind = indication[i]
+        a_int = int(np.floor(a0))
+        a_end = int(np.floor(a0 + horizon))
+        if a_end > max_age:
+            a_end = max_age
+        if a_int > max_age:
+            a_int = max_age
+        # static part of each hazard and an upper bound of its cumulative hazard over the horizon
+        for k in range(K):
+            x = 0.0
+            for c in range(C):
+                if cov[i, c]:
+                    x += log_hr[k, c]
+            s[k] = base_rate[k, ind] * np.exp(x)
+            if age_advances:
+                f0 = age_hr_table[k, a_int]
+                f1 = age_hr_table[k, a_end]
+                ub[k] = s[k] * maxfac[k] * (f0 if f0 > f1 else f1) * horizon
+            else:
+                s[k] *= np.exp(age_log_hr[k] * (a0 - ref_age[k]))
+                ub[k] = s[k] * maxfac[k] * horizon
+            rem[k] = exponential_target(clock_keys[k], p_id, 0, ub[k] * 1.0000001)
+            counts[i, k] = 0
+            first_time[i, k] = np.nan
+        mu_ub = 0.0
+        if age_advances:
+            for a in range(a_int, a_end + 1):
+                if mortality[sex, a] > mu_ub:
+                    mu_ub = mortality[sex, a]
+        else:
+            mu_ub = mortality[sex, a_int]
+        rem_d = exponential_target(death_key, p_id, 0, mu_ub * horizon * 1.0000001)
+        t_disc = np.inf
+        if disc_rate > 0.0:
+            t_disc = exponential_target(disc_key, p_id, 0, disc_rate * horizon * 1.0000001) / disc_rate
+        t = 0.0
+        on = True
+        t_stop = np.nan
+        band = gc_band[i]
+        ti = 0
+        while ti < T and taper_times[ti] <= 0.0:
+            if taper_band[ti] < band:
+                band = taper_band[ti]
+            ti += 1
+        g = 0
+        next_bday = np.inf
+        if age_advances:
+            next_bday = a_int + 1.0 - a0
+            if next_bday <= 0.0:
+                next_bday = 1.0
+        reason = EXIT_HORIZON
+        done = False
+        while not done:
+            seg_end = horizon
+            if next_bday < seg_end:
+                seg_end = next_bday
+            if ti < T and taper_times[ti] < seg_end:
+                seg_end = taper_times[ti]
+            if on:
+                if g < G and tot_edges[g] < seg_end:
+                    seg_end = tot_edges[g]
+                if t_disc < seg_end:
+                    seg_end = t_disc
+            a_now = a_int if a_int <= max_age else max_age
+            for k in range(K):
+                lk = s[k] * hr_gc[k, band]
+                if age_advances:
+                    lk *= age_hr_table[k, a_now]
+                if on:
+                    lk *= tot_mult[k, g]
+                else:
+                    lk *= off_hr[k]
+                lam[k] = lk
+            mu = mortality[sex, a_now]
+            while True:
+                dt_min = seg_end - t
+                which = _NO_EVENT
+                for k in range(K):
+                    if lam[k] > 0.0:
+                        dt = rem[k] / lam[k]
+                        if dt < dt_min:
+                            dt_min = dt
+                            which = k
+                if mu > 0.0:
+                    dt = rem_d / mu
+                    if dt < dt_min:
+                        dt_min = dt
+                        which = _DEATH
+                for k in range(K):
+                    rem[k] -= lam[k] * dt_min
+                rem_d -= mu * dt_min
+                if which == _NO_EVENT:
+                    t = seg_end
+                    break
+                t += dt_min
+                if which == _DEATH:
+                    reason = EXIT_BACKGROUND_DEATH
+                    done = True
+                    break
+                k = which
+                j = counts[i, k]
+                counts[i, k] = j + 1
+                if j == 0:
+                    first_time[i, k] = t
+                flags = ON_TREATMENT if on else 0
+                ck = cons_keys[k]
+                if _draw(ck, p_id, 4 * j + 1, p_hosp[k]):
+                    flags |= HOSPITALISED
+                if _draw(ck, p_id, 4 * j + 2, p_serious[k]):
+                    flags |= SERIOUS
+                fatal = _draw(ck, p_id, 4 * j + 0, p_fatal[k])
+                stop = False
+                if fatal:
+                    flags |= FATAL
+                elif on and _draw(ck, p_id, 4 * j + 3, p_stop[k]):
+                    flags |= STOPS_TREATMENT
+                    stop = True
+                slot = ev_base + n_ev
+                if n_ev < cap:
+                    ev_pid[slot] = p_id
+                    ev_type[slot] = k
+                    ev_time[slot] = t
+                    ev_num[slot] = j + 1
+                    ev_flags[slot] = flags
+                n_ev += 1
+                if fatal:
+                    reason = EXIT_INFECTION_DEATH
+                    done = True
+                    break
+                if recurrent[k] and j + 1 < _MAX_EVENTS_PER_TYPE:
+                    rem[k] = exponential_target(clock_keys[k], p_id, j + 1, ub[k] * 1.0000001)
+                else:
+                    rem[k] = np.inf
+                if stop:
+                    on = False
+                    t_stop = t
+                    break
+            if done:
+                break
+            if t >= horizon:
+                break
+            if age_advances and t >= next_bday:
+                a_int += 1
+                next_bday += 1.0
+            while ti < T and taper_times[ti] <= t:
+                if taper_band[ti] < band:
+                    band = taper_band[ti]
+                ti += 1
+            if on:
+                while g < G and tot_edges[g] <= t:
+                    g += 1
+                if t >= t_disc:
+                    on = False
+                    t_stop = t
+        follow_up[i] = t if t < horizon else horizon
+        exit_reason[i] = reason
+        stop_time[i] = t_stop
+    return n_ev
+
+
+@njit(parallel=True, **JIT)
+def simulate(pid, age, cov, gc_band, indication, age_advances, horizon,
+             base_rate, log_hr, hr_gc, age_log_hr, ref_age, age_hr_table, tot_edges, tot_mult,
+             off_hr, recurrent, p_fatal, p_hosp, p_serious, p_stop, disc_rate,
+             taper_times, taper_band, mortality, clock_keys, cons_keys, death_key, disc_key,
+             block_size, cap):
+    """Simulate every patient of a chunk, parallel over blocks of ``block_size`` patients.
+
+    Events of block b go to slots [b*cap, b*cap + block_counts[b]); a block whose count
+    exceeds ``cap`` wrote only ``cap`` events and the caller reruns with a larger cap
+    (results are a pure function of the patient, so the rerun is identical).
+    """
+    n = pid.shape[0]
+    K = base_rate.shape[0]
+    nb = (n + block_size - 1) // block_size
+    follow_up = np.empty(n)
+    exit_reason = np.empty(n, dtype=np.int8)
+    stop_time = np.empty(n)
+    counts = np.empty((n, K), dtype=np.int32)
+    first_time = np.empty((n, K))
+    ev_pid = np.empty(nb * cap, dtype=np.int64)
+    ev_type = np.empty(nb * cap, dtype=np.int16)
+    ev_time = np.empty(nb * cap)
+    ev_num = np.empty(nb * cap, dtype=np.int32)
+    ev_flags = np.empty(nb * cap, dtype=np.uint8)
+    block_counts = np.zeros(nb, dtype=np.int64)
+    for b in prange(nb):
+        lo = b * block_size
+        hi = min(n, lo + block_size)
+        block_counts[b] = _simulate_block(
+            lo, hi, pid, age, cov, gc_band, indication, age_advances, horizon,
+            base_rate, log_hr, hr_gc, age_log_hr, ref_age, age_hr_table, tot_edges, tot_mult,
+            off_hr, recurrent, p_fatal, p_hosp, p_serious, p_stop, disc_rate,
+            taper_times, taper_band, mortality, clock_keys, cons_keys, death_key, disc_key,
+            follow_up, exit_reason, stop_time, counts, first_time,
+            ev_pid, ev_type, ev_time, ev_num, ev_flags, b * cap, cap)
+    return (follow_up, exit_reason, stop_time, counts, first_time,
+            ev_pid, ev_type, ev_time, ev_num, ev_flags, block_counts)
+
+
+@njit(**JIT)
+def compact(block_counts, cap, ev_pid, ev_type, ev_time, ev_num, ev_flags):
+    """Concatenate the blocks' event slots into dense arrays (patient order, time order)."""
+    total = 0
+    for b in range(block_counts.shape[0]):
+        total += block_counts[b]
+    o_pid = np.empty(total, dtype=np.int64)
+    o_type = np.empty(total, dtype=np.int16)
+    o_time = np.empty(total)
+    o_num = np.empty(total, dtype=np.int32)
+    o_flags = np.empty(total, dtype=np.uint8)
+    w = 0
+    for b in range(block_counts.shape[0]):
+        base = b * cap
+        for e in range(block_counts[b]):
+            o_pid[w] = ev_pid[base + e]
+            o_type[w] = ev_type[base + e]
+            o_time[w] = ev_time[base + e]
+            o_num[w] = ev_num[base + e]
+            o_flags[w] = ev_flags[base + e]
+            w += 1
+    return o_pid, o_type, o_time, o_num, o_flags
