@@ -1,0 +1,144 @@
+"""Command line: ``jaksim validate``, ``jaksim run``, ``jaksim params``.
+
+User mistakes print one line (file:line: key path: problem) and exit with code 2; internal
+faults exit with code 1. ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Optional
+
+import click
+import typer
+from rich.console import Console
+
+from jaksim.errors import JaksimError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Simulate infection risk in patients treated with JAK inhibitors.")
+_state = {"debug": False}
+
+ScenarioArg = typer.Argument(..., help="Scenario YAML file.", show_default=False)
+Debug = typer.Option(False, "--debug", help="Show tracebacks of errors.")
+
+
+@app.command()
+def validate(scenario: Path = ScenarioArg, debug: bool = Debug) -> None:
+    """Check a scenario file (structure, value ranges, library look-ups) without simulating."""
+    _state["debug"] |= debug
+    from jaksim import api
+    sc = api.load_scenario(scenario)
+    arms = ", ".join(a.name for a in sc.arms)
+    types = ", ".join(sc.arms[0].infections)
+    _console().print(f"{scenario}: valid — '{sc.name}', {sc.n_patients:,} patients, "
+                    f"{sc.horizon_years:g} years, arms: {arms}; infection types: {types}")
+
+
+@app.command()
+def run(
+    scenario: Path = ScenarioArg,
+    out: Optional[Path] = typer.Option(None, "--out", help="Results folder [default: results/<scenario name>]."),
+    n_patients: Optional[int] = typer.Option(None, "--n-patients", help="Override n_patients."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Override seed."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="Numba threads [default: all cores]."),
+    chunk_size: int = typer.Option(65536, "--chunk-size", help="Patients simulated per chunk (memory bound)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier jaksim result in --out."),
+    debug: bool = Debug,
+) -> None:
+    """Simulate every arm of a scenario and write events, patients and summary as Parquet."""
+    _state["debug"] |= debug
+    from jaksim import config, engine
+    from jaksim.report import print_summary
+
+    sc = config.load_scenario(scenario).with_overrides(n_patients=n_patients, seed=seed)
+    model = engine.build_model(sc)
+    out = out if out is not None else Path("results") / sc.name
+    console = _console()
+    err = Console(stderr=True)
+    total = sc.n_patients * len(model.arms)
+    started = time.perf_counter()
+    show = err.is_terminal and total >= 200_000
+    if show:
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeElapsedColumn, TimeRemainingColumn)
+        with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      TimeRemainingColumn(), console=err, transient=True) as bar:
+            task = bar.add_task("run", total=total)
+            summaries = engine.run_to_folder(model, out, chunk_size=chunk_size, threads=threads,
+                                             overwrite=overwrite, progress=lambda n: bar.advance(task, n))
+    else:
+        summaries = engine.run_to_folder(model, out, chunk_size=chunk_size, threads=threads, overwrite=overwrite)
+    seconds = time.perf_counter() - started
+    print_summary(console, summaries, f"{sc.name}: {sc.n_patients:,} patients × {len(model.arms)} arm(s), "
+                                      f"{sc.horizon_years:g} years, seed {sc.seed}")
+    console.print(f"Results: {out}/ (events, patients, summary as Parquet) — {seconds:.1f} s")
+
+
+@app.command()
+def params(drug: Optional[str] = typer.Option(None, "--drug", help="Only this drug."),
+           type_: Optional[str] = typer.Option(None, "--type", help="Only this infection type."),
+           debug: bool = Debug) -> None:
+    """List the parameter library's rates with their sources."""
+    _state["debug"] |= debug
+    from rich.table import Table
+
+    from jaksim.library import load_library
+    lib = load_library()
+    if drug is not None and drug not in lib.drugs:
+        raise JaksimError(f"--drug '{drug}' is not in the library; allowed: {', '.join(sorted(lib.drugs))}")
+    if type_ is not None and type_ not in lib.infection_types:
+        raise JaksimError(f"--type '{type_}' is not in the library; allowed: {', '.join(lib.infection_types)}")
+    t = Table(title="Infection rates in the parameter library (per 100 patient-years)", show_lines=False)
+    for c in ("drug", "dose mg", "type", "rate", "95% CI", "measure", "status", "source"):
+        t.add_column(c)
+    for r in lib.data.get("rates", []):
+        if (drug and r["drug"] != drug) or (type_ and r["type"] != type_):
+            continue
+        ci = r.get("ci95_per_100py")
+        t.add_row(r["drug"], f"{r['dose_mg']:g}", r["type"], f"{r['rate_per_100py']:g}",
+                  f"{ci[0]:g}–{ci[1]:g}" if ci else "–", str(r.get("measure", "")), r["status"],
+                  (r["citation"][:70] + ("…" if len(r["citation"]) > 70 else "")) + (f" doi:{r['doi']}" if r.get("doi") else ""))
+    _console().print(t)
+
+
+def _console() -> Console:
+    """Console for results: real width on a terminal, wide enough for tables in a pipe or file."""
+    c = Console()
+    return c if c.is_terminal else Console(width=200)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``jaksim`` console script; returns the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    _state["debug"] = "--debug" in args
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        typer.main.get_command(app).main(args=args, prog_name="jaksim", standalone_mode=False)
+        return 0
+    except JaksimError as exc:
+        if _state["debug"]:
+            traceback.print_exc()
+        err.print(f"error: {exc}", markup=False)
+        return 2
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        err.print("interrupted; nothing was written to the results folder", markup=False)
+        return 130
+    except Exception as exc:  # internal fault
+        if _state["debug"]:
+            traceback.print_exc()
+        err.print(f"internal error: {type(exc).__name__}: {exc} (run again with --debug for the traceback; "
+                  "please report it)", markup=False)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
