@@ -6,13 +6,13 @@ faults exit with code 1. ``--debug`` shows the traceback.
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 import traceback
 from pathlib import Path
 from typing import Optional
 
-import click
 import typer
 from rich.console import Console
 
@@ -22,11 +22,36 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Simulate infection risk in patients treated with JAK inhibitors.")
 _state = {"debug": False}
 
+def _guarded(command):
+    """Turn user mistakes into one line + exit 2, internal faults into one line + exit 1."""
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        err = Console(stderr=True, highlight=False, soft_wrap=True)
+        try:
+            return command(*args, **kwargs)
+        except JaksimError as exc:
+            if _state["debug"]:
+                traceback.print_exc()
+            err.print(f"error: {exc}", markup=False)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err.print("interrupted; nothing was written to the results folder", markup=False)
+            raise typer.Exit(130) from None
+        except Exception as exc:  # internal fault
+            if _state["debug"]:
+                traceback.print_exc()
+            err.print(f"internal error: {type(exc).__name__}: {exc} (run again with --debug for the "
+                      "traceback; please report it)", markup=False)
+            raise typer.Exit(1) from None
+    return wrapper
+
+
 ScenarioArg = typer.Argument(..., help="Scenario YAML file.", show_default=False)
 Debug = typer.Option(False, "--debug", help="Show tracebacks of errors.")
 
 
 @app.command()
+@_guarded
 def validate(scenario: Path = ScenarioArg, debug: bool = Debug) -> None:
     """Check a scenario file (structure, value ranges, library look-ups) without simulating."""
     _state["debug"] |= debug
@@ -39,6 +64,7 @@ def validate(scenario: Path = ScenarioArg, debug: bool = Debug) -> None:
 
 
 @app.command()
+@_guarded
 def run(
     scenario: Path = ScenarioArg,
     out: Optional[Path] = typer.Option(None, "--out", help="Results folder [default: results/<scenario name>]."),
@@ -79,6 +105,7 @@ def run(
 
 
 @app.command()
+@_guarded
 def params(drug: Optional[str] = typer.Option(None, "--drug", help="Only this drug."),
            type_: Optional[str] = typer.Option(None, "--type", help="Only this infection type."),
            debug: bool = Debug) -> None:
@@ -115,29 +142,12 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``jaksim`` console script; returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     _state["debug"] = "--debug" in args
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        typer.main.get_command(app).main(args=args, prog_name="jaksim", standalone_mode=False)
-        return 0
-    except JaksimError as exc:
-        if _state["debug"]:
-            traceback.print_exc()
-        err.print(f"error: {exc}", markup=False)
-        return 2
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        err.print("interrupted; nothing was written to the results folder", markup=False)
-        return 130
-    except Exception as exc:  # internal fault
-        if _state["debug"]:
-            traceback.print_exc()
-        err.print(f"internal error: {type(exc).__name__}: {exc} (run again with --debug for the traceback; "
-                  "please report it)", markup=False)
-        return 1
+        app(args=args, prog_name="jaksim", standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    return 0
 
 
 if __name__ == "__main__":
