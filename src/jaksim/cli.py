@@ -32,7 +32,7 @@ def _guarded(command):
         except JaksimError as exc:
             if _state["debug"]:
                 traceback.print_exc()
-            err.print(f"error: {exc}", markup=False)
+            err.print("error: " + " ".join(str(exc).splitlines()), markup=False)  # always one line
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err.print("interrupted; nothing was written to the results folder", markup=False)

@@ -143,7 +143,8 @@ def read_patient_table(spec: FileCohort, base_dir: Path) -> PatientTable:
     path = path if path.is_absolute() else base_dir / path
     shown = str(spec.from_file)
     if not path.is_file():
-        raise CohortFileError(f"cohort.from_file: file not found: '{path}'")
+        raise CohortFileError(f"cohort.from_file: file not found: '{path}'; give the path of a .csv or "
+                              ".parquet table of patients (relative to the scenario file's folder)")
     try:
         if path.suffix.lower() == ".parquet":
             table = pq.read_table(path)
@@ -160,14 +161,21 @@ def read_patient_table(spec: FileCohort, base_dir: Path) -> PatientTable:
     if "age" not in cols:
         raise CohortFileError(f"{shown}: missing column 'age' (years at treatment start); "
                               f"found: {', '.join(table.column_names)}")
-    try:
-        age = np.asarray(table[cols["age"]].to_numpy(zero_copy_only=False), dtype=np.float64)
-    except (ValueError, TypeError, pa.ArrowInvalid):
-        raise CohortFileError(f"{shown}: column 'age' must be numeric (years)") from None
-    bad = np.flatnonzero(~np.isfinite(age) | (age < 0) | (age > 120))
-    if bad.size:
-        raise CohortFileError(f"{shown}: column 'age', row {bad[0] + 1}: {age[bad[0]]!r} is not an age "
-                              "in years between 0 and 120")
+    column = table[cols["age"]]
+    age = None
+    if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
+        age = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+    if age is None or not np.all(np.isfinite(age) & (age >= 0) & (age <= 120)):
+        for i, v in enumerate(column.to_pylist()):  # name the first bad value and its row
+            try:
+                ok = v is not None and not isinstance(v, bool) and 0 <= float(v) <= 120
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                shown_v = "an empty value" if v is None else repr(v)
+                raise CohortFileError(f"{shown}: column 'age', row {i + 1}: {shown_v} is not allowed; "
+                                      "allowed: a number of years between 0 and 120")
+        age = np.asarray(column.to_pylist(), dtype=np.float64)
 
     def values(name):
         return table[cols[name]].to_pylist()

@@ -9,6 +9,7 @@ patients. This module knows nothing of numba or the parameter library's numbers.
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -30,6 +31,18 @@ INDICATIONS: tuple[str, ...] = ("ra", "uc", "psa", "ad")
 BINARY_COVARIATES: tuple[str, ...] = ("female", "asia", "prior_zoster", "diabetes", "zoster_vaccinated")
 
 
+class ValueErrorAt(ValueError):
+    """A validation problem located at a key below the object that found it.
+
+    ``at`` is the key path relative to the validated object; the error message then points
+    at that key (file line and key path) instead of the enclosing mapping.
+    """
+
+    def __init__(self, message: str, at: tuple = ()):
+        super().__init__(message)
+        self.at = tuple(at)
+
+
 class Model(BaseModel):
     """Frozen, closed configuration object: unknown keys are errors."""
 
@@ -49,7 +62,8 @@ class TruncatedNormalAge(Model):
     @model_validator(mode="after")
     def _ordered(self):
         if self.min_years >= self.max_years:
-            raise ValueError(f"min_years ({self.min_years}) must be below max_years ({self.max_years})")
+            raise ValueErrorAt(f"min_years ({self.min_years:g}) must be below max_years ({self.max_years:g})",
+                               at=("min_years",))
         return self
 
 
@@ -63,7 +77,8 @@ class AgeBand(Model):
     @model_validator(mode="after")
     def _ordered(self):
         if self.min_years >= self.max_years:
-            raise ValueError(f"min_years ({self.min_years}) must be below max_years ({self.max_years})")
+            raise ValueErrorAt(f"min_years ({self.min_years:g}) must be below max_years ({self.max_years:g})",
+                               at=("min_years",))
         return self
 
 
@@ -208,8 +223,10 @@ class Infection(Model):
     @classmethod
     def _increasing(cls, steps):
         ends = [s.until_years for s in steps]
-        if ends != sorted(set(ends)):
-            raise ValueError(f"until_years must strictly increase (got {ends})")
+        for i in range(1, len(ends)):
+            if ends[i] <= ends[i - 1]:
+                raise ValueErrorAt(f"until_years must strictly increase from step to step (got {ends[i]:g} "
+                                   f"after {ends[i - 1]:g})", at=(i, "until_years"))
         return steps
 
 
@@ -226,9 +243,14 @@ class Mortality(Model):
     @model_validator(mode="after")
     def _one_source(self):
         if self.life_table is not None and self.rate_per_100py is not None:
-            raise ValueError("give either life_table or rate_per_100py, not both")
+            raise ValueErrorAt(f"give either life_table or rate_per_100py, not both (got life_table "
+                               f"{self.life_table!r} and rate_per_100py {self.rate_per_100py:g}; an arm "
+                               "that switches from one to the other sets the base section's one to null)",
+                               at=("life_table",))
         if self.rate_per_100py is not None and self.excess_mortality_ratio is not None:
-            raise ValueError("excess_mortality_ratio applies to a life_table, not to rate_per_100py")
+            raise ValueErrorAt("excess_mortality_ratio applies to a life_table, not to rate_per_100py "
+                               f"(got excess_mortality_ratio {self.excess_mortality_ratio:g})",
+                               at=("excess_mortality_ratio",))
         return self
 
 
@@ -247,10 +269,11 @@ class Arm(Model):
 
     @model_validator(mode="after")
     def _case_fatality_types(self):
-        unknown = sorted(set(self.mortality.case_fatality) - set(self.infections))
+        unknown = [t for t in self.mortality.case_fatality if t not in self.infections]
         if unknown:
-            raise ValueError(f"case_fatality names infection type(s) not simulated: {', '.join(unknown)}; "
-                             f"allowed: {', '.join(self.infections)}")
+            raise ValueErrorAt(f"case_fatality names infection type(s) not simulated: {', '.join(unknown)}; "
+                               f"allowed: {', '.join(self.infections)}",
+                               at=("mortality", "case_fatality", unknown[0]))
         return self
 
 
@@ -274,10 +297,14 @@ class Scenario(Model):
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ValueError(f"arm names must be unique (repeated: {', '.join(sorted(dup))})")
-        types = [tuple(a.infections) for a in arms]
-        if len(set(map(frozenset, types))) > 1:
-            raise ValueError("every arm must simulate the same infection types "
-                             "(add the type to the base 'infections' section instead)")
+        for i, arm in enumerate(arms):
+            for t in arm.infections:
+                other = next((b for b in arms if t not in b.infections), None)
+                if other is not None:
+                    raise ValueErrorAt(f"infection type '{t}' is simulated in arm '{arm.name}' but not in arm "
+                                       f"'{other.name}'; every arm must simulate the same infection types "
+                                       "(add the type to the base 'infections' section instead)",
+                                       at=(i, "infections", t))
         return arms
 
     @property
@@ -297,9 +324,16 @@ class Scenario(Model):
         return self._source.line_of(path) if self._source else None
 
     def error(self, path: tuple, message: str) -> ScenarioError:
-        """A ScenarioError pointing at ``path`` in the source file."""
-        return ScenarioError(message, file=self.source_file, line=self.line_of(path),
-                             path=".".join(map(str, path)))
+        """A ScenarioError pointing at ``path`` (a location in the resolved scenario) in the source file.
+
+        ``arms.<i>.…`` locations are reported where the user wrote the key: in the arm's
+        overrides, or in the base section the arm inherited it from.
+        """
+        if self._source is None:
+            return ScenarioError(message, path=".".join(map(str, path)) or None)
+        user_path, line = self._source.locate(tuple(path))
+        return ScenarioError(message, file=self.source_file, line=line,
+                             path=".".join(map(str, user_path)) or None)
 
     def with_overrides(self, **overrides) -> "Scenario":
         """A re-validated copy with top-level fields replaced (``n_patients``, ``seed``…)."""
@@ -314,7 +348,8 @@ class Scenario(Model):
             new = Scenario.model_validate(data)
         except ValidationError as exc:
             err = exc.errors()[0]
-            raise ScenarioError(_describe(err, Scenario), path=".".join(map(str, err["loc"]))) from None
+            loc = tuple(err["loc"])
+            raise ScenarioError(_describe(err, Scenario, loc), path=".".join(map(str, loc))) from None
         new._source = self._source
         return new
 
@@ -325,25 +360,52 @@ class _Source:
     def __init__(self, file: str | None, text: str, lines: Lines, arm_paths: dict[str, tuple]):
         self.file, self.text, self.lines, self.arm_paths = file, text, lines, arm_paths
 
+    def _depth(self, path: tuple) -> int:
+        """Length of the longest prefix of ``path`` written in the file (-1: none, 0: the document)."""
+        for n in range(len(path), -1, -1):
+            if path[:n] in self.lines:
+                return n
+        return -1
+
+    def _line(self, path: tuple) -> int | None:
+        n = self._depth(path)
+        return self.lines[path[:n]] if n >= 0 else None
+
+    def locate(self, loc: tuple) -> tuple[tuple, int | None]:
+        """The key path as the user wrote it, and its line (or the nearest written parent's).
+
+        Arms are stored resolved (base merged with overrides): ``arms.<i>.<key…>`` maps to
+        ``arms.<name>.<key…>`` where the arm's overrides wrote (more of) the key, else to
+        the base section ``<key…>`` it was inherited from.
+        """
+        loc = tuple(loc)
+        if len(loc) >= 2 and loc[0] == "arms" and isinstance(loc[1], int):
+            names = list(self.arm_paths)
+            own = self.arm_paths[names[loc[1]]] if loc[1] < len(names) else ()
+            rest = loc[2:]
+            if own and rest[:1] in ((), ("name",)):
+                return own, self._line(own)
+            if own:
+                in_arm = self._depth(own + rest) - len(own)
+                if in_arm > 0 and in_arm >= self._depth(rest):
+                    return own + rest, self._line(own + rest)
+            loc = rest
+        return loc, self._line(loc)
+
     def line_of(self, path: tuple) -> int | None:
-        path = tuple(path)
-        # arms are stored resolved: map arms.<i>.<key> to where the key was written.
-        if len(path) >= 2 and path[0] == "arms" and isinstance(path[1], int):
-            arm = list(self.arm_paths.values())[path[1]] if path[1] < len(self.arm_paths) else None
-            rest = path[2:]
-            candidates = ([arm + rest] if arm else []) + [rest]
-        else:
-            candidates = [path]
-        for cand in candidates:
-            for n in range(len(cand), 0, -1):
-                if cand[:n] in self.lines:
-                    if n == len(cand) or cand is candidates[-1]:
-                        return self.lines[cand[:n]]
-                    break
-        return self.lines.get(candidates[-1][:1]) if candidates[-1] else None
+        return self.locate(tuple(path))[1]
 
 
 # ------------------------------------------------------------------------ loading
+#: Keys a user may write at the top level of a scenario, and those required there.
+TOP_KEYS = ("name", "description", "seed", "n_patients", "horizon_years", "cohort", *ARM_KEYS[1:], "arms")
+TOP_REQUIRED = ("name", "seed", "n_patients", "horizon_years", "cohort", "treatment", "infections")
+#: pydantic's names of union members / tagged variants inside error locations (not user keys).
+_TAGS = {("cohort", "synthetic"): "SyntheticCohort", ("cohort", "file"): "FileCohort",
+         ("age", "truncated_normal"): "TruncatedNormalAge", ("age", "bands"): "AgeBands"}
+_UNION_MEMBER = re.compile(r"^(?:[a-z][a-z0-9_-]*\[.*\]|\[key\])$")
+
+
 def _deep_merge(base: Any, override: Any) -> Any:
     if isinstance(base, dict) and isinstance(override, dict):
         out = dict(base)
@@ -353,26 +415,33 @@ def _deep_merge(base: Any, override: Any) -> Any:
     return copy.deepcopy(override)
 
 
+def _is_tag(loc: tuple, i: int) -> bool:
+    key = loc[i]
+    if isinstance(key, str) and i > 0 and (loc[i - 1], key) in _TAGS:
+        return True
+    return isinstance(key, str) and bool(_UNION_MEMBER.match(key))
+
+
+def _user_loc(loc: tuple) -> tuple:
+    """An error location without pydantic's variant tags and union member names."""
+    return tuple(k for i, k in enumerate(loc) if not _is_tag(loc, i))
+
+
 def _model_at(model: type[BaseModel] | None, loc: tuple) -> type[BaseModel] | None:
-    """The pydantic model class that a location's last key belongs to (best effort)."""
-    for key in loc[:-1]:
+    """The pydantic model class that a (raw) location's last key belongs to (best effort)."""
+    for i, key in enumerate(loc[:-1]):
         if model is None:
             return None
-        if isinstance(key, int) or key in ("synthetic", "file", "truncated_normal", "bands"):
-            if key == "file":
-                model = FileCohort
-            elif key == "synthetic":
-                model = SyntheticCohort
-            elif key == "truncated_normal":
-                model = TruncatedNormalAge
-            elif key == "bands":
-                model = AgeBands if model is not AgeBands else model
+        if _is_tag(loc, i):
+            tagged = _TAGS.get((loc[i - 1], key)) if i > 0 else None
+            if tagged:
+                model = globals()[tagged]
             continue
-        field = model.model_fields.get(key) if isinstance(key, str) else None
+        if isinstance(key, int):
+            continue
+        field = model.model_fields.get(key)
         if field is None:
-            if model is Arm and key in ("infections",):
-                model = Infection
-            continue
+            continue  # a key of a mapping (infection type name): same value model
         model = _inner_model(field.annotation)
     return model
 
@@ -388,30 +457,61 @@ def _inner_model(annotation) -> type[BaseModel] | None:
     return None
 
 
-def _describe(err: dict, root: type[BaseModel]) -> str:
+def _shown(value: Any) -> str:
+    """A bad value as shown in a message (short repr; containers abbreviated)."""
+    text = repr(value)
+    if isinstance(value, dict):
+        return text if len(text) <= 60 else f"a mapping with keys {', '.join(map(str, value))}"[:80]
+    if isinstance(value, (list, tuple)):
+        return text if len(text) <= 60 else f"a list of {len(value)} items"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _describe(err: dict, root: type[BaseModel], raw_loc: tuple) -> str:
     """One readable sentence for a pydantic error: what is wrong, the value, what is allowed."""
-    kind, loc, value = err["type"], err["loc"], err.get("input")
+    kind, value = err["type"], err.get("input")
+    loc = _user_loc(raw_loc)
+    key = loc[-1] if loc else ""
     if kind == "extra_forbidden":
-        model = _model_at(root, loc)
-        allowed = ", ".join(model.model_fields) if model else "see the documentation"
-        return f"unknown key '{loc[-1]}'; allowed keys here: {allowed}"
+        model = _model_at(root, raw_loc)
+        keys = TOP_KEYS if model in (Scenario, Arm) else (tuple(model.model_fields) if model else ())
+        allowed = ", ".join(keys) if keys else "see the documentation"
+        return f"unknown key '{key}'; allowed keys here: {allowed}"
     if kind == "missing":
-        return f"missing required key '{loc[-1]}'"
+        model = _model_at(root, raw_loc)
+        if model in (Scenario, Arm):
+            required = TOP_REQUIRED
+        else:
+            required = tuple(n for n, f in (model.model_fields.items() if model else ()) if f.is_required())
+        tail = f"; required keys here: {', '.join(required)}" if required else ""
+        return f"missing required key '{key}'{tail}"
     if kind == "union_tag_invalid":
         ctx = err.get("ctx", {})
         return (f"{ctx.get('discriminator', 'tag').strip(chr(39))} must be one of "
                 f"{ctx.get('expected_tags')} (got {ctx.get('tag')!r})")
     msg = err["msg"]
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
-    elif kind == "literal_error":
-        msg = msg.replace("Input should be", "must be")
-    elif kind == "string_pattern_mismatch":
+    if kind == "value_error":
+        # our own validators: the message already names the bad value and what is allowed
+        return msg[len("Value error, "):] if msg.startswith("Value error, ") else msg
+    if kind == "string_pattern_mismatch":
         msg = "must use only letters, digits, '_', '.', '-' (at most 64 characters)"
+    elif kind == "too_short" and isinstance(value, dict):
+        msg = "must have at least one entry"
     else:
-        msg = msg.replace("Input should be", "must be")
-    shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
-    return f"{msg} (got {shown})"
+        msg = msg.replace("Input should be", "must be").replace("Dictionary should", "must")
+    return f"{msg} (got {_shown(value)})"
+
+
+def _first_error(exc: ValidationError) -> dict:
+    """The error to report: the first one, but for a union the member that matches the input best."""
+    errors = exc.errors()
+    err = errors[0]
+    loc = tuple(err["loc"])
+    cut = next((i for i, k in enumerate(loc) if isinstance(k, str) and _UNION_MEMBER.match(k)), None)
+    if cut is None:
+        return err
+    siblings = [e for e in errors if tuple(e["loc"])[:cut] == loc[:cut]]
+    return max(siblings, key=lambda e: len(e["loc"]))  # deepest: the member that got furthest
 
 
 def scenario_from_data(data: Any, *, file: str | None = None, text: str = "",
@@ -419,9 +519,10 @@ def scenario_from_data(data: Any, *, file: str | None = None, text: str = "",
     """Validate parsed YAML data into a Scenario, turning every problem into a ScenarioError."""
     lines = lines or {}
     if not isinstance(data, dict):
+        got = "an empty file" if data is None else f"{type(data).__name__} {_shown(data)}"
         raise ScenarioError("a scenario must be a YAML mapping with keys name, seed, n_patients, "
-                            "horizon_years, cohort, treatment, infections, mortality, arms",
-                            file=file, line=1)
+                            f"horizon_years, cohort, treatment, infections, mortality, arms (got {got})",
+                            file=file, line=lines.get((), 1))
     raw_arms = data.get("arms", None)
     base = {k: v for k, v in data.items() if k != "arms"}
     arm_paths: dict[str, tuple] = {}
@@ -431,15 +532,17 @@ def scenario_from_data(data: Any, *, file: str | None = None, text: str = "",
         arm_paths["base"] = ()
     elif not isinstance(raw_arms, dict) or not raw_arms:
         raise ScenarioError("arms must be a mapping of arm name to overrides "
-                            "(e.g. 'arms: {tofa5: {}, tofa10: {treatment: {dose_mg: 10}}}')",
+                            "(e.g. 'arms: {tofa5: {}, tofa10: {treatment: {dose_mg: 10}}}'; "
+                            f"got {type(raw_arms).__name__} {_shown(raw_arms)})",
                             file=file, line=lines.get(("arms",)), path="arms")
     else:
         for arm_name, override in raw_arms.items():
             override = {} if override is None else override
             if not isinstance(override, dict):
-                raise ScenarioError(f"arm '{arm_name}' must be a mapping of overrides (got {override!r})",
+                raise ScenarioError(f"arm '{arm_name}' must be a mapping of overrides of "
+                                    f"{', '.join(ARM_KEYS)} (got {_shown(override)})",
                                     file=file, line=lines.get(("arms", arm_name)), path=f"arms.{arm_name}")
-            bad = sorted(set(override) - set(ARM_KEYS))
+            bad = [k for k in override if k not in ARM_KEYS]
             if bad:
                 raise ScenarioError(f"unknown key '{bad[0]}' in an arm; an arm may override: "
                                     f"{', '.join(ARM_KEYS)} (every arm simulates the same patients)",
@@ -455,24 +558,13 @@ def scenario_from_data(data: Any, *, file: str | None = None, text: str = "",
     try:
         scenario = Scenario.model_validate(top)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        # a tag in the middle of a location is not a key the user wrote
-        loc = tuple(k for i, k in enumerate(err["loc"])
-                    if not (k in ("synthetic", "file", "truncated_normal", "bands") and i < len(err["loc"]) - 1
-                            and isinstance(err["loc"][i - 1], str)
-                            and err["loc"][i - 1] in ("cohort", "age")))
-        message = _describe({**err, "loc": loc}, Scenario)
-        user_path = loc
-        if len(loc) >= 2 and loc[0] == "arms" and isinstance(loc[1], int):
-            arm_name = list(arm_paths)[loc[1]]
-            own = arm_paths[arm_name]
-            written = own + loc[2:]
-            in_arm = bool(own) and any(written[:n] in lines for n in range(len(own) + 1, len(written) + 1))
-            user_path = written if in_arm else loc[2:]
-            if len(loc) == 2 or loc[2] == "name":
-                user_path = ("arms", arm_name) if own else ()
-        line = source.line_of(("arms", loc[1]) + tuple(loc[2:])) if loc[:1] == ("arms",) and len(loc) > 1 \
-            else source.line_of(loc)
+        err = _first_error(exc)
+        raw_loc = tuple(err["loc"])
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, ValueErrorAt):
+            raw_loc += cause.at
+        message = _describe(err, Scenario, raw_loc)
+        user_path, line = source.locate(_user_loc(raw_loc))
         raise ScenarioError(message, file=file, line=line,
                             path=".".join(map(str, user_path)) or None) from None
     scenario._source = source

@@ -81,7 +81,7 @@ def build_arm(scenario: Scenario, arm_index: int, library: Library,
     try:
         doses = library.doses(tr.drug)
     except LibraryError as exc:
-        raise scenario.error(at + ("treatment", "drug"), f"{exc} (got '{tr.drug}')") from None
+        raise scenario.error(at + ("treatment", "drug"), str(exc)) from None
     if float(tr.dose_mg) not in doses:
         raise scenario.error(at + ("treatment", "dose_mg"),
                              f"{tr.dose_mg:g} mg is not a dose of {tr.drug} in the parameter library; "
@@ -120,8 +120,11 @@ def build_arm(scenario: Scenario, arm_index: int, library: Library,
                     found[ind] = {"source": "library", **s.provenance(), **dict(s.extra)}
             missing = [i for i in need_ind if i not in found]
             if (strict_ind and missing) or not found:
+                known = ("" if name in library.infection_types else
+                         f" ('{name}' is not an infection type of the library, which has: "
+                         f"{', '.join(library.infection_types)})")
                 raise scenario.error(path, f"the parameter library has no rate for '{name}' on {tr.drug} "
-                                     f"{tr.dose_mg:g} mg in {', '.join(missing or need_ind)}; give "
+                                     f"{tr.dose_mg:g} mg in {', '.join(missing or need_ind)}{known}; give "
                                      f"infections.{name}.rate_per_100py (events per 100 patient-years)")
             ip["rate_per_100py"] = found
         # hazard ratios

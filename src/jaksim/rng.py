@@ -28,7 +28,7 @@ MAX_PATIENT_ID = 1 << 40
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
-_TWO_M53 = 1.0 / 9007199254740992.0  # 2**-53
+_TWO_M52 = 1.0 / 4503599627370496.0  # 2**-52
 
 
 def _splitmix64(x: int) -> int:
@@ -76,11 +76,21 @@ def squares64(ctr: np.uint64, key: np.uint64) -> np.uint64:
 
 
 @njit(**JIT)
+def unit_interval(bits: np.uint64) -> float:
+    """Map 64 random bits to ``(k + 1/2) * 2**-52`` with ``k`` the top 52 bits.
+
+    Every value is exactly representable, strictly inside (0, 1) (from 2**-53 to
+    1 - 2**-53) and the set is symmetric about 1/2. (With 53 bits, ``k + 1/2`` needs 54
+    significant bits: the sum rounds, and ``k = 2**53 - 1`` gave exactly 1.0.)
+    """
+    return (float(bits >> np.uint64(12)) + 0.5) * _TWO_M52
+
+
+@njit(**JIT)
 def uniform(key: np.uint64, patient_id: np.int64, index: np.int64) -> float:
-    """One uniform in the open interval (0, 1), 53 random bits."""
+    """One uniform in the open interval (0, 1), 52 random bits (see ``unit_interval``)."""
     ctr = (np.uint64(patient_id) << PATIENT_SHIFT) | np.uint64(index)
-    bits = squares64(ctr, key) >> np.uint64(11)
-    return (float(bits) + 0.5) * _TWO_M53
+    return unit_interval(squares64(ctr, key))
 
 
 @njit(**JIT)
