@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from jaksim.calibration import calibrate
 from jaksim.config import (BINARY_COVARIATES, GLUCOCORTICOID_BANDS, INDICATIONS, Arm, Scenario)
 from jaksim.errors import LibraryError
 from jaksim.library import Library, LifeTable, Sourced, read_life_table
@@ -194,6 +195,9 @@ def build_arm(scenario: Scenario, arm_index: int, library: Library,
             else:
                 ip[f"{q}_probability"] = {"value": v, "source": SCENARIO}
             p[q][k] = v
+        if inf.rate_per_100py is None:
+            _calibrate(library, tr.drug, tr.dose_mg, name, ip["rate_per_100py"], base[k],
+                       log_hr[k], hr_gc[k], age_log_hr[k], ref_age[k])
         prov["infections"][name] = ip
 
     # treatment discontinuation
@@ -220,6 +224,24 @@ def build_arm(scenario: Scenario, arm_index: int, library: Library,
         p_fatal=p["case_fatality"], p_hosp=p["hospitalisation"], p_serious=p["serious"],
         p_stop=p["discontinuation"], discontinuation_rate=float(disc),
         taper_times=taper_times, taper_band=taper_band, mortality=mortality, provenance=prov)
+
+
+def _calibrate(library: Library, drug: str, dose_mg: float, name: str, found: dict, base_k: np.ndarray,
+               log_hr_k, hr_gc_k, age_log_hr_k, ref_age_k) -> None:
+    """Replace published library rates by reference-patient rates under this arm's hazard ratios."""
+    for j, ind in enumerate(INDICATIONS):
+        entry = found.get(ind)
+        if entry is None:
+            continue
+        pop = library.source_population(drug, dose_mg, name) if ind == "ra" else None
+        if pop is None:
+            entry["calibration"] = ("none: no described source population; the published rate is used "
+                                    "as the reference patient's rate")
+            continue
+        cal = calibrate(entry["value"], entry.get("measure") or "first_event", pop,
+                        log_hr_k, hr_gc_k, age_log_hr_k, ref_age_k)
+        base_k[j] = cal.reference_rate_per_100py / 100.0
+        entry["calibration"] = cal.provenance()
 
 
 def _mortality(scenario: Scenario, arm_index: int, library: Library) -> tuple[np.ndarray, dict]:

@@ -128,6 +128,13 @@ class Library:
         e = self.data.get("mortality", {}).get("excess_mortality_ratio")
         return _sourced(e, "value") if e else None
 
+    def source_population(self, drug: str, dose_mg: float, infection_type: str):
+        """The described population a library rate was measured in (for calibration), or None."""
+        if not hasattr(self, "_pops"):
+            from jaksim.calibration import source_populations
+            self._pops = source_populations(self.root)
+        return self._pops.get((drug, float(dose_mg), infection_type))
+
     def life_table_names(self) -> list[str]:
         return sorted(self.data.get("mortality", {}).get("life_tables", {}))
 
