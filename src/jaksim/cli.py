@@ -108,6 +108,8 @@ def run(
 @_guarded
 def params(drug: Optional[str] = typer.Option(None, "--drug", help="Only this drug."),
            type_: Optional[str] = typer.Option(None, "--type", help="Only this infection type."),
+           markdown: bool = typer.Option(False, "--markdown", help="Print the whole library as Markdown "
+                                         "(the text of docs/parameters.md)."),
            debug: bool = Debug) -> None:
     """List the parameter library's rates with their sources."""
     _state["debug"] |= debug
@@ -115,6 +117,10 @@ def params(drug: Optional[str] = typer.Option(None, "--drug", help="Only this dr
 
     from jaksim.library import load_library
     lib = load_library()
+    if markdown:
+        from jaksim.library.docs import parameters_markdown
+        sys.stdout.write(parameters_markdown(lib))
+        return
     if drug is not None and drug not in lib.drugs:
         raise JaksimError(f"--drug '{drug}' is not in the library; allowed: {', '.join(sorted(lib.drugs))}")
     if type_ is not None and type_ not in lib.infection_types:

@@ -130,10 +130,13 @@ class Library:
 
     def source_population(self, drug: str, dose_mg: float, infection_type: str):
         """The described population a library rate was measured in (for calibration), or None."""
+        return self._pops_all().get((drug, float(dose_mg), infection_type))
+
+    def _pops_all(self) -> dict:
         if not hasattr(self, "_pops"):
             from jaksim.calibration import source_populations
             self._pops = source_populations(self.root)
-        return self._pops.get((drug, float(dose_mg), infection_type))
+        return self._pops
 
     def life_table_names(self) -> list[str]:
         return sorted(self.data.get("mortality", {}).get("life_tables", {}))
