@@ -2,7 +2,12 @@
 
 * rates: gamma from events and person-years when both are reported (shape = events,
   mean = the published rate); otherwise log-normal from the 95% CI;
-* hazard ratios and other ratios: log-normal from the 95% CI, σ = (ln hi − ln lo) / (2·1.96);
+* hazard ratios, other ratios and rates without counts: log-normal fitted to the 95% CI,
+  μ = (ln lo + ln hi) / 2, σ = (ln hi − ln lo) / (2·1.96), so its 2.5% and 97.5% quantiles are
+  the reported bounds exactly. The median √(lo·hi) equals the point estimate when the CI is
+  symmetric on the log scale (Wald CIs of hazard ratios, up to rounding); where it is not (exact
+  Poisson CIs, or a rate rounded to one digit such as 0.1 (0.1–0.2)) the CI carries the
+  uncertainty and the point estimate stays the deterministic value;
 * probabilities: beta by the method of moments from the 95% CI (sd = (hi − lo) / (2·1.96));
 * a value without a reported CI is fixed (no uncertainty) and says so.
 """
@@ -12,9 +17,41 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 from scipy import stats
 
 Z95 = stats.norm.ppf(0.975)
+
+
+@dataclass(frozen=True)
+class PointMass:
+    """All probability at one value: the scipy frozen-distribution methods a PSA uses."""
+
+    value: float
+
+    def mean(self) -> float:
+        return self.value
+
+    def median(self) -> float:
+        return self.value
+
+    def std(self) -> float:
+        return 0.0
+
+    def var(self) -> float:
+        return 0.0
+
+    def ppf(self, q):
+        return np.full(np.shape(q), self.value) if np.ndim(q) else self.value
+
+    def cdf(self, x):
+        return np.where(np.asarray(x) >= self.value, 1.0, 0.0)
+
+    def interval(self, confidence: float):
+        return self.value, self.value
+
+    def rvs(self, size=None, random_state=None):
+        return np.full(size, self.value) if size is not None else self.value
 
 
 @dataclass(frozen=True)
@@ -26,7 +63,7 @@ class Distribution:
     derivation: str
 
     def frozen(self):
-        """The scipy frozen distribution (``fixed`` → a degenerate uniform)."""
+        """The scipy frozen distribution (``fixed`` → a point mass at the value)."""
         p = self.params
         if self.family == "gamma":
             return stats.gamma(a=p["shape"], scale=p["scale"])
@@ -34,7 +71,7 @@ class Distribution:
             return stats.lognorm(s=p["sigma"], scale=math.exp(p["mu"]))
         if self.family == "beta":
             return stats.beta(a=p["alpha"], b=p["beta"])
-        return stats.uniform(loc=p["value"], scale=0.0)
+        return PointMass(p["value"])
 
 
 def _fixed(value: float, why: str) -> Distribution:
@@ -46,19 +83,22 @@ def rate_distribution(entry: dict) -> Distribution:
     value = float(entry["rate_per_100py"])
     events, py = entry.get("events"), entry.get("person_years")
     if events and py and events > 0:
-        # Poisson likelihood with a flat prior on the rate: Gamma(events, 100/PY) has mean = rate.
+        # Gamma with the Poisson likelihood's relative precision (CV = 1/√events) and mean = the
+        # published rate (= 100·events/PY up to the rounding of the published rate).
         return Distribution("gamma", {"shape": float(events), "scale": value / float(events)},
                             f"gamma(shape = {events} events, scale = rate/events): mean {value:g} per 100 PY")
     return ratio_distribution(value, entry.get("ci95_per_100py"))
 
 
 def ratio_distribution(value: float, ci: list | None) -> Distribution:
-    """Log-normal from a point estimate and 95% CI (hazard ratio, or rate without counts)."""
+    """Log-normal fitted to a 95% CI (hazard ratio, or rate without counts): quantiles = CI."""
     if not ci or ci[0] is None or ci[1] is None or ci[0] <= 0 or ci[1] <= ci[0]:
         return _fixed(value, "no 95% CI reported: fixed")
+    mu = (math.log(ci[0]) + math.log(ci[1])) / 2
     sigma = (math.log(ci[1]) - math.log(ci[0])) / (2 * Z95)
-    return Distribution("lognormal", {"mu": math.log(value), "sigma": sigma},
-                        f"log-normal, median {value:g}, σ = (ln {ci[1]:g} − ln {ci[0]:g}) / 3.92 = {sigma:.4g}")
+    return Distribution("lognormal", {"mu": mu, "sigma": sigma},
+                        f"log-normal fitted to the CI: median √({ci[0]:g}·{ci[1]:g}) = {math.exp(mu):.4g}, "
+                        f"σ = (ln {ci[1]:g} − ln {ci[0]:g}) / 3.92 = {sigma:.4g}")
 
 
 def probability_distribution(value: float, ci: list | None) -> Distribution:
