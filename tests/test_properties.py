@@ -231,8 +231,8 @@ def test_bookkeeping_invariants(sc, n):
             assert not np.any(flg[sel] & STOPS_TREATMENT)
 
 
-@settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(sc=scenario(), n=st.integers(1, 300), chunk=st.integers(1, 300), arms=st.booleans())
+@settings(max_examples=20, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(sc=scenario(), n=st.integers(1, 150), chunk=st.integers(1, 150), arms=st.booleans())
 def test_summary_person_years_equal_fsum_of_follow_up(sc, n, chunk, arms):
     """Through ``jaksim.run``: person-years in the summary equal ``math.fsum`` of the patients'
     follow-up exactly (same float), and event, first-event and death totals equal the
@@ -280,62 +280,62 @@ def test_results_do_not_depend_on_chunk_size(sc, n, chunk):
 
 
 # ------------------------------------------------------------ direct replay (no lazy logs)
-def replay_patient(model: engine.Model, arm: engine.ArmSpec, cohort, i: int, T: float):
-    """Events of one patient from the documented random numbers, with every log taken.
+def replay(model: engine.Model, arm: engine.ArmSpec, cohort, T: float):
+    """Events of every patient from the documented random numbers, with every log taken.
 
     Constant hazards (no age advance, taper, steps or discontinuation): type k's j-th event
     is at Σ_{m<j} −log1p(−u(clock_k, pid, m)) / λ_k; background death at
     −log1p(−u(death, pid, 0)) / μ; the j-th event's consequences use counters 4j + 0..3 of
-    the type's consequence stream (fatal, hospitalised, serious, stop)."""
-    pid = int(cohort.patient_id[i])
-    cov = cohort.covariates[i]
-    band = int(cohort.gc_band[i])
-    a0 = float(cohort.age[i])
-    ind = int(cohort.indication[i])
-    K = len(model.types)
-    lam = np.empty(K)
+    the type's consequence stream (fatal, hospitalised, serious, stop); the first fatal event
+    ends follow-up. Hazards are assembled here from the ArmSpec arrays by the formula in
+    ``hazards.py``. Returns the event arrays in patient/time order, follow-up and exit reason."""
+    ids = cohort.patient_id
+    n, K = ids.size, len(model.types)
+    cov = cohort.covariates.astype(np.float64)
+    ind = cohort.indication.astype(np.int64)
+    band = cohort.gc_band.astype(np.int64)
+    mu = arm.mortality[cohort.covariates[:, 0].astype(np.int64), np.floor(cohort.age).astype(np.int64)]
+    with np.errstate(divide="ignore"):
+        death = np.where(mu > 0, -np.log1p(-rng.uniforms(model.death_key, ids, 0)) / np.where(mu > 0, mu, 1), np.inf)
+    other_exit = np.minimum(death, T)
+    exit_t = other_exit.copy()
+    cols = {"i": [], "t": [], "k": [], "j": [], "f": []}
     for k in range(K):
-        lam[k] = (arm.base_rate[k, ind] * math.exp(float(np.dot(arm.log_hr[k], cov)))
-                  * math.exp(arm.age_log_hr[k] * (a0 - arm.ref_age[k])) * arm.hr_gc[k, band])
-    mu = arm.mortality[int(cov[0]), int(math.floor(a0))]
-    exit_t, reason = T, 0
-    if mu > 0:
-        d = -math.log1p(-rng.uniform(model.death_key, pid, 0)) / mu
-        if d < T:
-            exit_t, reason = d, 1
-    events = []
-    for k in range(K):
-        if lam[k] <= 0:
-            continue
-        t, j = 0.0, 0
-        while True:
-            t += -math.log1p(-rng.uniform(model.clock_keys[k], pid, j)) / lam[k]
-            if t >= exit_t:
-                break
-            events.append((t, k, j))
-            j += 1
-            if not arm.recurrent[k]:
-                break
-    events.sort()
-    out = []
-    for t, k, j in events:
-        if t >= exit_t:
-            break
+        lam = hazard(arm, cohort, k)
         ck = model.cons_keys[k]
-        flags = ON_TREATMENT
-        flags |= HOSPITALISED if rng.uniform(ck, pid, 4 * j + 1) < arm.p_hosp[k] else 0
-        flags |= SERIOUS if rng.uniform(ck, pid, 4 * j + 2) < arm.p_serious[k] else 0
-        fatal = rng.uniform(ck, pid, 4 * j) < arm.p_fatal[k]
-        flags |= FATAL if fatal else 0
-        out.append((pid, k, t, j + 1, flags))
-        if fatal:
-            exit_t, reason = t, 2
-            break
-    return out, exit_t, reason
+        t = np.zeros(n)
+        alive = np.flatnonzero(lam > 0)
+        j = 0
+        while alive.size and (j == 0 or arm.recurrent[k]):
+            t[alive] += -np.log1p(-rng.uniforms(model.clock_keys[k], ids[alive], j)) / lam[alive]
+            alive = alive[t[alive] < exit_t[alive]]
+            if alive.size:
+                fatal = rng.uniforms(ck, ids[alive], 4 * j) < arm.p_fatal[k]
+                flags = (ON_TREATMENT | np.where(rng.uniforms(ck, ids[alive], 4 * j + 1) < arm.p_hosp[k], HOSPITALISED, 0)
+                         | np.where(rng.uniforms(ck, ids[alive], 4 * j + 2) < arm.p_serious[k], SERIOUS, 0)
+                         | np.where(fatal, FATAL, 0))
+                for name, v in zip("itkjf", (alive, t[alive], np.full(alive.size, k), np.full(alive.size, j), flags)):
+                    cols[name].append(v)
+                exit_t[alive[fatal]] = t[alive[fatal]]
+            j += 1
+    ev = {name: (np.concatenate(v) if v else np.empty(0, np.int64)) for name, v in cols.items()}
+    keep = ev["t"] <= exit_t[ev["i"]]
+    ev = {name: v[keep] for name, v in ev.items()}
+    order = np.lexsort((ev["t"], ev["i"]))
+    ev = {name: v[order] for name, v in ev.items()}
+    reason = np.where(exit_t < other_exit, 2, np.where(death < T, 1, 0))
+    return (ids[ev["i"]], ev["k"], ev["t"], ev["j"] + 1, ev["f"]), exit_t, reason
+
+
+def hazard(arm: engine.ArmSpec, cohort, k: int) -> np.ndarray:
+    """λ_ik = base × exp(Σ_c log HR_c x_ic) × exp(log HR_age/yr × (age − ref)) × HR_GC(band)."""
+    cov = cohort.covariates.astype(np.float64)
+    return (arm.base_rate[k, cohort.indication.astype(np.int64)] * np.exp(cov @ arm.log_hr[k])
+            * np.exp(arm.age_log_hr[k] * (cohort.age - arm.ref_age[k])) * arm.hr_gc[k, cohort.gc_band.astype(np.int64)])
 
 
 @settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(sc=scenario(simple=True, stop=False), n=st.integers(1, 150), tiny=st.booleans())
+@given(sc=scenario(simple=True, stop=False), n=st.integers(1, 200), tiny=st.booleans())
 def test_kernel_equals_direct_replay_of_its_random_numbers(sc, n, tiny):
     """For constant hazards the kernel's events equal an independent replay of the documented
     streams with every log taken (no lazy-log shortcut): same counts, types, numbers and flags,
@@ -343,31 +343,28 @@ def test_kernel_equals_direct_replay_of_its_random_numbers(sc, n, tiny):
     (most first targets skipped by the lazy log) this shows the shortcut never changes an
     outcome. (A near-tie between two events or an event and the exit, closer than 1e-9
     relative, would need a looser comparison; its probability here is below 1e-6.)"""
-    if tiny:
-        for inf in sc["infections"].values():
-            inf["rate_per_100py"] *= 1e-3
+    T = float(sc["horizon_years"])
+    # keep the replay's work bounded: at most ~50 expected events per patient and type
+    model = model_of(sc)
+    cohort = model.cohort.block(0, n)
+    for k, name in enumerate(model.types):
+        top = float(hazard(model.arms[0], cohort, k).max()) * T
+        scale = min(1.0, 50.0 / top) if top > 0 else 1.0
+        sc["infections"][name]["rate_per_100py"] *= scale * (1e-3 if tiny else 1.0)
     model = model_of(sc)
     arm = model.arms[0]
-    T = float(sc["horizon_years"])
-    cohort = model.cohort.block(0, n)
     r = engine.simulate_chunk(model, arm, cohort, cap=64)[0]
-    expected, fu, reasons = [], np.empty(n), np.empty(n, dtype=np.int64)
-    for i in range(n):
-        ev, fu[i], reasons[i] = replay_patient(model, arm, cohort, i, T)
-        expected += ev
+    (pid, typ, tim, num, flags), fu, reasons = replay(model, arm, cohort, T)
     np.testing.assert_array_equal(r.exit_reason, reasons)
     np.testing.assert_allclose(r.follow_up, fu, rtol=1e-9, atol=0)
-    assert len(expected) == r.ev_pid.size
-    if expected:
-        e = list(zip(*expected))
-        np.testing.assert_array_equal(r.ev_pid, e[0])
-        np.testing.assert_array_equal(r.ev_type, e[1])
-        np.testing.assert_allclose(r.ev_time, e[2], rtol=1e-9, atol=0)
-        np.testing.assert_array_equal(r.ev_num, e[3])
-        np.testing.assert_array_equal(r.ev_flags, e[4])
+    np.testing.assert_array_equal(r.ev_pid, pid)
+    np.testing.assert_array_equal(r.ev_type, typ)
+    np.testing.assert_allclose(r.ev_time, tim, rtol=1e-9, atol=0)
+    np.testing.assert_array_equal(r.ev_num, num)
+    np.testing.assert_array_equal(r.ev_flags, flags)
 
 
-@PROPS
+@settings(max_examples=20, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(sc=scenario(), n=st.integers(1, 200), draw=st.integers(1, 2**31))
 def test_psa_draw_is_a_separate_reproducible_key(sc, n, draw):
     """A PSA draw d gives the same results every time it is built, and other keys than draw 0."""

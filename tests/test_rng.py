@@ -223,14 +223,14 @@ def test_lazy_log_bound_on_every_float_scale():
     assert np.all(-np.log1p(-grid) >= grid)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, derandomize=True)
 @given(u=st.floats(min_value=2.0**-53, max_value=1.0 - 2.0**-53))
 def test_lazy_log_bound_hypothesis(u):
     """Same inequality at arbitrary doubles in jaksim's range. Deterministic (rate 0)."""
     assert -math.log1p(-u) >= u
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 2**63 - 1), pid=st.integers(0, rng.MAX_PATIENT_ID - 1),
        index=st.integers(0, rng.MAX_INDEX - 1),
        upper=st.one_of(st.floats(0.0, 1.5), st.sampled_from([0.0, 1e-12, 0.5, 1.0, 2.0])))

@@ -17,8 +17,7 @@ import math
 from pathlib import Path
 
 import numpy as np
-import pytest
-from scipy import integrate, special, stats
+from scipy import integrate, stats
 
 import jaksim
 from jaksim import config, engine

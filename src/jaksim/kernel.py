@@ -40,6 +40,22 @@ def _draw(key, pid, index, p):
 
 
 @njit(**JIT)
+def _left(rem, lam, dt):
+    """Target left after ``dt`` at hazard ``lam`` (never below 0: rounding must not move an
+    event before the segment it falls in; +inf stays +inf)."""
+    r = rem - lam * dt
+    return r if r > 0.0 else 0.0
+
+
+@njit(**JIT)
+def _advance(t, lam, rem, t0):
+    """Bring every type's clock to time ``t`` (end of a segment)."""
+    for k in range(rem.shape[0]):
+        rem[k] = _left(rem[k], lam[k], t - t0[k])
+        t0[k] = t
+
+
+@njit(**JIT)
 def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, horizon,
                     base_rate, log_hr, hr_gc, age_log_hr, ref_age, age_hr_table, tot_edges, tot_mult,
                     off_hr, recurrent, p_fatal, p_hosp, p_serious, p_stop, disc_rate,
@@ -55,6 +71,8 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
     s = np.empty(K)
     lam = np.empty(K)
     rem = np.empty(K)
+    t0 = np.empty(K)
+    nxt = np.empty(K)
     ub = np.empty(K)
     maxfac = np.empty(K)
     for k in range(K):
@@ -145,28 +163,30 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
                 else:
                     lk *= off_hr[k]
                 lam[k] = lk
+                # each clock's own arithmetic: rem[k] is the target left at time t0[k] (the
+                # segment start or the type's own last event), so a type's event times do not
+                # depend, not even in the last bit, on other types' events (common random numbers)
+                t0[k] = t
+                nxt[k] = t + rem[k] / lk if lk > 0.0 else np.inf
             mu = mortality[sex, a_now]
+            t0_d = t
+            nxt_d = t + rem_d / mu if mu > 0.0 else np.inf
             while True:
-                dt_min = seg_end - t
+                t_min = seg_end
                 which = _NO_EVENT
                 for k in range(K):
-                    if lam[k] > 0.0:
-                        dt = rem[k] / lam[k]
-                        if dt < dt_min:
-                            dt_min = dt
-                            which = k
-                if mu > 0.0:
-                    dt = rem_d / mu
-                    if dt < dt_min:
-                        dt_min = dt
-                        which = _DEATH
-                for k in range(K):
-                    rem[k] -= lam[k] * dt_min
-                rem_d -= mu * dt_min
+                    if nxt[k] < t_min:
+                        t_min = nxt[k]
+                        which = k
+                if nxt_d < t_min:
+                    t_min = nxt_d
+                    which = _DEATH
                 if which == _NO_EVENT:
                     t = seg_end
+                    _advance(t, lam, rem, t0)
+                    rem_d = _left(rem_d, mu, t - t0_d)
                     break
-                t += dt_min
+                t = t_min
                 if which == _DEATH:
                     reason = EXIT_BACKGROUND_DEATH
                     done = True
@@ -205,7 +225,12 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
                     rem[k] = exponential_target(clock_keys[k], p_id, j + 1, ub[k] * 1.0000001)
                 else:
                     rem[k] = np.inf
+                t0[k] = t
+                nxt[k] = t + rem[k] / lam[k]
                 if stop:
+                    # hazards change now: bring every clock to t before the next segment
+                    _advance(t, lam, rem, t0)
+                    rem_d = _left(rem_d, mu, t - t0_d)
                     on = False
                     t_stop = t
                     break
