@@ -8,8 +8,9 @@ model's own hazard ratios HR(x) the reference rate b solves
 * first-event rate (patients with event / 100 PY at risk), follow-up T per patient:
       R = E_P[1 − e^{−b·HR(x)·T}] / E_P[(1 − e^{−b·HR(x)·T}) / (b·HR(x))]
 
-The expectation over P is a deterministic quadrature: age at mid-exposure (baseline age +
-T/2) on 64 Gauss–Legendre quantile nodes of a normal truncated to [18, 100] years, times
+The expectation over P is a deterministic quadrature: baseline age on 64 Gauss–Legendre
+quantile nodes of a normal truncated to [18, 100] years, its age factor averaged over the
+exposure [0, T] as patients age in the kernel (completed age, stepping at birthdays), times
 every combination of the binary covariates and glucocorticoid bands weighted by their shares
 (covariates independent: an assumption, stated in the provenance).
 """
@@ -58,6 +59,24 @@ class Calibration:
                 "source_population": self.population, "assumptions": list(self.assumptions)}
 
 
+def exposure_age_factor(age: np.ndarray, follow_up_years: float, age_log_hr: float,
+                        ref_age: float) -> np.ndarray:
+    """Mean age factor over [0, T] of patients ageing as the kernel ages them.
+
+    With ``age_advances: true`` the hazard uses the completed age floor(a + t); the factor is
+    (1/T) ∫_0^T exp(β (floor(a + t) − ref)) dt, summed exactly year by year.
+    """
+    T = follow_up_years
+    whole = np.floor(age)
+    frac = age - whole
+    total = np.zeros_like(age)
+    for m in range(int(np.ceil(T)) + 2):
+        lo = np.clip(m - frac, 0.0, T)
+        hi = np.clip(m + 1 - frac, 0.0, T)
+        total += (hi - lo) * np.exp(age_log_hr * (whole + m - ref_age))
+    return total / T
+
+
 def population_hazard_ratios(pop: SourcePopulation, log_hr: np.ndarray, hr_gc: np.ndarray,
                              age_log_hr: float, ref_age: float) -> tuple[np.ndarray, np.ndarray]:
     """Quadrature nodes of HR(x) over the population and their weights (sum to 1)."""
@@ -66,9 +85,8 @@ def population_hazard_ratios(pop: SourcePopulation, log_hr: np.ndarray, hr_gc: n
     lo, hi = 18.0, 100.0
     a, b = (lo - pop.age_mean_years) / pop.age_sd_years, (hi - pop.age_mean_years) / pop.age_sd_years
     age = stats.truncnorm.ppf(u, a, b, loc=pop.age_mean_years, scale=pop.age_sd_years)
-    age = age + pop.follow_up_years / 2.0
     w_age = 0.5 * w_nodes
-    age_hr = np.exp(age_log_hr * (age - ref_age))
+    age_hr = exposure_age_factor(age, pop.follow_up_years, age_log_hr, ref_age)
     gc_w = np.array([1.0 - pop.glucocorticoid_below_7_5mg - pop.glucocorticoid_7_5mg_or_more,
                      pop.glucocorticoid_below_7_5mg, pop.glucocorticoid_7_5mg_or_more])
     hrs, weights = [], []

@@ -10,13 +10,12 @@ standard errors from the per-patient table.
 
 Two age conventions (``age_at``):
 
+* ``"baseline"`` (default, with ``age_advances: true``): the trial as it happened, patients
+  ageing during follow-up (completed age) — exactly the exposure the calibration integrates
+  over (``exposure_age_factor``), so the expected simulated rate *is* the published rate: a
+  check of calibration and kernel plumbing.
 * ``"mid_exposure"`` (with ``age_advances: false``): every patient's age is the source
-  population's baseline age + T/2, T the mean follow-up — exactly the age distribution the
-  calibration integrates over (``population_hazard_ratios``: a normal truncated to [18, 100],
-  shifted by T/2). The simulation then reproduces the calibration's own model, so the expected
-  simulated rate *is* the published rate: a check of calibration and kernel plumbing.
-* ``"baseline"`` (with ``age_advances: true``): the trial as it happened, patients ageing during
-  follow-up (completed age). The calibration's mid-exposure age is an approximation of this.
+  population's baseline age + T/2, T the mean follow-up: a non-ageing approximation.
 
 Rates and standard errors: the simulated rate is a ratio estimator R = Σy_i / Σt_i over
 independent patients (y_i = 1 if patient i had a first event and t_i its time at risk, for
@@ -68,7 +67,7 @@ def cohort_of(pop: SourcePopulation, *, age_at: str, **share_overrides) -> dict:
 
 
 def source_scenario(drug: str, dose_mg: float, pop: SourcePopulation, n: int, *, seed: int,
-                    age_at: str = "mid_exposure", horizon: float | None = None,
+                    age_at: str = "baseline", horizon: float | None = None,
                     arms: dict | None = None, types=TYPES, **share_overrides) -> dict:
     """A scenario replaying ``pop`` on ``drug`` ``dose_mg`` (library rates and hazard ratios)."""
     sc = {"name": "validation", "seed": seed, "n_patients": n,
