@@ -167,7 +167,7 @@ def source_populations(root) -> dict[tuple, SourcePopulation]:
         vals, notes = {}, []
         n, py = p.get("n_patients"), p.get("person_years")
         got = dict(p)
-        got["follow_up_years"] = py / n if n and py else None
+        got["follow_up_years"] = p.get("follow_up_years") or (py / n if n and py else None)
         for key, default in TYPICAL_RA_TRIAL.items():
             v = got.get(key)
             if v is None:
