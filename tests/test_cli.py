@@ -158,9 +158,9 @@ def test_chunk_size_and_threads_override(tmp_path, capsys, monkeypatch):
     chunks: list[int] = []
     real = engine.simulate_chunk
 
-    def spy(model, arm, cohort, cap):
+    def spy(model, arm, cohort, cap, schedule=None):
         chunks.append(len(cohort))
-        return real(model, arm, cohort, cap)
+        return real(model, arm, cohort, cap, schedule)
 
     monkeypatch.setattr(engine, "simulate_chunk", spy)
     try:
@@ -196,11 +196,11 @@ def _fail_on_second_chunk(monkeypatch, exc: BaseException):
     real = engine.simulate_chunk
     calls = []
 
-    def flaky(model, arm, cohort, cap):
+    def flaky(model, arm, cohort, cap, schedule=None):
         calls.append(len(cohort))
         if len(calls) > 1:
             raise exc
-        return real(model, arm, cohort, cap)
+        return real(model, arm, cohort, cap, schedule)
 
     monkeypatch.setattr(engine, "simulate_chunk", flaky)
 

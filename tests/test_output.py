@@ -30,7 +30,7 @@ EVENTS_SCHEMA = [
     ("patient_id", pa.int64()), ("draw", pa.int32()), ("type", pa.dictionary(pa.int8(), pa.string())),
     ("event_number", pa.int32()), ("time_years", pa.float64()), ("age_at_event_years", pa.float64()),
     ("on_treatment", pa.bool_()), ("hospitalised", pa.bool_()), ("serious", pa.bool_()),
-    ("fatal", pa.bool_()), ("stops_treatment", pa.bool_()),
+    ("fatal", pa.bool_()), ("stops_treatment", pa.bool_()), ("post_herpetic_neuralgia", pa.bool_()),
 ]
 SUMMARY_COLUMNS = [
     "type", "draw", "n_patients", "horizon_years", "events", "person_years", "incidence_rate_per_100py",
@@ -69,8 +69,10 @@ def dataset(out: Path, table: str) -> pa.Table:
 
 # --------------------------------------------------------------------------- layout
 def test_layout(out):
-    assert sorted(p.name for p in out.iterdir()) == ["events", "jaksim.json", "patients", "summary"]
-    expected = sorted(f"{t}/arm={a}/part-0.parquet" for t in ("events", "patients", "summary") for a in ARMS)
+    assert sorted(p.name for p in out.iterdir()) == ["contrasts", "events", "jaksim.json", "patients", "summary"]
+    expected = sorted([f"{t}/arm={a}/part-0.parquet" for t in ("events", "patients", "summary") for a in ARMS]
+                      + [f"contrasts/arm={a}/part-0.parquet" for a in ARMS   # versus the reference arm
+                         if a != json.loads((out / "jaksim.json").read_text())["reference_arm"]])
     assert [str(p.relative_to(out)) for p in parquet_files(out)] == expected
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp") or p.name.startswith(".")]
     assert not list(out.parent.glob(f".{out.name}.jaksim-*"))
@@ -129,7 +131,7 @@ def test_polars_reads_dataset(out):
 def test_metadata_on_every_file_pyarrow(run_dir):
     scenario, out = run_dir
     files = parquet_files(out)
-    assert len(files) == 3 * len(ARMS)
+    assert len(files) == 3 * len(ARMS) + len(ARMS) - 1      # + contrasts of every non-reference arm
     for f in files:
         meta = {k.decode(): v.decode() for k, v in pq.read_schema(f).metadata.items()}
         assert all(k in meta for k in REQUIRED_KEYS), f
@@ -196,8 +198,9 @@ def test_patients_and_summary_schema(out):
     for col, typ in [("patient_id", pa.int64()), ("draw", pa.int32()), ("age_years", pa.float64()),
                      ("female", pa.bool_()), ("asia", pa.bool_()), ("prior_zoster", pa.bool_()),
                      ("diabetes", pa.bool_()), ("zoster_vaccinated", pa.bool_()),
-                     ("follow_up_years", pa.float64()), ("treatment_stop_years", pa.float64()),
-                     ("on_treatment_years", pa.float64())]:
+                     ("follow_up_years", pa.float64()), ("treatment_start_years", pa.float64()),
+                     ("treatment_stop_years", pa.float64()), ("on_treatment_years", pa.float64()),
+                     ("vaccine_dose1_years", pa.float64()), ("vaccine_dose2_years", pa.float64())]:
         assert patients.field(col).type == typ, col
     for col in ("glucocorticoid_band", "indication", "exit_reason"):
         assert patients.field(col).type == pa.dictionary(pa.int8(), pa.string())

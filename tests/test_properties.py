@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import jaksim
 from jaksim import config, engine, rng
-from jaksim.kernel import FATAL, HOSPITALISED, ON_TREATMENT, SERIOUS, STOPS_TREATMENT
+from jaksim.kernel import FATAL, HOSPITALISED, ON_TREATMENT, POST_HERPETIC_NEURALGIA, SERIOUS, STOPS_TREATMENT
 
 TYPES = ("serious_infection", "herpes_zoster", "tuberculosis")
 PROPS = settings(max_examples=30, deadline=None, derandomize=True,
@@ -285,8 +285,9 @@ def replay(model: engine.Model, arm: engine.ArmSpec, cohort, T: float):
 
     Constant hazards (no age advance, taper, steps or discontinuation): type k's j-th event
     is at Σ_{m<j} −log1p(−u(clock_k, pid, m)) / λ_k; background death at
-    −log1p(−u(death, pid, 0)) / μ; the j-th event's consequences use counters 4j + 0..3 of
-    the type's consequence stream (fatal, hospitalised, serious, stop); the first fatal event
+    −log1p(−u(death, pid, 0)) / μ; the j-th event's consequences use counters 8j + 0..4 of
+    the type's consequence stream (fatal, hospitalised, serious, stop, post-herpetic
+    neuralgia at completed baseline age); the first fatal event
     ends follow-up. Hazards are assembled here from the ArmSpec arrays by the formula in
     ``hazards.py``. Returns the event arrays in patient/time order, follow-up and exit reason."""
     ids = cohort.patient_id
@@ -310,9 +311,11 @@ def replay(model: engine.Model, arm: engine.ArmSpec, cohort, T: float):
             t[alive] += -np.log1p(-rng.uniforms(model.clock_keys[k], ids[alive], j)) / lam[alive]
             alive = alive[t[alive] < exit_t[alive]]
             if alive.size:
-                fatal = rng.uniforms(ck, ids[alive], 4 * j) < arm.p_fatal[k]
-                flags = (ON_TREATMENT | np.where(rng.uniforms(ck, ids[alive], 4 * j + 1) < arm.p_hosp[k], HOSPITALISED, 0)
-                         | np.where(rng.uniforms(ck, ids[alive], 4 * j + 2) < arm.p_serious[k], SERIOUS, 0)
+                fatal = rng.uniforms(ck, ids[alive], 8 * j) < arm.p_fatal[k]
+                p_phn = arm.p_phn_age[k, np.floor(cohort.age[alive]).astype(np.int64)]
+                flags = (ON_TREATMENT | np.where(rng.uniforms(ck, ids[alive], 8 * j + 1) < arm.p_hosp[k], HOSPITALISED, 0)
+                         | np.where(rng.uniforms(ck, ids[alive], 8 * j + 2) < arm.p_serious[k], SERIOUS, 0)
+                         | np.where(rng.uniforms(ck, ids[alive], 8 * j + 4) < p_phn, POST_HERPETIC_NEURALGIA, 0)
                          | np.where(fatal, FATAL, 0))
                 for name, v in zip("itkjf", (alive, t[alive], np.full(alive.size, k), np.full(alive.size, j), flags)):
                     cols[name].append(v)

@@ -127,7 +127,7 @@ def test_same_seed_gives_byte_identical_files(runs, variant):
     byte-identical for 1 vs 2 threads and chunk size 1000 (CLI) vs 65 536 (API)."""
     ref, other = files(runs["ref"]), files(runs[variant])
     assert sorted(ref) == sorted(other)
-    assert sum(name.endswith(".parquet") for name in ref) == 6
+    assert sum(name.endswith(".parquet") for name in ref) == 7   # 3 tables x 2 arms + 1 contrast
     for name in ref:
         assert ref[name] == other[name], name
 

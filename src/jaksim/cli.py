@@ -78,7 +78,7 @@ def run(
     """Simulate every arm of a scenario and write events, patients and summary as Parquet."""
     _state["debug"] |= debug
     from jaksim import config, engine
-    from jaksim.report import print_summary
+    from jaksim.report import contrast_table, print_summary, vaccination_table
 
     sc = config.load_scenario(scenario).with_overrides(n_patients=n_patients, seed=seed)
     model = engine.build_model(sc)
@@ -94,13 +94,17 @@ def run(
         with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       TimeRemainingColumn(), console=err, transient=True) as bar:
             task = bar.add_task("run", total=total)
-            summaries = engine.run_to_folder(model, out, chunk_size=chunk_size, threads=threads,
-                                             overwrite=overwrite, progress=lambda n: bar.advance(task, n))
+            result = engine.run_to_folder(model, out, chunk_size=chunk_size, threads=threads,
+                                          overwrite=overwrite, progress=lambda n: bar.advance(task, n))
     else:
-        summaries = engine.run_to_folder(model, out, chunk_size=chunk_size, threads=threads, overwrite=overwrite)
+        result = engine.run_to_folder(model, out, chunk_size=chunk_size, threads=threads, overwrite=overwrite)
     seconds = time.perf_counter() - started
-    print_summary(console, summaries, f"{sc.name}: {sc.n_patients:,} patients × {len(model.arms)} arm(s), "
-                                      f"{sc.horizon_years:g} years, seed {sc.seed}")
+    print_summary(console, result.summaries, f"{sc.name}: {sc.n_patients:,} patients × {len(model.arms)} arm(s), "
+                                             f"{sc.horizon_years:g} years, seed {sc.seed}")
+    if any(a.vaccination is not None for a in model.arms):
+        console.print(vaccination_table(result.vaccination))
+    if result.contrasts:
+        console.print(contrast_table(result.contrasts, model.arms[0].name))
     console.print(f"Results: {out}/ (events, patients, summary as Parquet) — {seconds:.1f} s")
 
 

@@ -218,6 +218,8 @@ class Infection(Model):
     hospitalisation_probability: Probability | None = None
     serious_probability: Probability | None = None
     discontinuation_probability: Probability | None = None
+    post_herpetic_neuralgia_probability: Probability | None = Field(
+        None, description="per episode, all ages; default (herpes_zoster): library, by age")
 
     @field_validator("time_on_treatment")
     @classmethod
@@ -254,8 +256,64 @@ class Mortality(Model):
         return self
 
 
+# ------------------------------------------------------------------------ vaccination
+class Eligibility(Model):
+    """Who is offered vaccination: every criterion given must hold (none given: everyone)."""
+
+    min_age_years: float | None = Field(None, ge=0, le=120, description="age at treatment start, years")
+    glucocorticoid_users: bool = Field(False, description="only patients on glucocorticoids at start")
+    prior_zoster: bool = Field(False, description="only patients with prior herpes zoster")
+
+
+class Clinic(Model):
+    """A vaccination clinic with limited appointment slots (SimPy care pathway)."""
+
+    slots_per_week: int = Field(ge=0, le=10_000_000, description="appointments available per week")
+    enrolment_weeks: float = Field(52.0, gt=0, le=5200,
+                                   description="planned treatment starts spread evenly over this period")
+    no_show_probability: Probability = Field(0.0, description="a booked patient does not attend; rebooked")
+    max_wait_weeks: float = Field(52.0, gt=0, le=520, description="referrals not seen by then are not vaccinated")
+
+
+class Vaccination(Model):
+    """A zoster vaccination strategy of one arm."""
+
+    vaccine: Literal["recombinant", "live"]
+    eligible: Eligibility = Eligibility()
+    first_dose_weeks: float = Field(-4.0, ge=-520, le=520,
+                                    description="dose 1 relative to planned treatment start (negative: before)")
+    uptake: Probability = Field(1.0, description="share of eligible patients who accept")
+    second_dose_interval_weeks: float | None = Field(None, ge=1, le=104, description="default from library")
+    second_dose_completion: Probability = Field(1.0, description="share of dose-1 recipients who get dose 2")
+    treatment_waits_for_first_dose: bool = Field(
+        False, description="treatment starts only wait_weeks_after_first_dose after dose 1 (if later than planned)")
+    wait_weeks_after_first_dose: float = Field(0.0, ge=0, le=104)
+    clinic: Clinic | None = Field(None, description="limited capacity: vaccination times come from the pathway")
+
+    @model_validator(mode="after")
+    def _live_never_on_treatment(self):
+        if self.vaccine != "live":
+            return self
+        rule = ("live zoster vaccine is contraindicated on JAK inhibitors: it may only be given at least "
+                "4 weeks before treatment start")
+        if self.clinic is None and self.first_dose_weeks > -4 and not (
+                self.treatment_waits_for_first_dose and self.wait_weeks_after_first_dose >= 4):
+            raise ValueErrorAt(f"{rule}; use first_dose_weeks <= -4, or treatment_waits_for_first_dose: true "
+                               f"with wait_weeks_after_first_dose >= 4 (got {self.first_dose_weeks:g})",
+                               at=("first_dose_weeks",))
+        if self.clinic is not None and not (self.treatment_waits_for_first_dose
+                                            and self.wait_weeks_after_first_dose >= 4):
+            raise ValueErrorAt(f"{rule}; with a capacity-limited clinic the dose date is not known in advance, "
+                               "so set treatment_waits_for_first_dose: true and wait_weeks_after_first_dose >= 4",
+                               at=("treatment_waits_for_first_dose",))
+        if self.second_dose_interval_weeks is not None:
+            raise ValueErrorAt("the live zoster vaccine has a single dose; remove second_dose_interval_weeks",
+                               at=("second_dose_interval_weeks",))
+        return self
+
+
 # -------------------------------------------------------------------------- scenario
-ARM_KEYS = ("description", "treatment", "infections", "mortality")
+ARM_KEYS = ("description", "treatment", "infections", "mortality", "vaccination")
 
 
 class Arm(Model):
@@ -266,6 +324,7 @@ class Arm(Model):
     treatment: Treatment
     infections: dict[Name, Infection] = Field(min_length=1)
     mortality: Mortality = Mortality()
+    vaccination: Vaccination | None = None
 
     @model_validator(mode="after")
     def _case_fatality_types(self):

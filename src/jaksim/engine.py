@@ -20,16 +20,20 @@ import numpy as np
 import pyarrow as pa
 
 from jaksim import __version__
-from jaksim.analysis import SummaryAccumulator
+from jaksim.analysis import PairedContrast, SummaryAccumulator
 from jaksim.cohort import Cohort, CohortSource
-from jaksim.config import BINARY_COVARIATES, GLUCOCORTICOID_BANDS, INDICATIONS, Scenario
+from jaksim.config import Scenario
 from jaksim.errors import JaksimError
-from jaksim.hazards import ArmSpec, build_arms
+from jaksim.hazards import ZOSTER, ArmSpec, build_arms
 from jaksim.io import TABLES, OutputFolder, RowGroupWriter, with_metadata
-from jaksim.kernel import (EXIT_REASONS, FATAL, HOSPITALISED, ON_TREATMENT, SERIOUS, STOPS_TREATMENT,
-                           compact, simulate)
+from jaksim.kernel import compact, simulate
 from jaksim.library import load_library
+from jaksim.pathway import PathwayResult, run_pathway
+from jaksim.records import event_batch, patient_batch, phn_per_patient, schemas
 from jaksim.rng import stream_key
+from jaksim.vaccination import Schedule, accepts, completes, direct_schedule, eligible, finish_schedule
+
+PHN = "post_herpetic_neuralgia"
 
 DEFAULT_CHUNK_SIZE = 1 << 16
 BLOCK_SIZE = 256
@@ -89,9 +93,16 @@ def _initial_cap(spec: ArmSpec, horizon: float) -> int:
     return int(BLOCK_SIZE * per_patient * 2.0) + 64
 
 
-def simulate_chunk(model: Model, arm: ArmSpec, cohort: Cohort, cap: int) -> tuple[ChunkResult, int]:
+def no_schedule(n: int) -> Schedule:
+    """Nobody vaccinated, everybody starts treatment at t = 0."""
+    return Schedule(np.full(n, np.inf), np.full(n, np.inf), np.zeros(n), np.zeros(n))
+
+
+def simulate_chunk(model: Model, arm: ArmSpec, cohort: Cohort, cap: int,
+                   schedule: Schedule | None = None) -> tuple[ChunkResult, int]:
     """Run the kernel on one chunk; rerun with a larger event buffer if a block overflowed."""
     sc = model.scenario
+    sched = schedule if schedule is not None else no_schedule(len(cohort))
     while True:
         (fu, ex, st, counts, first, pid, typ, tim, num, flags, block_counts) = simulate(
             cohort.patient_id, cohort.age, cohort.covariates, cohort.gc_band, cohort.indication,
@@ -100,65 +111,14 @@ def simulate_chunk(model: Model, arm: ArmSpec, cohort: Cohort, cap: int) -> tupl
             arm.tot_edges, arm.tot_mult, arm.off_hr, arm.recurrent, arm.p_fatal, arm.p_hosp,
             arm.p_serious, arm.p_stop, arm.discontinuation_rate, arm.taper_times, arm.taper_band,
             arm.mortality, model.clock_keys, model.cons_keys, model.death_key, model.disc_key,
-            BLOCK_SIZE, cap)
+            sched.treatment_start, sched.dose1, sched.dose2, sched.scale, arm.ve_table, arm.ve_step,
+            arm.ve_target, arm.p_phn_age, BLOCK_SIZE, cap)
         need = int(block_counts.max()) if block_counts.size else 0
         if need <= cap:
             break
         cap = int(need * 1.25) + 16
     pid, typ, tim, num, flags = compact(block_counts, cap, pid, typ, tim, num, flags)
     return ChunkResult(fu, ex, st, counts, first, pid, typ, tim, num, flags), cap
-
-
-# ---------------------------------------------------------------------------- Arrow
-def _dict(codes: np.ndarray, names: tuple[str, ...]) -> pa.DictionaryArray:
-    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int8), pa.int8()),
-                                          pa.array(list(names), pa.string()))
-
-
-def _nullable(x: np.ndarray) -> pa.Array:
-    return pa.array(x, pa.float64(), mask=np.isnan(x))
-
-
-def schemas(types: tuple[str, ...]) -> dict[str, pa.Schema]:
-    dict8 = pa.dictionary(pa.int8(), pa.string())
-    events = pa.schema([
-        ("patient_id", pa.int64()), ("draw", pa.int32()), ("type", dict8), ("event_number", pa.int32()),
-        ("time_years", pa.float64()), ("age_at_event_years", pa.float64()), ("on_treatment", pa.bool_()),
-        ("hospitalised", pa.bool_()), ("serious", pa.bool_()), ("fatal", pa.bool_()),
-        ("stops_treatment", pa.bool_())])
-    pfields = [("patient_id", pa.int64()), ("draw", pa.int32()), ("age_years", pa.float64())]
-    pfields += [(c, pa.bool_()) for c in BINARY_COVARIATES]
-    pfields += [("glucocorticoid_band", dict8), ("indication", dict8), ("follow_up_years", pa.float64()),
-                ("exit_reason", dict8), ("treatment_stop_years", pa.float64()),
-                ("on_treatment_years", pa.float64())]
-    for t in types:
-        pfields += [(f"{t}_events", pa.int32()), (f"{t}_first_years", pa.float64())]
-    return {"events": events, "patients": pa.schema(pfields)}
-
-
-def event_batch(schema: pa.Schema, types, cohort: Cohort, r: ChunkResult, draw: int) -> pa.RecordBatch:
-    idx = r.ev_pid - cohort.patient_id[0]
-    f = r.ev_flags
-    return pa.RecordBatch.from_arrays([
-        pa.array(r.ev_pid), pa.array(np.full(r.ev_pid.shape[0], draw, np.int32)),
-        pa.DictionaryArray.from_arrays(pa.array(r.ev_type.astype(np.int8)), pa.array(list(types))),
-        pa.array(r.ev_num), pa.array(r.ev_time), pa.array(cohort.age[idx] + r.ev_time),
-        pa.array((f & ON_TREATMENT) != 0), pa.array((f & HOSPITALISED) != 0), pa.array((f & SERIOUS) != 0),
-        pa.array((f & FATAL) != 0), pa.array((f & STOPS_TREATMENT) != 0)], schema=schema)
-
-
-def patient_batch(schema: pa.Schema, types, cohort: Cohort, r: ChunkResult, draw: int) -> pa.RecordBatch:
-    n = len(cohort)
-    on_years = np.where(np.isnan(r.stop_time), r.follow_up, r.stop_time)
-    cols = [pa.array(cohort.patient_id), pa.array(np.full(n, draw, np.int32)), pa.array(cohort.age)]
-    cols += [pa.array(cohort.covariates[:, c] != 0) for c in range(len(BINARY_COVARIATES))]
-    cols += [_dict(cohort.gc_band, GLUCOCORTICOID_BANDS), _dict(cohort.indication, INDICATIONS),
-             pa.array(r.follow_up), _dict(r.exit_reason, EXIT_REASONS), _nullable(r.stop_time),
-             pa.array(on_years)]
-    for k in range(len(types)):
-        cols += [pa.array(np.ascontiguousarray(r.counts[:, k])),
-                 _nullable(np.ascontiguousarray(r.first_time[:, k]))]
-    return pa.RecordBatch.from_arrays(cols, schema=schema)
 
 
 # ----------------------------------------------------------------------------- run
@@ -199,14 +159,94 @@ def set_threads(threads: int | None) -> int:
     return n
 
 
+class Schedules:
+    """Each arm's vaccination schedule for any chunk; capacity-limited arms via the SimPy pathway.
+
+    The pathway couples patients (they share clinic slots), so it runs once over the whole
+    cohort before the chunks; direct schedules are computed chunk by chunk.
+    """
+
+    def __init__(self, model: Model, chunk_size: int):
+        self.model = model
+        self.pathways: dict[str, PathwayResult] = {}
+        sc = model.scenario
+        for arm in model.arms:
+            v = arm.vaccination
+            if v is None or v.clinic is None:
+                continue
+            offered = np.zeros(sc.n_patients, dtype=bool)
+            second = np.zeros(sc.n_patients, dtype=bool)
+            for start in range(0, sc.n_patients, chunk_size):
+                c = model.cohort.block(start, min(sc.n_patients, start + chunk_size))
+                offered[start:start + len(c)] = (eligible(v, c.age, c.gc_band, c.covariates)
+                                                 & accepts(v, sc.seed, c.patient_id))
+                second[start:start + len(c)] = completes(v, sc.seed, c.patient_id)
+            self.pathways[arm.name] = run_pathway(v, sc.seed, offered, second)
+
+    def chunk(self, arm: ArmSpec, cohort: Cohort) -> Schedule:
+        v, seed = arm.vaccination, self.model.scenario.seed
+        if v is None:
+            return no_schedule(len(cohort))
+        if v.clinic is None:
+            return direct_schedule(v, seed, cohort.patient_id, cohort.age, cohort.gc_band, cohort.covariates)
+        p = self.pathways[arm.name]
+        lo, hi = int(cohort.patient_id[0]), int(cohort.patient_id[-1]) + 1
+        return finish_schedule(v, seed, cohort.patient_id, cohort.age, cohort.gc_band, p.dose1[lo:hi], p.dose2[lo:hi])
+
+
+class VaccinationStats:
+    """Per-arm counts of vaccinated patients and their timing relative to treatment start."""
+
+    def __init__(self) -> None:
+        self.n = self.vaccinated = self.two_doses = self.before_start = self.delayed_start = 0
+
+    def add(self, sched: Schedule) -> None:
+        vacc = np.isfinite(sched.dose1)
+        self.n += vacc.shape[0]
+        self.vaccinated += int(vacc.sum())
+        self.two_doses += int(np.isfinite(sched.dose2).sum())
+        self.before_start += int((vacc & (sched.dose1 < sched.treatment_start)).sum())
+        self.delayed_start += int((sched.treatment_start > 0).sum())
+
+    def as_dict(self, pathway: PathwayResult | None) -> dict:
+        out = {"n_patients": self.n, "n_vaccinated": self.vaccinated, "n_two_doses": self.two_doses,
+               "share_vaccinated": self.vaccinated / max(self.n, 1),
+               "share_of_vaccinated_dosed_before_treatment_start": self.before_start / max(self.vaccinated, 1),
+               "n_treatment_start_delayed": self.delayed_start}
+        if pathway is not None:
+            w = pathway.wait_weeks[np.isfinite(pathway.wait_weeks)]
+            out.update({"pathway_seconds": pathway.seconds,
+                        "wait_weeks_mean": float(w.mean()) if w.size else None,
+                        "wait_weeks_median": float(np.median(w)) if w.size else None,
+                        "wait_weeks_p90": float(np.quantile(w, 0.9)) if w.size else None})
+        return out
+
+
+@dataclass
+class RunSummary:
+    """What a run prints: summary per arm, paired contrasts versus the reference arm, vaccination."""
+
+    summaries: dict[str, pa.Table]
+    contrasts: dict[str, pa.Table]
+    vaccination: dict[str, dict]
+
+
+def outcomes(model: Model) -> tuple[str, ...]:
+    """Outcomes counted per patient: the infection types, plus PHN when zoster is simulated."""
+    return model.types + ((PHN,) if ZOSTER in model.types else ())
+
+
 def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SIZE, threads: int | None = None,
                   overwrite: bool = False, draw: int = 0,
-                  progress: Callable[[int], None] | None = None) -> dict[str, pa.Table]:
-    """Simulate every arm and write the dataset to ``out``; return the summary table of each arm."""
+                  progress: Callable[[int], None] | None = None) -> "RunSummary":
+    """Simulate every arm and write the dataset to ``out``; return what a run prints."""
     if chunk_size < 1 or chunk_size > 1 << 26:
         raise JaksimError(f"--chunk-size {chunk_size} is out of range; allowed: 1 to {1 << 26}")
     set_threads(threads)
     sc = model.scenario
+    schedules = Schedules(model, chunk_size)
+    names = outcomes(model)
+    reference = model.arms[0].name
     folder = OutputFolder(out, overwrite)
     writers: list[RowGroupWriter] = []
     try:
@@ -218,16 +258,30 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
             w_pat[arm.name] = RowGroupWriter(folder.path("patients", arm.name),
                                              with_metadata(sch["patients"], file_metadata(model, arm, "patients", draw)))
             writers += [w_ev[arm.name], w_pat[arm.name]]
-            acc[arm.name] = SummaryAccumulator(model.types)
+            acc[arm.name] = SummaryAccumulator(names)
             caps[arm.name] = _initial_cap(arm, sc.horizon_years)
+        contrasts = {arm.name: PairedContrast(names) for arm in model.arms[1:]}
+        vstats = {arm.name: VaccinationStats() for arm in model.arms}
         for start in range(0, sc.n_patients, chunk_size):
             stop = min(sc.n_patients, start + chunk_size)
             cohort = model.cohort.block(start, stop)
+            ref_counts = None
             for arm in model.arms:
-                r, caps[arm.name] = simulate_chunk(model, arm, cohort, caps[arm.name])
+                sched = schedules.chunk(arm, cohort)
+                vstats[arm.name].add(sched)
+                r, caps[arm.name] = simulate_chunk(model, arm, cohort, caps[arm.name], sched)
+                phn, phn_first = phn_per_patient(r, len(cohort), start)
                 w_ev[arm.name].write(event_batch(sch["events"], model.types, cohort, r, draw))
-                w_pat[arm.name].write(patient_batch(sch["patients"], model.types, cohort, r, draw))
-                acc[arm.name].add(r.follow_up, r.exit_reason, r.stop_time, r.counts, r.first_time)
+                w_pat[arm.name].write(patient_batch(sch["patients"], model.types, cohort, r, sched, phn, draw))
+                counts, first = r.counts, r.first_time
+                if len(names) > len(model.types):
+                    counts = np.column_stack([counts, phn])
+                    first = np.column_stack([first, phn_first])
+                acc[arm.name].add(r.follow_up, r.exit_reason, r.stop_time, counts, first)
+                if ref_counts is None:
+                    ref_counts = counts
+                else:
+                    contrasts[arm.name].add(ref_counts, counts, np.isfinite(sched.dose1))
                 if progress:
                     progress(stop - start)
         summaries = {}
@@ -239,6 +293,13 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
             writers.append(w)
             w.write(table.to_batches()[0])
             summaries[arm.name] = table
+        by_name = {a.name: a for a in model.arms}
+        for name, contrast in contrasts.items():
+            table = contrast.table(name, reference)
+            w = RowGroupWriter(folder.path("contrasts", name),
+                               with_metadata(table.schema, file_metadata(model, by_name[name], "contrasts", draw)))
+            writers.append(w)
+            w.write(table.to_batches()[0])
         for w in writers:
             w.close()
         writers = []
@@ -247,9 +308,12 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
             "n_patients": sc.n_patients, "horizon_years": sc.horizon_years,
             "arms": [a.name for a in model.arms], "infection_types": list(model.types),
             "tables": {t: f"{t}/arm=<arm>/part-0.parquet" for t in TABLES},
+            "reference_arm": reference,
+            "vaccination": {name: v.as_dict(schedules.pathways.get(name)) for name, v in vstats.items()},
             "dependencies": dependency_versions(),
         })
-        return summaries
+        return RunSummary(summaries, {n: c.table(n, reference) for n, c in contrasts.items()},
+                          {name: v.as_dict(schedules.pathways.get(name)) for name, v in vstats.items()})
     except BaseException:
         for w in writers:
             try:

@@ -23,6 +23,7 @@ from jaksim.calibration import calibrate
 from jaksim.config import (BINARY_COVARIATES, GLUCOCORTICOID_BANDS, INDICATIONS, Arm, Scenario)
 from jaksim.errors import LibraryError
 from jaksim.library import Library, LifeTable, Sourced, read_life_table
+from jaksim.vaccination import vaccine_arrays, vaccine_library
 
 MAX_AGE = 120
 SCENARIO = "scenario file"
@@ -30,6 +31,7 @@ _COV_HR_KEYS = {"female": "female", "asia": "asia", "prior_zoster": "prior_zoste
                 "diabetes": "diabetes", "zoster_vaccinated": "zoster_vaccinated"}
 _GC_KEYS = ("glucocorticoid_below_7_5mg", "glucocorticoid_7_5mg_or_more")
 DEFAULT_REFERENCE_AGE = 50.0
+ZOSTER = "herpes_zoster"
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,11 @@ class ArmSpec:
     taper_times: np.ndarray      # (T,) years
     taper_band: np.ndarray       # (T,) int8 maximum band from that time
     mortality: np.ndarray        # (2, MAX_AGE+1) per PY, [male, female] by completed age
+    ve_table: np.ndarray         # (3, S) vaccine efficacy by doses received and waning step
+    ve_step: float               # years per waning step
+    ve_target: np.ndarray        # (K,) uint8: 1 for types the vaccine protects against
+    p_phn_age: np.ndarray        # (K, MAX_AGE+1) P(post-herpetic neuralgia | event) by completed age
+    vaccination: object = None   # the arm's config.Vaccination (or None)
     provenance: dict = field(default_factory=dict)
 
 
@@ -215,6 +222,22 @@ def build_arm(scenario: Scenario, arm_index: int, library: Library,
     mortality, mprov = _mortality(scenario, arm_index, library)
     prov["mortality"] = mprov
 
+    vacc = vaccine_arrays(arm.vaccination, scenario.horizon_years)
+    if arm.vaccination is not None:
+        prov["vaccination"] = {"strategy": arm.vaccination.model_dump(), **vacc.provenance}
+    ve_target = np.array([1 if t == ZOSTER else 0 for t in types], dtype=np.uint8)
+    p_phn = np.zeros((K, MAX_AGE + 1))
+    for k, name in enumerate(types):
+        given = arm.infections[name].post_herpetic_neuralgia_probability
+        if given is not None:
+            p_phn[k] = given
+            prov["infections"][name]["post_herpetic_neuralgia_probability"] = {"value": given, "source": SCENARIO}
+        elif name == ZOSTER:
+            rows = sorted(vaccine_library()["post_herpetic_neuralgia"], key=lambda r: r["from_age_years"])
+            for r in rows:
+                p_phn[k, int(np.ceil(r["from_age_years"])):] = r["probability"]
+            prov["infections"][name]["post_herpetic_neuralgia_probability"] = {"source": "library", "by_age": rows}
+
     age_grid = np.arange(MAX_AGE + 1, dtype=np.float64)
     age_hr_table = np.exp(age_log_hr[:, None] * (age_grid[None, :] - ref_age[:, None]))
     return ArmSpec(
@@ -223,7 +246,9 @@ def build_arm(scenario: Scenario, arm_index: int, library: Library,
         tot_edges=tot_edges, tot_mult=tot_mult, off_hr=off_hr, recurrent=recurrent,
         p_fatal=p["case_fatality"], p_hosp=p["hospitalisation"], p_serious=p["serious"],
         p_stop=p["discontinuation"], discontinuation_rate=float(disc),
-        taper_times=taper_times, taper_band=taper_band, mortality=mortality, provenance=prov)
+        taper_times=taper_times, taper_band=taper_band, mortality=mortality,
+        ve_table=vacc.ve_table, ve_step=vacc.step_years, ve_target=ve_target, p_phn_age=p_phn,
+        vaccination=arm.vaccination, provenance=prov)
 
 
 def _calibrate(library: Library, drug: str, dose_mg: float, name: str, found: dict, base_k: np.ndarray,

@@ -24,7 +24,7 @@ from jaksim.errors import OutputError
 
 ROW_GROUP_ROWS = 1 << 17
 MANIFEST = "jaksim.json"
-TABLES = ("events", "patients", "summary")
+TABLES = ("events", "patients", "summary", "contrasts")
 
 
 class RowGroupWriter:

@@ -3,7 +3,8 @@
 Each (patient, infection type) owns a unit-rate Poisson process: its events happen when the
 type's cumulative hazard reaches successive Exp(1) targets drawn from the type's own stream
 (random time change / next-reaction method). Hazards are piecewise constant between change
-points (birthdays, glucocorticoid taper steps, time-on-treatment grid, discontinuation), so
+points (birthdays, glucocorticoid taper steps, treatment start, time-on-treatment grid,
+discontinuation, vaccine doses and waning steps), so
 the time to the next target inside a segment is exact: remaining target / hazard. Background
 death has its own clock; case fatality, hospitalisation, seriousness and event-triggered
 treatment stop are drawn from the type's consequence stream indexed by event number.
@@ -23,8 +24,11 @@ from jaksim.rng import MAX_INDEX, exponential_target, uniform
 EXIT_HORIZON, EXIT_BACKGROUND_DEATH, EXIT_INFECTION_DEATH = 0, 1, 2
 EXIT_REASONS = ("end_of_horizon", "background_death", "infection_death")
 # event flag bits
-ON_TREATMENT, HOSPITALISED, SERIOUS, FATAL, STOPS_TREATMENT = 1, 2, 4, 8, 16
-_MAX_EVENTS_PER_TYPE = MAX_INDEX // 4
+ON_TREATMENT, HOSPITALISED, SERIOUS, FATAL, STOPS_TREATMENT, POST_HERPETIC_NEURALGIA = 1, 2, 4, 8, 16, 32
+#: consequence draws per event: counter 8*j + q for event j, q = 0 fatal, 1 hospitalised,
+#: 2 serious, 3 treatment stop, 4 post-herpetic neuralgia (5-7 reserved)
+_DRAWS_PER_EVENT = 8
+_MAX_EVENTS_PER_TYPE = MAX_INDEX // _DRAWS_PER_EVENT
 _NO_EVENT = -2
 _DEATH = -1
 
@@ -60,6 +64,7 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
                     base_rate, log_hr, hr_gc, age_log_hr, ref_age, age_hr_table, tot_edges, tot_mult,
                     off_hr, recurrent, p_fatal, p_hosp, p_serious, p_stop, disc_rate,
                     taper_times, taper_band, mortality, clock_keys, cons_keys, death_key, disc_key,
+                    t_start, vacc1, vacc2, ve_scale, ve_table, ve_step, ve_target, p_phn_age,
                     follow_up, exit_reason, stop_time, counts, first_time,
                     ev_pid, ev_type, ev_time, ev_num, ev_flags, ev_base, cap):
     """Simulate patients lo..hi-1; write their events from ev_base; return the event count."""
@@ -68,6 +73,7 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
     G = tot_edges.shape[0]
     T = taper_times.shape[0]
     max_age = age_hr_table.shape[1] - 1
+    S = ve_table.shape[1]
     s = np.empty(K)
     lam = np.empty(K)
     rem = np.empty(K)
@@ -122,12 +128,33 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
         else:
             mu_ub = mortality[sex, a_int]
         rem_d = exponential_target(death_key, p_id, 0, mu_ub * horizon * 1.0000001)
+        # treatment starts at t_begin (later than planned when it waits for vaccination);
+        # before that the patient has the off-treatment hazards. Discontinuation is counted
+        # from the start.
+        t_begin = t_start[i]
         t_disc = np.inf
         if disc_rate > 0.0:
-            t_disc = exponential_target(disc_key, p_id, 0, disc_rate * horizon * 1.0000001) / disc_rate
+            t_disc = t_begin + exponential_target(disc_key, p_id, 0, disc_rate * horizon * 1.0000001) / disc_rate
         t = 0.0
-        on = True
+        on = t_begin <= 0.0
+        started = on
         t_stop = np.nan
+        # zoster vaccine: doses received (nd), time of the last dose, waning step since it
+        v1 = vacc1[i]
+        v2 = vacc2[i]
+        vs = ve_scale[i]
+        nd = 0
+        t_last = 0.0
+        vstep = 0
+        if vs > 0.0:
+            if v1 <= 0.0:
+                nd = 1
+                t_last = v1
+            if v2 <= 0.0:
+                nd = 2
+                t_last = v2
+            if nd > 0:
+                vstep = int(np.floor((0.0 - t_last) / ve_step))
         band = gc_band[i]
         ti = 0
         while ti < T and taper_times[ti] <= 0.0:
@@ -148,11 +175,24 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
                 seg_end = next_bday
             if ti < T and taper_times[ti] < seg_end:
                 seg_end = taper_times[ti]
+            if not started and t_begin < seg_end:
+                seg_end = t_begin
             if on:
-                if g < G and tot_edges[g] < seg_end:
-                    seg_end = tot_edges[g]
+                if g < G and tot_edges[g] + t_begin < seg_end:
+                    seg_end = tot_edges[g] + t_begin
                 if t_disc < seg_end:
                     seg_end = t_disc
+            vm = 1.0
+            if vs > 0.0:
+                if nd == 0 and v1 < seg_end:
+                    seg_end = v1
+                elif nd == 1 and v2 < seg_end:
+                    seg_end = v2
+                if nd > 0:
+                    step_end = t_last + (vstep + 1) * ve_step
+                    if step_end < seg_end:
+                        seg_end = step_end
+                    vm = 1.0 - vs * ve_table[nd, vstep if vstep < S else S - 1]
             a_now = a_int if a_int <= max_age else max_age
             for k in range(K):
                 lk = s[k] * hr_gc[k, band]
@@ -162,6 +202,8 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
                     lk *= tot_mult[k, g]
                 else:
                     lk *= off_hr[k]
+                if ve_target[k]:
+                    lk *= vm
                 lam[k] = lk
                 # each clock's own arithmetic: rem[k] is the target left at time t0[k] (the
                 # segment start or the type's own last event), so a type's event times do not
@@ -198,15 +240,18 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
                     first_time[i, k] = t
                 flags = ON_TREATMENT if on else 0
                 ck = cons_keys[k]
-                if _draw(ck, p_id, 4 * j + 1, p_hosp[k]):
+                c0 = _DRAWS_PER_EVENT * j
+                if _draw(ck, p_id, c0 + 1, p_hosp[k]):
                     flags |= HOSPITALISED
-                if _draw(ck, p_id, 4 * j + 2, p_serious[k]):
+                if _draw(ck, p_id, c0 + 2, p_serious[k]):
                     flags |= SERIOUS
-                fatal = _draw(ck, p_id, 4 * j + 0, p_fatal[k])
+                if _draw(ck, p_id, c0 + 4, p_phn_age[k, a_now]):
+                    flags |= POST_HERPETIC_NEURALGIA
+                fatal = _draw(ck, p_id, c0 + 0, p_fatal[k])
                 stop = False
                 if fatal:
                     flags |= FATAL
-                elif on and _draw(ck, p_id, 4 * j + 3, p_stop[k]):
+                elif on and _draw(ck, p_id, c0 + 3, p_stop[k]):
                     flags |= STOPS_TREATMENT
                     stop = True
                 slot = ev_base + n_ev
@@ -245,8 +290,22 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
                 if taper_band[ti] < band:
                     band = taper_band[ti]
                 ti += 1
+            if vs > 0.0:
+                if nd == 0 and t >= v1:
+                    nd = 1
+                    t_last = v1
+                    vstep = 0
+                if nd == 1 and t >= v2:
+                    nd = 2
+                    t_last = v2
+                    vstep = 0
+                while nd > 0 and t >= t_last + (vstep + 1) * ve_step:
+                    vstep += 1
+            if not started and t >= t_begin:
+                started = True
+                on = True
             if on:
-                while g < G and tot_edges[g] <= t:
+                while g < G and tot_edges[g] + t_begin <= t:
                     g += 1
                 if t >= t_disc:
                     on = False
@@ -262,6 +321,7 @@ def simulate(pid, age, cov, gc_band, indication, age_advances, horizon,
              base_rate, log_hr, hr_gc, age_log_hr, ref_age, age_hr_table, tot_edges, tot_mult,
              off_hr, recurrent, p_fatal, p_hosp, p_serious, p_stop, disc_rate,
              taper_times, taper_band, mortality, clock_keys, cons_keys, death_key, disc_key,
+             t_start, vacc1, vacc2, ve_scale, ve_table, ve_step, ve_target, p_phn_age,
              block_size, cap):
     """Simulate every patient of a chunk, parallel over blocks of ``block_size`` patients.
 
@@ -291,6 +351,7 @@ def simulate(pid, age, cov, gc_band, indication, age_advances, horizon,
             base_rate, log_hr, hr_gc, age_log_hr, ref_age, age_hr_table, tot_edges, tot_mult,
             off_hr, recurrent, p_fatal, p_hosp, p_serious, p_stop, disc_rate,
             taper_times, taper_band, mortality, clock_keys, cons_keys, death_key, disc_key,
+            t_start, vacc1, vacc2, ve_scale, ve_table, ve_step, ve_target, p_phn_age,
             follow_up, exit_reason, stop_time, counts, first_time,
             ev_pid, ev_type, ev_time, ev_num, ev_flags, b * cap, cap)
     return (follow_up, exit_reason, stop_time, counts, first_time,

@@ -1,0 +1,161 @@
+"""Zoster vaccination: efficacy curves from the library and each patient's vaccination schedule.
+
+Vaccine efficacy acts on the herpes zoster hazard as (1 − VE(t)), a step function of the
+time since the last dose (steps of ``step_years``, each valued at its midpoint), with the
+number of doses received, age at first dose and immune status at first dose:
+
+    VE_i(t) = scale_i × curve_d(t − t_last dose)        d = doses received by t
+
+``scale_i`` = age factor × immunosuppression factor (recombinant vaccine: both relative
+factors; live vaccine: the age-specific absolute VE). A strategy's schedule is direct
+(dose 1 at ``first_dose_weeks`` for every eligible patient who accepts) or, with a
+capacity-limited clinic, comes from the SimPy care pathway (``pathway.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from jaksim.config import BINARY_COVARIATES, Vaccination
+from jaksim.rng import stream_key, uniforms
+
+WEEKS_PER_YEAR = 365.25 / 7.0
+
+
+@lru_cache(maxsize=1)
+def vaccine_library() -> dict:
+    """The vaccine section of the parameter library (``library/vaccines.yaml``)."""
+    path = Path(str(resources.files("jaksim") / "library" / "vaccines.yaml"))
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class VaccineArrays:
+    """What the kernel needs of one arm's vaccine: VE steps by doses received."""
+
+    ve_table: np.ndarray   # (3, S): VE before scaling, rows = doses received 0, 1, 2
+    step_years: float
+    provenance: dict
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Per-patient vaccination and treatment-start times (years from planned start)."""
+
+    dose1: np.ndarray        # +inf when not vaccinated
+    dose2: np.ndarray        # +inf when no second dose
+    scale: np.ndarray        # VE multiplier of the patient (0 when not vaccinated)
+    treatment_start: np.ndarray
+
+
+def _curve(spec: dict, t: np.ndarray) -> np.ndarray:
+    return np.interp(t, spec["knots_years"], spec["efficacy"])
+
+
+def vaccine_arrays(v: Vaccination | None, horizon_years: float) -> VaccineArrays:
+    """VE table of an arm's vaccine over every step it can reach within the horizon."""
+    if v is None:
+        return VaccineArrays(np.zeros((3, 1)), 1.0, {})
+    lib = vaccine_library()["vaccines"][v.vaccine]
+    step = float(lib["step_years"])
+    span = horizon_years + max(0.0, -v.first_dose_weeks / WEEKS_PER_YEAR) + 2.0
+    n = int(np.ceil(span / step)) + 1
+    mid = (np.arange(n) + 0.5) * step
+    table = np.zeros((3, n))
+    prov = {"vaccine": v.vaccine, "step_years": step}
+    if v.vaccine == "recombinant":
+        curve = lib["two_dose_curve"]
+        one = float(lib["one_dose_factor"]["value"])
+        table[1] = one * _curve(curve, mid)
+        table[2] = _curve(curve, mid)
+        prov["two_dose_curve"] = {k: curve[k] for k in ("citation", "doi", "status", "note")}
+        prov["one_dose_factor"] = lib["one_dose_factor"]
+    else:
+        curve = lib["one_dose_curve"]
+        table[1] = table[2] = _curve(curve, mid)
+        prov["waning"] = {k: curve[k] for k in ("citation", "doi", "status", "note")}
+    prov["age_factor"] = lib["age_factor"]
+    if "immunosuppression_factor" in lib:
+        prov["immunosuppression_factor"] = lib["immunosuppression_factor"]
+    return VaccineArrays(table, step, prov)
+
+
+def _age_factor(vaccine: str, age: np.ndarray) -> np.ndarray:
+    rows = sorted(vaccine_library()["vaccines"][vaccine]["age_factor"], key=lambda r: r["from_age_years"])
+    out = np.full(age.shape, float(rows[0]["value"]))
+    for r in rows[1:]:
+        out[age >= r["from_age_years"]] = float(r["value"])
+    return out
+
+
+def eligible(v: Vaccination, age: np.ndarray, gc_band: np.ndarray, covariates: np.ndarray) -> np.ndarray:
+    """Boolean mask of patients the strategy offers vaccination to."""
+    ok = np.ones(age.shape, dtype=bool)
+    if v.eligible.min_age_years is not None:
+        ok &= age >= v.eligible.min_age_years
+    if v.eligible.glucocorticoid_users:
+        ok &= gc_band > 0
+    if v.eligible.prior_zoster:
+        ok &= covariates[:, BINARY_COVARIATES.index("prior_zoster")] != 0
+    return ok
+
+
+def accepts(v: Vaccination, seed: int, ids: np.ndarray) -> np.ndarray:
+    """Uptake draw per patient (keyed by patient: the same patients accept in every arm)."""
+    return uniforms(stream_key(seed, "vaccination/uptake"), ids, 0) < v.uptake
+
+
+def completes(v: Vaccination, seed: int, ids: np.ndarray) -> np.ndarray:
+    """Second-dose completion draw per patient."""
+    return uniforms(stream_key(seed, "vaccination/second_dose"), ids, 0) < v.second_dose_completion
+
+
+def second_dose_interval_years(v: Vaccination) -> float:
+    lib = vaccine_library()["vaccines"][v.vaccine]
+    if lib["doses"] < 2:
+        return np.inf
+    weeks = v.second_dose_interval_weeks or lib["second_dose_interval_weeks"]["default"]
+    return weeks / WEEKS_PER_YEAR
+
+
+def scale(v: Vaccination, age: np.ndarray, dose1: np.ndarray, start: np.ndarray, gc_band: np.ndarray) -> np.ndarray:
+    """VE multiplier of each patient: age factor × immunosuppression at the first dose."""
+    lib = vaccine_library()["vaccines"][v.vaccine]
+    at_dose = age + np.where(np.isfinite(dose1), np.maximum(dose1, 0.0), 0.0)
+    out = _age_factor(v.vaccine, at_dose)
+    imm = lib.get("immunosuppression_factor")
+    if imm:
+        on_drug = np.isfinite(dose1) & (dose1 >= start)
+        out = np.where(on_drug, out * float(imm["on_jak_inhibitor"]["value"]), out)
+        out = np.where(gc_band >= 2, out * float(imm["glucocorticoid_7_5mg_or_more"]["value"]), out)
+    return np.where(np.isfinite(dose1), out, 0.0)
+
+
+def direct_schedule(v: Vaccination | None, seed: int, ids: np.ndarray, age: np.ndarray,
+                    gc_band: np.ndarray, covariates: np.ndarray) -> Schedule:
+    """Schedule without capacity limits: every accepting eligible patient at first_dose_weeks."""
+    n = ids.shape[0]
+    inf = np.full(n, np.inf)
+    if v is None:
+        return Schedule(inf, inf.copy(), np.zeros(n), np.zeros(n))
+    take = eligible(v, age, gc_band, covariates) & accepts(v, seed, ids)
+    d1 = np.where(take, v.first_dose_weeks / WEEKS_PER_YEAR, np.inf)
+    return finish_schedule(v, seed, ids, age, gc_band, d1)
+
+
+def finish_schedule(v: Vaccination, seed: int, ids: np.ndarray, age: np.ndarray, gc_band: np.ndarray,
+                    d1: np.ndarray, d2: np.ndarray | None = None) -> Schedule:
+    """Second doses, treatment start and VE scale from first-dose times."""
+    if d2 is None:
+        gap = second_dose_interval_years(v)
+        d2 = np.where(np.isfinite(d1) & completes(v, seed, ids), d1 + gap, np.inf)
+    start = np.zeros(ids.shape[0])
+    if v.treatment_waits_for_first_dose:
+        start = np.where(np.isfinite(d1), np.maximum(0.0, d1 + v.wait_weeks_after_first_dose / WEEKS_PER_YEAR), 0.0)
+    return Schedule(d1, d2, scale(v, age, d1, start, gc_band), start)
