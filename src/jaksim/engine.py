@@ -188,10 +188,12 @@ class Schedules:
         if v is None:
             return no_schedule(len(cohort))
         if v.clinic is None:
-            return direct_schedule(v, seed, cohort.patient_id, cohort.age, cohort.gc_band, cohort.covariates)
+            return direct_schedule(v, seed, cohort.patient_id, cohort.age, cohort.gc_band, cohort.covariates,
+                                   arm.jak_inhibitor)
         p = self.pathways[arm.name]
         lo, hi = int(cohort.patient_id[0]), int(cohort.patient_id[-1]) + 1
-        return finish_schedule(v, seed, cohort.patient_id, cohort.age, cohort.gc_band, p.dose1[lo:hi], p.dose2[lo:hi])
+        return finish_schedule(v, seed, cohort.patient_id, cohort.age, cohort.gc_band, arm.jak_inhibitor,
+                               p.dose1[lo:hi], p.dose2[lo:hi])
 
 
 class VaccinationStats:

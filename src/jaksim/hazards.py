@@ -63,6 +63,7 @@ class ArmSpec:
     ve_target: np.ndarray        # (K,) uint8: 1 for types the vaccine protects against
     p_phn_age: np.ndarray        # (K, MAX_AGE+1) P(post-herpetic neuralgia | event) by completed age
     vaccination: object = None   # the arm's config.Vaccination (or None)
+    jak_inhibitor: bool = True   # the arm's drug is a JAK inhibitor (vaccine response reduced on it)
     provenance: dict = field(default_factory=dict)
 
 
@@ -248,7 +249,8 @@ def build_arm(scenario: Scenario, arm_index: int, library: Library,
         p_stop=p["discontinuation"], discontinuation_rate=float(disc),
         taper_times=taper_times, taper_band=taper_band, mortality=mortality,
         ve_table=vacc.ve_table, ve_step=vacc.step_years, ve_target=ve_target, p_phn_age=p_phn,
-        vaccination=arm.vaccination, provenance=prov)
+        vaccination=arm.vaccination, jak_inhibitor=library.drugs[tr.drug].get("drug_class") == "jak_inhibitor",
+        provenance=prov)
 
 
 def _calibrate(library: Library, drug: str, dose_mg: float, name: str, found: dict, base_k: np.ndarray,

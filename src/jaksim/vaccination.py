@@ -124,21 +124,23 @@ def second_dose_interval_years(v: Vaccination) -> float:
     return weeks / WEEKS_PER_YEAR
 
 
-def scale(v: Vaccination, age: np.ndarray, dose1: np.ndarray, start: np.ndarray, gc_band: np.ndarray) -> np.ndarray:
-    """VE multiplier of each patient: age factor × immunosuppression at the first dose."""
+def scale(v: Vaccination, age: np.ndarray, dose1: np.ndarray, start: np.ndarray, gc_band: np.ndarray,
+          on_jak_inhibitor: bool) -> np.ndarray:
+    """VE multiplier of each patient: age factor × immunosuppression at the first dose
+    (on a JAK inhibitor when dose 1 is given at or after its start; on >= 7.5 mg/day steroid)."""
     lib = vaccine_library()["vaccines"][v.vaccine]
     at_dose = age + np.where(np.isfinite(dose1), np.maximum(dose1, 0.0), 0.0)
     out = _age_factor(v.vaccine, at_dose)
     imm = lib.get("immunosuppression_factor")
     if imm:
-        on_drug = np.isfinite(dose1) & (dose1 >= start)
+        on_drug = np.isfinite(dose1) & (dose1 >= start) & on_jak_inhibitor
         out = np.where(on_drug, out * float(imm["on_jak_inhibitor"]["value"]), out)
         out = np.where(gc_band >= 2, out * float(imm["glucocorticoid_7_5mg_or_more"]["value"]), out)
     return np.where(np.isfinite(dose1), out, 0.0)
 
 
 def direct_schedule(v: Vaccination | None, seed: int, ids: np.ndarray, age: np.ndarray,
-                    gc_band: np.ndarray, covariates: np.ndarray) -> Schedule:
+                    gc_band: np.ndarray, covariates: np.ndarray, on_jak_inhibitor: bool) -> Schedule:
     """Schedule without capacity limits: every accepting eligible patient at first_dose_weeks."""
     n = ids.shape[0]
     inf = np.full(n, np.inf)
@@ -146,11 +148,11 @@ def direct_schedule(v: Vaccination | None, seed: int, ids: np.ndarray, age: np.n
         return Schedule(inf, inf.copy(), np.zeros(n), np.zeros(n))
     take = eligible(v, age, gc_band, covariates) & accepts(v, seed, ids)
     d1 = np.where(take, v.first_dose_weeks / WEEKS_PER_YEAR, np.inf)
-    return finish_schedule(v, seed, ids, age, gc_band, d1)
+    return finish_schedule(v, seed, ids, age, gc_band, on_jak_inhibitor, d1)
 
 
 def finish_schedule(v: Vaccination, seed: int, ids: np.ndarray, age: np.ndarray, gc_band: np.ndarray,
-                    d1: np.ndarray, d2: np.ndarray | None = None) -> Schedule:
+                    on_jak_inhibitor: bool, d1: np.ndarray, d2: np.ndarray | None = None) -> Schedule:
     """Second doses, treatment start and VE scale from first-dose times."""
     if d2 is None:
         gap = second_dose_interval_years(v)
@@ -158,4 +160,4 @@ def finish_schedule(v: Vaccination, seed: int, ids: np.ndarray, age: np.ndarray,
     start = np.zeros(ids.shape[0])
     if v.treatment_waits_for_first_dose:
         start = np.where(np.isfinite(d1), np.maximum(0.0, d1 + v.wait_weeks_after_first_dose / WEEKS_PER_YEAR), 0.0)
-    return Schedule(d1, d2, scale(v, age, d1, start, gc_band), start)
+    return Schedule(d1, d2, scale(v, age, d1, start, gc_band, on_jak_inhibitor), start)
