@@ -1,15 +1,20 @@
 """Model spec: a scenario arm resolved into plain numpy arrays for the kernel.
 
-For patient i, infection type k and time t (years since treatment start) the hazard is
+For patient i, infection type k and time t (years since the planned treatment start) the
+hazard is
 
     λ_ik(t) = base_k(indication) × HR_age,k^((a_i(t) − ref_age_k)/10) × HR_GC,k(band_i(t))
-              × Π_c HR_c,k^(x_ic) × [on treatment: ToT_k(t) | off: HR_off,k]     (per year)
+              × Π_c HR_c,k^(x_ic) × [on treatment: ToT_k(t − start_i) | otherwise: HR_off,k]
+              × (1 − VE_i(t))   for herpes zoster                                  (per year)
 
 where a_i(t) is the baseline age (``age_advances: false``) or the completed age at t
-(birthdays are change points), band_i(t) follows the glucocorticoid taper schedule, and
-x_ic are binary covariates (female, Asia, prior zoster, diabetes, zoster vaccinated).
-Each value is taken from the scenario file when given there, otherwise from the library;
-where neither has it, a neutral value is assumed and the provenance says so.
+(birthdays are change points), band_i(t) follows the glucocorticoid taper schedule, x_ic are
+binary covariates (female, Asia, prior zoster, diabetes, zoster vaccinated before), start_i
+is the treatment start (0 unless it waits for vaccination; before it and after stopping the
+off-treatment ratio applies) and VE_i(t) the vaccine efficacy of the arm's strategy
+(``vaccination.py``). Each value is taken from the scenario file when given there, otherwise
+from the library (rates calibrated to their source populations, ``calibration.py``); where
+neither has it, a neutral value is assumed and the provenance says so.
 """
 
 from __future__ import annotations
