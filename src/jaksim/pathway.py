@@ -2,9 +2,10 @@
 
 Patients' planned treatment starts are spread over an enrolment period (calendar weeks).
 Each eligible patient who accepts is referred at planned start + ``first_dose_weeks`` and
-books the earliest free slot (first come, first served); a no-show is rebooked; dose 2 is
-recalled ``interval`` after dose 1 and booked the same way. A referral not seen within
-``max_wait_weeks`` is dropped. Unlimited capacity reproduces the direct schedule exactly;
+books the earliest free slot (first come, first served); a no-show is rebooked from the next
+calendar week; dose 2 is recalled ``interval`` after dose 1 and booked the same way. A referral
+with no slot within ``max_wait_weeks`` is dropped without taking a slot. Unlimited capacity
+without no-shows reproduces the direct schedule exactly;
 zero capacity vaccinates nobody. SimPy handles only this low-volume process; infection
 events are sampled by the numba kernel from the times produced here.
 """
@@ -40,15 +41,19 @@ class _Slots:
         self.used: dict[int, int] = {}
         self.first_free = -10**9
 
-    def book(self, t: float) -> float:
-        """Earliest appointment at or after calendar time t (weeks)."""
+    def book(self, t: float, latest: float = math.inf) -> float | None:
+        """Earliest appointment at or after calendar time t (weeks); None, and nothing booked,
+        when it would be after ``latest`` (the slot stays free for others)."""
         w = max(math.floor(t), self.first_free)
         while self.used.get(w, 0) >= self.per_week:
             if w == self.first_free:
                 self.first_free += 1
             w += 1
+        slot = t if w == math.floor(t) else float(w)
+        if slot > latest:
+            return None
         self.used[w] = self.used.get(w, 0) + 1
-        return t if w == math.floor(t) else float(w)
+        return slot
 
 
 def run_pathway(v: Vaccination, seed: int, offered: np.ndarray, wants_second: np.ndarray) -> PathwayResult:
@@ -70,16 +75,25 @@ def run_pathway(v: Vaccination, seed: int, offered: np.ndarray, wants_second: np
     no_show_key = stream_key(seed, "pathway/no_show")
 
     def attend(i: int, ready: float, first_attempt: int):
-        """Book from `ready` until attended; returns (time, attempts) or (None, attempts)."""
+        """Book from `ready` until attended; returns (time, attempts) or (None, attempts).
+
+        Slots are booked from `ready` itself, not from ``env.now``: SimPy's clock is the sum of
+        the timeouts, which can differ from `ready` in the last bit, and a patient booked when
+        ready must get exactly `ready`. A no-show is rebooked from the next calendar week (not
+        at the missed appointment's own time, which would cost the patient nothing). A
+        referral with no slot within ``max_wait_weeks`` books nothing and is dropped.
+        """
         attempt = first_attempt
+        earliest = ready
         while True:
-            slot = slots.book(max(ready, env.now))
-            if slot - ready > clinic.max_wait_weeks:
+            slot = slots.book(earliest, ready + clinic.max_wait_weeks)
+            if slot is None:
                 return None, attempt
-            yield env.timeout(slot - env.now)
+            yield env.timeout(max(slot - env.now, 0.0))
             attempt += 1
             if clinic.no_show_probability <= 0 or uniform(no_show_key, i, attempt) >= clinic.no_show_probability:
                 return slot, attempt
+            earliest = math.floor(slot) + 1.0
 
     def patient(i: int, referral: float):
         yield env.timeout(referral - env.now)
