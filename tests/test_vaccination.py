@@ -39,12 +39,9 @@ TYPES = ("serious_infection", ZOSTER, "tuberculosis")
 HZ = TYPES.index(ZOSTER)
 PROPS = settings(max_examples=30, deadline=None, derandomize=True,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-#: Event times and follow-up of two arms are compared to this many years (about 30 ms). The
-#: vaccine arm has extra hazard change points (doses, 0.25-year waning steps) at which the
-#: kernel re-bases *every* clock (``_advance``), so other types' times can differ in the last
-#: bits (measured: ~1e-14 y); everything discrete must be equal exactly. See
-#: ``test_crn_is_bit_exact_for_other_types`` for the bit-exact version (a kernel issue).
-TIME_ATOL = 1e-9
+#: Event times and follow-up of two arms must be equal bit for bit: the vaccine arm's extra
+#: change points (doses, waning steps) re-base only the zoster clock.
+TIME_ATOL = 0.0
 
 probs = st.floats(0.0, 1.0)
 hrs = st.floats(0.3, 3.0)
@@ -219,14 +216,10 @@ CRN_FIXED = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "kernel.py issue (not fixed here, kernel is out of scope): at every segment end the kernel "
-    "re-bases every clock (_advance: rem -= lam*dt, t0 = t), also clocks whose hazard does not "
-    "change. A vaccine arm adds segment ends (doses, 0.25-y waning steps) that the reference arm "
-    "has not, so other types' event times, follow-up and treatment stops differ in the last bits "
-    "(measured up to ~1e-14 y on 10 y); bit-exact CRN, as kernel.py's comment promises, needs "
-    "clocks re-based only when their own hazard changes"))
 def test_crn_is_bit_exact_for_other_types():
+    """A vaccine arm adds change points (doses, waning steps) that only the zoster hazard
+    feels; the kernel re-bases a clock only when its own hazard changes, so every other
+    type's event times and every patient's follow-up are bit-identical to the reference arm."""
     _, _, _, _, (a, b) = simulate_arms(json.loads(json.dumps(CRN_FIXED)))
     keep_a, keep_b = a.ev_type != HZ, b.ev_type != HZ
     np.testing.assert_array_equal(a.ev_time[keep_a], b.ev_time[keep_b])

@@ -52,14 +52,6 @@ def _left(rem, lam, dt):
 
 
 @njit(**JIT)
-def _advance(t, lam, rem, t0):
-    """Bring every type's clock to time ``t`` (end of a segment)."""
-    for k in range(rem.shape[0]):
-        rem[k] = _left(rem[k], lam[k], t - t0[k])
-        t0[k] = t
-
-
-@njit(**JIT)
 def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, horizon,
                     base_rate, log_hr, hr_gc, age_log_hr, ref_age, age_hr_table, tot_edges, tot_mult,
                     off_hr, recurrent, p_fatal, p_hosp, p_serious, p_stop, disc_rate,
@@ -169,6 +161,10 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
                 next_bday = 1.0
         reason = EXIT_HORIZON
         done = False
+        first = True
+        mu = 0.0
+        t0_d = 0.0
+        nxt_d = np.inf
         while not done:
             seg_end = horizon
             if next_bday < seg_end:
@@ -204,15 +200,25 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
                     lk *= off_hr[k]
                 if ve_target[k]:
                     lk *= vm
-                lam[k] = lk
                 # each clock's own arithmetic: rem[k] is the target left at time t0[k] (the
-                # segment start or the type's own last event), so a type's event times do not
-                # depend, not even in the last bit, on other types' events (common random numbers)
-                t0[k] = t
-                nxt[k] = t + rem[k] / lk if lk > 0.0 else np.inf
-            mu = mortality[sex, a_now]
-            t0_d = t
-            nxt_d = t + rem_d / mu if mu > 0.0 else np.inf
+                # last change of the type's own hazard, or its own last event). A clock is
+                # re-based only when its own hazard changes, so a type's event times do not
+                # depend, not even in the last bit, on other types' events or on change points
+                # of other types' hazards (common random numbers across arms)
+                if first or lk != lam[k]:
+                    if not first:
+                        rem[k] = _left(rem[k], lam[k], t - t0[k])
+                    t0[k] = t
+                    lam[k] = lk
+                    nxt[k] = t + rem[k] / lk if lk > 0.0 else np.inf
+            mu_new = mortality[sex, a_now]
+            if first or mu_new != mu:
+                if not first:
+                    rem_d = _left(rem_d, mu, t - t0_d)
+                t0_d = t
+                mu = mu_new
+                nxt_d = t + rem_d / mu if mu > 0.0 else np.inf
+            first = False
             while True:
                 t_min = seg_end
                 which = _NO_EVENT
@@ -225,8 +231,6 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
                     which = _DEATH
                 if which == _NO_EVENT:
                     t = seg_end
-                    _advance(t, lam, rem, t0)
-                    rem_d = _left(rem_d, mu, t - t0_d)
                     break
                 t = t_min
                 if which == _DEATH:
@@ -271,11 +275,9 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
                 else:
                     rem[k] = np.inf
                 t0[k] = t
-                nxt[k] = t + rem[k] / lam[k]
+                nxt[k] = t + rem[k] / lam[k] if lam[k] > 0.0 else np.inf
                 if stop:
-                    # hazards change now: bring every clock to t before the next segment
-                    _advance(t, lam, rem, t0)
-                    rem_d = _left(rem_d, mu, t - t0_d)
+                    # hazards change now: the next segment re-bases the clocks whose hazard changes
                     on = False
                     t_stop = t
                     break
