@@ -11,7 +11,7 @@ from fractions import Fraction
 
 import numpy as np
 import pyarrow as pa
-from scipy import stats
+from scipy import special
 
 
 class ExactSum:
@@ -55,8 +55,10 @@ def poisson_ci(events: np.ndarray, person_years: np.ndarray, level: float = 0.95
     k = np.asarray(events, dtype=np.float64)
     py = np.asarray(person_years, dtype=np.float64)
     a = (1.0 - level) / 2.0
-    lower = np.where(k > 0, stats.chi2.ppf(a, 2 * k) / 2.0, 0.0)
-    upper = stats.chi2.ppf(1.0 - a, 2 * k + 2) / 2.0
+    # chi2.ppf(p, 2k) / 2 = gammaincinv(k, p) (scipy.special: imports much faster than scipy.stats)
+    with np.errstate(invalid="ignore"):
+        lower = np.where(k > 0, special.gammaincinv(np.maximum(k, 1.0), a), 0.0)
+    upper = special.gammaincinv(k + 1.0, 1.0 - a)
     with np.errstate(divide="ignore", invalid="ignore"):
         return per * lower / py, per * upper / py
 
@@ -66,8 +68,9 @@ def binomial_ci(x: np.ndarray, n: np.ndarray, level: float = 0.95) -> tuple[np.n
     x = np.asarray(x, dtype=np.float64)
     n = np.asarray(n, dtype=np.float64)
     a = (1.0 - level) / 2.0
-    lower = np.where(x > 0, stats.beta.ppf(a, x, n - x + 1), 0.0)
-    upper = np.where(x < n, stats.beta.ppf(1 - a, x + 1, n - x), 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lower = np.where(x > 0, special.betaincinv(np.maximum(x, 1.0), n - x + 1, a), 0.0)
+        upper = np.where(x < n, special.betaincinv(x + 1, np.maximum(n - x, 1.0), 1 - a), 1.0)
     return lower, upper
 
 
@@ -163,7 +166,7 @@ class PairedContrast:
         self.sum_d2 += (d * d).sum(axis=0)
 
     def table(self, arm: str, reference: str, level: float = 0.95) -> pa.Table:
-        z = stats.norm.ppf(0.5 + level / 2)
+        z = special.ndtri(0.5 + level / 2)
         n = max(self.n, 1)
         mean = self.sum_d / n
         var = np.maximum(self.sum_d2 / n - mean**2, 0.0) * n / max(n - 1, 1)
@@ -194,3 +197,145 @@ class PairedContrast:
             "number_needed_to_vaccinate_ci_lower": pa.array(nnv_lo, pa.float64()),
             "number_needed_to_vaccinate_ci_upper": pa.array(nnv_hi, pa.float64()),
         })
+
+
+# ----------------------------------------------------------------------- economics
+class SignedExactSum:
+    """Exact, order-independent running sum of finite float64 values of any sign."""
+
+    def __init__(self) -> None:
+        self._pos, self._neg = ExactSum(), ExactSum()
+
+    def add(self, values: np.ndarray) -> None:
+        v = np.asarray(values, dtype=np.float64)
+        self._pos.add(v[v > 0])
+        self._neg.add(-v[v < 0])
+
+    def value(self) -> float:
+        return float(Fraction(self._pos._total - self._neg._total, 1 << ExactSum._SHIFT))
+
+
+class EconomicsAccumulator:
+    """Per-arm sums of per-patient economic outcomes and of paired differences to the reference.
+
+    Sums are exact, so means and standard errors do not depend on the chunk size. The paired
+    difference d_i = x_arm,i − x_ref,i of each patient (same patients, common random numbers)
+    gives the increment's CI.
+    """
+
+    def __init__(self, outcomes: tuple[str, ...]):
+        self.outcomes = outcomes
+        self.n = 0
+        self.s1 = {o: SignedExactSum() for o in outcomes}
+        self.s2 = {o: ExactSum() for o in outcomes}
+        self.d1 = {o: SignedExactSum() for o in outcomes}
+        self.d2 = {o: ExactSum() for o in outcomes}
+
+    def add(self, values: dict[str, np.ndarray], reference: dict[str, np.ndarray] | None) -> None:
+        self.n += next(iter(values.values())).shape[0]
+        for o in self.outcomes:
+            x = values[o]
+            self.s1[o].add(x)
+            self.s2[o].add(x * x)
+            if reference is not None:
+                d = x - reference[o]
+                self.d1[o].add(d)
+                self.d2[o].add(d * d)
+
+    def means(self) -> dict[str, float]:
+        return {o: self.s1[o].value() / max(self.n, 1) for o in self.outcomes}
+
+    def table(self, arm: str, reference: str, spec, level: float = 0.95) -> pa.Table:
+        """One row: means with standard errors, and increments versus the reference with CIs."""
+        z = special.ndtri(0.5 + level / 2)
+        n = max(self.n, 1)
+        cols: dict = {"arm": [arm], "reference_arm": [reference], "n_patients": [self.n],
+                      "currency": [spec.currency], "price_year": [spec.price_year],
+                      "discount_rate_costs": [spec.rate_costs], "discount_rate_outcomes": [spec.rate_outcomes]}
+        for o in self.outcomes:
+            m = self.s1[o].value() / n
+            var = max(self.s2[o].value() / n - m * m, 0.0) * n / max(n - 1, 1)
+            cols[f"mean_{o}"] = [m]
+            cols[f"mean_{o}_se"] = [float(np.sqrt(var / n))]
+        for o in ("costs", "qalys", "life_years", "costs_undiscounted", "qalys_undiscounted"):
+            md = self.d1[o].value() / n
+            var = max(self.d2[o].value() / n - md * md, 0.0) * n / max(n - 1, 1)
+            se = float(np.sqrt(var / n))
+            cols[f"incremental_{o}"] = [md]
+            cols[f"incremental_{o}_ci_lower"] = [md - z * se]
+            cols[f"incremental_{o}_ci_upper"] = [md + z * se]
+        return pa.table(cols)
+
+
+DOMINATED, EXTENDED, FRONTIER = "dominated", "extendedly dominated", "frontier"
+
+
+def icer_table(names: list[str], costs, qalys) -> list[dict]:
+    """Incremental analysis of mutually exclusive strategies (pure function).
+
+    Strategies are ordered by cost. A strategy is *dominated* when another costs no more and
+    gives at least as many QALYs (one of the two strictly; of identical strategies the first
+    stays); it is *extendedly dominated* when a mix of two others beats it, i.e. its ICER
+    against the previous non-dominated strategy exceeds the next one's. ICERs of the frontier
+    are against the previous frontier strategy (the cheapest has none).
+
+    Returns one dict per strategy, in the input order: name, costs, qalys, status, comparator,
+    icer (NaN where none).
+    """
+    c = np.asarray(costs, dtype=np.float64)
+    q = np.asarray(qalys, dtype=np.float64)
+    n = len(names)
+    status = [FRONTIER] * n
+    for j in range(n):
+        for i in range(n):
+            if i == j:
+                continue
+            better = c[i] <= c[j] and q[i] >= q[j]
+            strictly = c[i] < c[j] or q[i] > q[j]
+            if better and (strictly or i < j):
+                status[j] = DOMINATED
+                break
+    front = sorted((j for j in range(n) if status[j] == FRONTIER), key=lambda j: (c[j], q[j]))
+    changed = True
+    while changed and len(front) > 2:
+        changed = False
+        icers = [(c[front[k]] - c[front[k - 1]]) / (q[front[k]] - q[front[k - 1]]) for k in range(1, len(front))]
+        for k in range(len(icers) - 1):
+            if icers[k] > icers[k + 1]:
+                status[front[k + 1]] = EXTENDED
+                del front[k + 1]
+                changed = True
+                break
+    rows = []
+    for j in range(n):
+        row = {"name": names[j], "costs": float(c[j]), "qalys": float(q[j]), "status": status[j],
+               "comparator": None, "icer": float("nan")}
+        if status[j] == FRONTIER:
+            k = front.index(j)
+            if k > 0:
+                p = front[k - 1]
+                row["comparator"] = names[p]
+                row["icer"] = float((c[j] - c[p]) / (q[j] - q[p]))
+        rows.append(row)
+    return rows
+
+
+def net_monetary_benefit(costs, qalys, wtp) -> np.ndarray:
+    """λ·QALYs − costs for every willingness-to-pay λ (last axis)."""
+    return np.asarray(qalys, dtype=np.float64)[..., None] * np.asarray(wtp, dtype=np.float64) \
+        - np.asarray(costs, dtype=np.float64)[..., None]
+
+
+def acceptability(costs: np.ndarray, qalys: np.ndarray, wtp: np.ndarray) -> dict[str, np.ndarray]:
+    """CEAC, frontier and EVPI from PSA draws: ``costs``/``qalys`` of shape (draws, arms).
+
+    Returns ``probability_optimal`` (W, arms), ``frontier`` (W,) index of the arm with the
+    highest expected NMB, and ``evpi`` (W,) per patient: E[max_a NMB] − max_a E[NMB].
+    """
+    nmb = net_monetary_benefit(costs, qalys, wtp)             # (D, A, W)
+    best = nmb.argmax(axis=1)                                 # (D, W)
+    A = nmb.shape[1]
+    prob = np.stack([(best == a).mean(axis=0) for a in range(A)], axis=1)   # (W, A)
+    mean = nmb.mean(axis=0)                                   # (A, W)
+    return {"probability_optimal": prob, "frontier": mean.argmax(axis=0),
+            "evpi": nmb.max(axis=1).mean(axis=0) - mean.max(axis=0)}

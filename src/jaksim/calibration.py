@@ -21,7 +21,7 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import special
 
 from jaksim.config import BINARY_COVARIATES
 
@@ -84,7 +84,8 @@ def population_hazard_ratios(pop: SourcePopulation, log_hr: np.ndarray, hr_gc: n
     u = 0.5 * (nodes + 1.0)
     lo, hi = 18.0, 100.0
     a, b = (lo - pop.age_mean_years) / pop.age_sd_years, (hi - pop.age_mean_years) / pop.age_sd_years
-    age = stats.truncnorm.ppf(u, a, b, loc=pop.age_mean_years, scale=pop.age_sd_years)
+    lo_p, hi_p = special.ndtr(a), special.ndtr(b)     # truncated normal by inverse CDF
+    age = pop.age_mean_years + pop.age_sd_years * special.ndtri(lo_p + u * (hi_p - lo_p))
     w_age = 0.5 * w_nodes
     age_hr = exposure_age_factor(age, pop.follow_up_years, age_log_hr, ref_age)
     gc_w = np.array([1.0 - pop.glucocorticoid_below_7_5mg - pop.glucocorticoid_7_5mg_or_more,
@@ -129,6 +130,7 @@ def calibrate(published_per_100py: float, measure: str, pop: SourcePopulation, l
 
         lo = target / mean_hr / 100.0
         hi = target / mean_hr * 100.0
+        from scipy import optimize   # imported when needed: scipy.optimize is slow to import
         base = optimize.brentq(lambda b: first_event_rate(b) - target, lo, hi, xtol=1e-14, rtol=1e-12)
     else:
         raise ValueError(f"unknown rate measure '{measure}'; allowed: first_event, all_events")

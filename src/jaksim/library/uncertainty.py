@@ -18,9 +18,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
-Z95 = stats.norm.ppf(0.975)
+Z95 = float(special.ndtri(0.975))
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,7 @@ class Distribution:
 
     def frozen(self):
         """The scipy frozen distribution (``fixed`` → a point mass at the value)."""
+        from scipy import stats   # imported when needed (slow to import)
         p = self.params
         if self.family == "gamma":
             return stats.gamma(a=p["shape"], scale=p["scale"])
