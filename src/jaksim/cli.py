@@ -105,7 +105,69 @@ def run(
         console.print(vaccination_table(result.vaccination))
     if result.contrasts:
         console.print(contrast_table(result.contrasts, model.arms[0].name))
-    console.print(f"Results: {out}/ (events, patients, summary as Parquet) — {seconds:.1f} s")
+    if result.economics:
+        from jaksim.report import economics_table
+        console.print(economics_table(result.economics, model.economics[0].willingness_to_pay))
+    console.print(f"Results: {out}/ (events, patients, summary{', economics' if result.economics else ''} "
+                  f"as Parquet) — {seconds:.1f} s")
+
+
+@app.command()
+@_guarded
+def psa(
+    scenario: Path = ScenarioArg,
+    draws: int = typer.Option(1000, "--draws", help="Number of PSA draws (draws 0 .. N-1)."),
+    first_draw: int = typer.Option(0, "--first-draw", help="First draw number (to split a PSA into parts)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="PSA folder [default: results/<scenario name>_psa]."),
+    n_patients: Optional[int] = typer.Option(None, "--n-patients", help="Override n_patients (per draw)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Override seed."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="Numba threads [default: all cores]."),
+    one_way: bool = typer.Option(False, "--one-way", help="Also run the one-way (tornado) analysis."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier jaksim result in --out."),
+    debug: bool = Debug,
+) -> None:
+    """Probabilistic sensitivity analysis: every uncertain library parameter drawn per draw."""
+    _state["debug"] |= debug
+    from jaksim import config
+    from jaksim import psa as psa_mod
+    from jaksim.io import check_output_folder
+
+    if draws < 1 or first_draw < 0:
+        raise JaksimError(f"--draws must be at least 1 and --first-draw at least 0 (got {draws}, {first_draw})")
+    sc = config.load_scenario(scenario).with_overrides(n_patients=n_patients, seed=seed)
+    out = out if out is not None else Path("results") / f"{sc.name}_psa"
+    check_output_folder(out, overwrite)
+    err = Console(stderr=True)
+    started = time.perf_counter()
+    ids = range(first_draw, first_draw + draws)
+    if err.is_terminal:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        with Progress(TextColumn("PSA draws"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=err, transient=True) as bar:
+            task = bar.add_task("psa", total=draws)
+            result = psa_mod.run_psa(sc, ids, threads=threads, one_way=one_way,
+                                     progress=lambda n: bar.advance(task, n))
+    else:
+        result = psa_mod.run_psa(sc, ids, threads=threads, one_way=one_way)
+    psa_mod.write_psa(result, sc, out, overwrite)
+    seconds = time.perf_counter() - started
+    from jaksim.report import psa_table
+    _console().print(psa_table(result))
+    _console().print(f"PSA: {draws} draws × {sc.n_patients:,} patients × {len(result.arms)} arms, "
+                     f"{result.parameters.num_columns - 1} uncertain parameters — {out}/ — {seconds:.1f} s")
+
+
+@app.command()
+@_guarded
+def report(folder: Path = typer.Argument(..., help="A run folder (jaksim run) or PSA folder (jaksim psa)."),
+           out: Optional[Path] = typer.Option(None, "--out", help="Where to write [default: FOLDER/report]."),
+           debug: bool = Debug) -> None:
+    """Decision tables and figures: CE plane, acceptability curves with frontier, EVPI, tornado."""
+    _state["debug"] |= debug
+    from jaksim.report import write_report
+    paths = write_report(folder, out)
+    for p in paths:
+        _console().print(str(p))
 
 
 @app.command()

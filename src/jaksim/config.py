@@ -289,6 +289,9 @@ class Vaccination(Model):
         False, description="treatment starts only wait_weeks_after_first_dose after dose 1 (if later than planned)")
     wait_weeks_after_first_dose: float = Field(0.0, ge=0, le=104)
     clinic: Clinic | None = Field(None, description="limited capacity: vaccination times come from the pathway")
+    efficacy_multiplier: float = Field(
+        1.0, ge=0, le=1, description="multiplies every vaccinee's efficacy (0: a vaccine without effect, "
+                                     "for checks and sensitivity analyses)")
 
     @model_validator(mode="after")
     def _live_never_on_treatment(self):
@@ -312,8 +315,51 @@ class Vaccination(Model):
         return self
 
 
+# -------------------------------------------------------------------------- economics
+Money = Annotated[float, Field(ge=0, le=1e9, description="cost in the scenario's currency and price year")]
+
+
+class DiscountRates(Model):
+    """Annual discount rates (0.035 = 3.5% a year), applied in continuous time."""
+
+    costs: float = Field(ge=0, le=0.5, description="per year, for costs")
+    outcomes: float = Field(ge=0, le=0.5, description="per year, for QALYs and life-years")
+
+
+class EventEconomics(Model):
+    """Cost and utility loss of one event type; a missing value comes from the library."""
+
+    cost: Money | None = Field(None, description="per event not hospitalised")
+    cost_hospitalised: Money | None = Field(None, description="per hospitalised event")
+    utility_decrement: Probability | None = Field(None, description="utility lost while the episode lasts")
+    duration_years: float | None = Field(None, ge=0, le=100, description="how long the decrement lasts")
+
+
+class UtilityFromAge(Model):
+    """Baseline utility from a completed age on (until the next entry)."""
+
+    from_age_years: float = Field(ge=0, le=120)
+    utility: float = Field(ge=-1, le=1)
+
+
+class Economics(Model):
+    """Costs, utilities and discounting (per arm: an arm may override e.g. its drug cost)."""
+
+    currency: Literal["GBP", "USD"] | None = Field(None, description="default: the discount preset's")
+    price_year: int | None = Field(None, ge=1900, le=2200)
+    discount: Union[Literal["nice", "us"], DiscountRates] = "nice"
+    willingness_to_pay: list[Annotated[float, Field(ge=0)]] | None = Field(
+        None, description="per QALY; default: the preset's thresholds")
+    events: dict[Name, EventEconomics] = {}
+    post_herpetic_neuralgia: EventEconomics = EventEconomics()
+    vaccine_cost_per_dose: Money | None = None
+    vaccine_administration_cost_per_dose: Money | None = None
+    drug_cost_per_year: Money = Field(0.0, description="per year on treatment (0: not costed)")
+    baseline_utility: list[UtilityFromAge] | None = Field(None, description="by completed age; default: library")
+
+
 # -------------------------------------------------------------------------- scenario
-ARM_KEYS = ("description", "treatment", "infections", "mortality", "vaccination")
+ARM_KEYS = ("description", "treatment", "infections", "mortality", "vaccination", "economics")
 
 
 class Arm(Model):
@@ -325,9 +371,16 @@ class Arm(Model):
     infections: dict[Name, Infection] = Field(min_length=1)
     mortality: Mortality = Mortality()
     vaccination: Vaccination | None = None
+    economics: Economics | None = None
 
     @model_validator(mode="after")
     def _case_fatality_types(self):
+        if self.economics is not None:
+            unknown = [t for t in self.economics.events if t not in self.infections]
+            if unknown:
+                raise ValueErrorAt(f"economics.events names infection type(s) not simulated: {', '.join(unknown)}; "
+                                   f"allowed: {', '.join(self.infections)}",
+                                   at=("economics", "events", unknown[0]))
         unknown = [t for t in self.mortality.case_fatality if t not in self.infections]
         if unknown:
             raise ValueErrorAt(f"case_fatality names infection type(s) not simulated: {', '.join(unknown)}; "
@@ -364,6 +417,16 @@ class Scenario(Model):
                                        f"'{other.name}'; every arm must simulate the same infection types "
                                        "(add the type to the base 'infections' section instead)",
                                        at=(i, "infections", t))
+        with_econ = [a for a in arms if a.economics is not None]
+        if with_econ and len(with_econ) < len(arms):
+            bad = next(i for i, a in enumerate(arms) if a.economics is None)
+            raise ValueErrorAt(f"arm '{arms[bad].name}' has no economics section but other arms do; put "
+                               "'economics' in the base scenario (arms may override parts of it)", at=(bad,))
+        for i, a in enumerate(arms[1:], start=1):
+            e0, e = arms[0].economics, a.economics
+            if e0 is not None and (e.currency, e.discount) != (e0.currency, e0.discount):
+                raise ValueErrorAt(f"arm '{a.name}' changes the currency or discount rates of the economics "
+                                   "section; every arm must use the reference arm's", at=(i, "economics"))
         return arms
 
     @property

@@ -20,13 +20,16 @@ import numpy as np
 import pyarrow as pa
 
 from jaksim import __version__
-from jaksim.analysis import PairedContrast, SummaryAccumulator
+from jaksim.analysis import EconomicsAccumulator, PairedContrast, SummaryAccumulator
 from jaksim.cohort import Cohort, CohortSource
+from jaksim.economics import OUTCOMES as ECON_OUTCOMES
+from jaksim.economics import patient_economics
+from jaksim.economics import resolve as resolve_economics
 from jaksim.config import Scenario
 from jaksim.errors import JaksimError
 from jaksim.hazards import ZOSTER, ArmSpec, build_arms
 from jaksim.io import TABLES, OutputFolder, RowGroupWriter, with_metadata
-from jaksim.kernel import compact, simulate
+from jaksim.kernel import HOSPITALISED, POST_HERPETIC_NEURALGIA, compact, simulate
 from jaksim.library import load_library
 from jaksim.pathway import PathwayResult, run_pathway
 from jaksim.records import event_batch, patient_batch, phn_per_patient, schemas
@@ -51,11 +54,15 @@ class Model:
     cons_keys: np.ndarray
     death_key: np.uint64
     disc_key: np.uint64
+    economics: tuple = ()        # per arm: economics.EconSpec, or () without an economics section
 
 
-def build_model(scenario: Scenario, draw: int = 0) -> Model:
-    """Resolve a validated scenario against the library (raises JaksimError on bad input)."""
-    library = load_library()
+def build_model(scenario: Scenario, draw: int = 0, library=None, economics_library: dict | None = None) -> Model:
+    """Resolve a validated scenario against the library (raises JaksimError on bad input).
+
+    ``library`` / ``economics_library`` replace the package's libraries (a PSA draw's values).
+    """
+    library = library if library is not None else load_library()
     try:
         cohort = CohortSource(scenario)
     except JaksimError as exc:
@@ -69,6 +76,8 @@ def build_model(scenario: Scenario, draw: int = 0) -> Model:
         cons_keys=np.array([stream_key(seed, f"consequence/{t}", draw) for t in types], dtype=np.uint64),
         death_key=stream_key(seed, "death/background", draw),
         disc_key=stream_key(seed, "treatment/discontinuation", draw),
+        economics=tuple(resolve_economics(a.economics, types, a.vaccination, economics_library)
+                        for a in scenario.arms) if scenario.arms[0].economics is not None else (),
     )
 
 
@@ -188,12 +197,25 @@ class Schedules:
         if v is None:
             return no_schedule(len(cohort))
         if v.clinic is None:
-            return direct_schedule(v, seed, cohort.patient_id, cohort.age, cohort.gc_band, cohort.covariates,
-                                   arm.jak_inhibitor)
-        p = self.pathways[arm.name]
-        lo, hi = int(cohort.patient_id[0]), int(cohort.patient_id[-1]) + 1
-        return finish_schedule(v, seed, cohort.patient_id, cohort.age, cohort.gc_band, arm.jak_inhibitor,
-                               p.dose1[lo:hi], p.dose2[lo:hi])
+            s = direct_schedule(v, seed, cohort.patient_id, cohort.age, cohort.gc_band, cohort.covariates,
+                                arm.jak_inhibitor)
+        else:
+            p = self.pathways[arm.name]
+            lo, hi = int(cohort.patient_id[0]), int(cohort.patient_id[-1]) + 1
+            s = finish_schedule(v, seed, cohort.patient_id, cohort.age, cohort.gc_band, arm.jak_inhibitor,
+                                p.dose1[lo:hi], p.dose2[lo:hi])
+        m = getattr(v, "efficacy_multiplier", 1.0)
+        return s if m == 1.0 else Schedule(s.dose1, s.dose2, s.scale * m, s.treatment_start)
+
+
+def chunk_economics(model: Model, arm_index: int, cohort: Cohort, r: ChunkResult,
+                    sched: Schedule) -> dict[str, np.ndarray]:
+    """Per-patient costs, QALYs and life-years of one chunk and arm (``economics.patient_economics``)."""
+    return patient_economics(
+        model.economics[arm_index], cohort.age, model.cohort.age_advances, float(model.scenario.horizon_years),
+        r.follow_up, r.exit_reason, sched.treatment_start, r.stop_time, sched.dose1, sched.dose2,
+        r.ev_pid - cohort.patient_id[0], r.ev_type, r.ev_time, (r.ev_flags & HOSPITALISED) != 0,
+        (r.ev_flags & POST_HERPETIC_NEURALGIA) != 0)
 
 
 class VaccinationStats:
@@ -231,6 +253,7 @@ class RunSummary:
     summaries: dict[str, pa.Table]
     contrasts: dict[str, pa.Table]
     vaccination: dict[str, dict]
+    economics: dict[str, pa.Table] | None = None
 
 
 def outcomes(model: Model) -> tuple[str, ...]:
@@ -252,7 +275,8 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
     folder = OutputFolder(out, overwrite)
     writers: list[RowGroupWriter] = []
     try:
-        sch = schemas(model.types)
+        econ = bool(model.economics)
+        sch = schemas(model.types, economics=econ)
         w_ev, w_pat, acc, caps = {}, {}, {}, {}
         for arm in model.arms:
             w_ev[arm.name] = RowGroupWriter(folder.path("events", arm.name),
@@ -264,17 +288,22 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
             caps[arm.name] = _initial_cap(arm, sc.horizon_years)
         contrasts = {arm.name: PairedContrast(names) for arm in model.arms[1:]}
         vstats = {arm.name: VaccinationStats() for arm in model.arms}
+        eacc = {arm.name: EconomicsAccumulator(ECON_OUTCOMES) for arm in model.arms} if econ else {}
         for start in range(0, sc.n_patients, chunk_size):
             stop = min(sc.n_patients, start + chunk_size)
             cohort = model.cohort.block(start, stop)
-            ref_counts = None
-            for arm in model.arms:
+            ref_counts = ref_econ = None
+            for a, arm in enumerate(model.arms):
                 sched = schedules.chunk(arm, cohort)
                 vstats[arm.name].add(sched)
                 r, caps[arm.name] = simulate_chunk(model, arm, cohort, caps[arm.name], sched)
                 phn, phn_first = phn_per_patient(r, len(cohort), start)
+                pe = chunk_economics(model, a, cohort, r, sched) if econ else None
+                if econ:
+                    eacc[arm.name].add(pe, ref_econ)
+                    ref_econ = pe if ref_econ is None else ref_econ
                 w_ev[arm.name].write(event_batch(sch["events"], model.types, cohort, r, draw))
-                w_pat[arm.name].write(patient_batch(sch["patients"], model.types, cohort, r, sched, phn, draw))
+                w_pat[arm.name].write(patient_batch(sch["patients"], model.types, cohort, r, sched, phn, draw, pe))
                 counts, first = r.counts, r.first_time
                 if len(names) > len(model.types):
                     counts = np.column_stack([counts, phn])
@@ -302,6 +331,16 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
                                with_metadata(table.schema, file_metadata(model, by_name[name], "contrasts", draw)))
             writers.append(w)
             w.write(table.to_batches()[0])
+        econ_tables = {}
+        for a, arm in enumerate(model.arms):
+            if not econ:
+                break
+            table = eacc[arm.name].table(arm.name, reference, model.economics[a])
+            econ_tables[arm.name] = table
+            w = RowGroupWriter(folder.path("economics", arm.name),
+                               with_metadata(table.schema, file_metadata(model, arm, "economics", draw)))
+            writers.append(w)
+            w.write(table.to_batches()[0])
         for w in writers:
             w.close()
         writers = []
@@ -309,13 +348,16 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
             "jaksim_version": __version__, "scenario": sc.name, "seed": sc.seed, "draw": draw,
             "n_patients": sc.n_patients, "horizon_years": sc.horizon_years,
             "arms": [a.name for a in model.arms], "infection_types": list(model.types),
-            "tables": {t: f"{t}/arm=<arm>/part-0.parquet" for t in TABLES},
+            "tables": {t: f"{t}/arm=<arm>/part-0.parquet" for t in TABLES + (("economics",) if econ else ())},
             "reference_arm": reference,
             "vaccination": {name: v.as_dict(schedules.pathways.get(name)) for name, v in vstats.items()},
             "dependencies": dependency_versions(),
+            **({"willingness_to_pay": list(model.economics[0].willingness_to_pay),
+                "currency": model.economics[0].currency} if econ else {}),
         })
         return RunSummary(summaries, {n: c.table(n, reference) for n, c in contrasts.items()},
-                          {name: v.as_dict(schedules.pathways.get(name)) for name, v in vstats.items()})
+                          {name: v.as_dict(schedules.pathways.get(name)) for name, v in vstats.items()},
+                          econ_tables or None)
     except BaseException:
         for w in writers:
             try:

@@ -24,7 +24,7 @@ def _nullable(x: np.ndarray) -> pa.Array:
     return pa.array(x, pa.float64(), mask=~np.isfinite(x))
 
 
-def schemas(types: tuple[str, ...]) -> dict[str, pa.Schema]:
+def schemas(types: tuple[str, ...], economics: bool = False) -> dict[str, pa.Schema]:
     events = pa.schema([
         ("patient_id", pa.int64()), ("draw", pa.int32()), ("type", DICT8), ("event_number", pa.int32()),
         ("time_years", pa.float64()), ("age_at_event_years", pa.float64()), ("on_treatment", pa.bool_()),
@@ -39,6 +39,9 @@ def schemas(types: tuple[str, ...]) -> dict[str, pa.Schema]:
     for t in types:
         pfields += [(f"{t}_events", pa.int32()), (f"{t}_first_years", pa.float64())]
     pfields += [("post_herpetic_neuralgia_events", pa.int32())]
+    if economics:
+        from jaksim.economics import OUTCOMES
+        pfields += [(o, pa.float64()) for o in OUTCOMES]
     return {"events": events, "patients": pa.schema(pfields)}
 
 
@@ -55,7 +58,7 @@ def event_batch(schema: pa.Schema, types, cohort: Cohort, r, draw: int) -> pa.Re
 
 
 def patient_batch(schema: pa.Schema, types, cohort: Cohort, r, schedule, phn: np.ndarray,
-                  draw: int) -> pa.RecordBatch:
+                  draw: int, economics: dict[str, np.ndarray] | None = None) -> pa.RecordBatch:
     n = len(cohort)
     start = schedule.treatment_start
     on_end = np.where(np.isnan(r.stop_time), r.follow_up, r.stop_time)
@@ -70,6 +73,8 @@ def patient_batch(schema: pa.Schema, types, cohort: Cohort, r, schedule, phn: np
         cols += [pa.array(np.ascontiguousarray(r.counts[:, k])),
                  _nullable(np.ascontiguousarray(r.first_time[:, k]))]
     cols += [pa.array(phn.astype(np.int32))]
+    if economics is not None:
+        cols += [pa.array(economics[name]) for name in schema.names[len(cols):]]
     return pa.RecordBatch.from_arrays(cols, schema=schema)
 
 
