@@ -120,7 +120,8 @@ def simulate_chunk(model: Model, arm: ArmSpec, cohort: Cohort, cap: int,
             arm.tot_edges, arm.tot_mult, arm.off_hr, arm.recurrent, arm.p_fatal, arm.p_hosp,
             arm.p_serious, arm.p_stop, arm.discontinuation_rate, arm.taper_times, arm.taper_band,
             arm.mortality, model.clock_keys, model.cons_keys, model.death_key, model.disc_key,
-            sched.treatment_start, sched.dose1, sched.dose2, sched.scale, arm.ve_table, arm.ve_step,
+            sched.treatment_start, sched.dose1, sched.dose2, sched.scale, sched.groups(), arm.ve_table,
+            arm.ve_step,
             arm.ve_target, arm.p_phn_age, BLOCK_SIZE, cap)
         need = int(block_counts.max()) if block_counts.size else 0
         if need <= cap:
@@ -204,8 +205,7 @@ class Schedules:
             lo, hi = int(cohort.patient_id[0]), int(cohort.patient_id[-1]) + 1
             s = finish_schedule(v, seed, cohort.patient_id, cohort.age, cohort.gc_band, arm.jak_inhibitor,
                                 p.dose1[lo:hi], p.dose2[lo:hi])
-        m = getattr(v, "efficacy_multiplier", 1.0)
-        return s if m == 1.0 else Schedule(s.dose1, s.dose2, s.scale * m, s.treatment_start)
+        return s
 
 
 def chunk_economics(model: Model, arm_index: int, cohort: Cohort, r: ChunkResult,

@@ -63,7 +63,7 @@ class ArmSpec:
     taper_times: np.ndarray      # (T,) years
     taper_band: np.ndarray       # (T,) int8 maximum band from that time
     mortality: np.ndarray        # (2, MAX_AGE+1) per PY, [male, female] by completed age
-    ve_table: np.ndarray         # (3, S) vaccine efficacy by doses received and waning step
+    ve_table: np.ndarray         # (G, 3, S) vaccine efficacy by age group, doses received, waning step
     ve_step: float               # years per waning step
     ve_target: np.ndarray        # (K,) uint8: 1 for types the vaccine protects against
     p_phn_age: np.ndarray        # (K, MAX_AGE+1) P(post-herpetic neuralgia | event) by completed age

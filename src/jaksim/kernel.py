@@ -56,7 +56,7 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
                     base_rate, log_hr, hr_gc, age_log_hr, ref_age, age_hr_table, tot_edges, tot_mult,
                     off_hr, recurrent, p_fatal, p_hosp, p_serious, p_stop, disc_rate,
                     taper_times, taper_band, mortality, clock_keys, cons_keys, death_key, disc_key,
-                    t_start, vacc1, vacc2, ve_scale, ve_table, ve_step, ve_target, p_phn_age,
+                    t_start, vacc1, vacc2, ve_scale, ve_group, ve_table, ve_step, ve_target, p_phn_age,
                     follow_up, exit_reason, stop_time, counts, first_time,
                     ev_pid, ev_type, ev_time, ev_num, ev_flags, ev_base, cap):
     """Simulate patients lo..hi-1; write their events from ev_base; return the event count."""
@@ -65,7 +65,7 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
     G = tot_edges.shape[0]
     T = taper_times.shape[0]
     max_age = age_hr_table.shape[1] - 1
-    S = ve_table.shape[1]
+    S = ve_table.shape[2]
     s = np.empty(K)
     lam = np.empty(K)
     rem = np.empty(K)
@@ -188,7 +188,7 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
                     step_end = t_last + (vstep + 1) * ve_step
                     if step_end < seg_end:
                         seg_end = step_end
-                    vm = 1.0 - vs * ve_table[nd, vstep if vstep < S else S - 1]
+                    vm = 1.0 - vs * ve_table[ve_group[i], nd, vstep if vstep < S else S - 1]
             a_now = a_int if a_int <= max_age else max_age
             for k in range(K):
                 lk = s[k] * hr_gc[k, band]
@@ -323,7 +323,7 @@ def simulate(pid, age, cov, gc_band, indication, age_advances, horizon,
              base_rate, log_hr, hr_gc, age_log_hr, ref_age, age_hr_table, tot_edges, tot_mult,
              off_hr, recurrent, p_fatal, p_hosp, p_serious, p_stop, disc_rate,
              taper_times, taper_band, mortality, clock_keys, cons_keys, death_key, disc_key,
-             t_start, vacc1, vacc2, ve_scale, ve_table, ve_step, ve_target, p_phn_age,
+             t_start, vacc1, vacc2, ve_scale, ve_group, ve_table, ve_step, ve_target, p_phn_age,
              block_size, cap):
     """Simulate every patient of a chunk, parallel over blocks of ``block_size`` patients.
 
@@ -353,7 +353,7 @@ def simulate(pid, age, cov, gc_band, indication, age_advances, horizon,
             base_rate, log_hr, hr_gc, age_log_hr, ref_age, age_hr_table, tot_edges, tot_mult,
             off_hr, recurrent, p_fatal, p_hosp, p_serious, p_stop, disc_rate,
             taper_times, taper_band, mortality, clock_keys, cons_keys, death_key, disc_key,
-            t_start, vacc1, vacc2, ve_scale, ve_table, ve_step, ve_target, p_phn_age,
+            t_start, vacc1, vacc2, ve_scale, ve_group, ve_table, ve_step, ve_target, p_phn_age,
             follow_up, exit_reason, stop_time, counts, first_time,
             ev_pid, ev_type, ev_time, ev_num, ev_flags, b * cap, cap)
     return (follow_up, exit_reason, stop_time, counts, first_time,

@@ -4,10 +4,14 @@ Vaccine efficacy acts on the herpes zoster hazard as (1 − VE(t)), a step funct
 time since the last dose (steps of ``step_years``, each valued at its midpoint), with the
 number of doses received, age at first dose and immune status at first dose:
 
-    VE_i(t) = scale_i × curve_d(t − t_last dose)        d = doses received by t
+    VE_i(t) = scale_i × table[group_i, d, step(t − t_last dose)]       d = doses received by t
 
-``scale_i`` = age factor × immunosuppression factor (recombinant vaccine: both relative
-factors; live vaccine: the age-specific absolute VE). A strategy's schedule is direct
+``group_i`` is the patient's age group at the first dose. Recombinant vaccine: the pooled
+ZOE-50/70 waning curve rescaled per age group on the residual-risk scale,
+1 − g·(1 − curve(t)), with g anchored to the trial VE of that age group, times the one-dose
+factor before dose 2. Live vaccine: the age group's initial VE times the waning curve.
+``scale_i`` = the immunosuppression factor at the first dose (× the strategy's
+``efficacy_multiplier``). A strategy's schedule is direct
 (dose 1 at ``first_dose_weeks`` for every eligible patient who accepts) or, with a
 capacity-limited clinic, comes from the SimPy care pathway (``pathway.py``).
 """
@@ -39,7 +43,7 @@ def vaccine_library() -> dict:
 class VaccineArrays:
     """What the kernel needs of one arm's vaccine: VE steps by doses received."""
 
-    ve_table: np.ndarray   # (3, S): VE before scaling, rows = doses received 0, 1, 2
+    ve_table: np.ndarray   # (G, 3, S): VE before scaling by age group, doses received 0/1/2, step
     step_years: float
     provenance: dict
 
@@ -52,46 +56,62 @@ class Schedule:
     dose2: np.ndarray        # +inf when no second dose
     scale: np.ndarray        # VE multiplier of the patient (0 when not vaccinated)
     treatment_start: np.ndarray
+    group: np.ndarray | None = None   # int8 age group at first dose (row of the VE table)
+
+    def groups(self) -> np.ndarray:
+        return self.group if self.group is not None else np.zeros(self.dose1.shape[0], np.int8)
 
 
 def _curve(spec: dict, t: np.ndarray) -> np.ndarray:
     return np.interp(t, spec["knots_years"], spec["efficacy"])
 
 
+def residual_risk_ratio(curve: dict, efficacy: float, follow_up_years: float) -> float:
+    """g such that the mean of g·(1 − curve(t)) over [0, T] equals 1 − efficacy."""
+    t = (np.arange(4000) + 0.5) * follow_up_years / 4000
+    return (1.0 - efficacy) / float(np.mean(1.0 - _curve(curve, t)))
+
+
 def vaccine_arrays(v: Vaccination | None, horizon_years: float) -> VaccineArrays:
-    """VE table of an arm's vaccine over every step it can reach within the horizon."""
+    """VE table of an arm's vaccine by age group over every step it can reach in the horizon."""
     if v is None:
-        return VaccineArrays(np.zeros((3, 1)), 1.0, {})
+        return VaccineArrays(np.zeros((1, 3, 1)), 1.0, {})
     lib = vaccine_library()["vaccines"][v.vaccine]
     step = float(lib["step_years"])
     span = horizon_years + max(0.0, -v.first_dose_weeks / WEEKS_PER_YEAR) + 2.0
     n = int(np.ceil(span / step)) + 1
     mid = (np.arange(n) + 0.5) * step
-    table = np.zeros((3, n))
-    prov = {"vaccine": v.vaccine, "step_years": step}
+    groups = _groups(v.vaccine)
+    table = np.zeros((len(groups), 3, n))
+    prov = {"vaccine": v.vaccine, "step_years": step, "age_groups": groups}
     if v.vaccine == "recombinant":
         curve = lib["two_dose_curve"]
         one = float(lib["one_dose_factor"]["value"])
-        table[1] = one * _curve(curve, mid)
-        table[2] = _curve(curve, mid)
+        for gi, grp in enumerate(groups):
+            g = residual_risk_ratio(curve, float(grp["anchor_efficacy"]), float(grp["anchor_follow_up_years"]))
+            ve = np.clip(1.0 - g * (1.0 - _curve(curve, mid)), 0.0, 1.0)
+            table[gi, 1], table[gi, 2] = one * ve, ve
+            prov["age_groups"][gi] = dict(grp, residual_risk_ratio=g)
         prov["two_dose_curve"] = {k: curve[k] for k in ("citation", "doi", "status", "note")}
         prov["one_dose_factor"] = lib["one_dose_factor"]
     else:
         curve = lib["one_dose_curve"]
-        table[1] = table[2] = _curve(curve, mid)
+        for gi, grp in enumerate(groups):
+            table[gi, 1] = table[gi, 2] = float(grp["initial_efficacy"]) * _curve(curve, mid)
         prov["waning"] = {k: curve[k] for k in ("citation", "doi", "status", "note")}
-    prov["age_factor"] = lib["age_factor"]
     if "immunosuppression_factor" in lib:
         prov["immunosuppression_factor"] = lib["immunosuppression_factor"]
     return VaccineArrays(table, step, prov)
 
 
-def _age_factor(vaccine: str, age: np.ndarray) -> np.ndarray:
-    rows = sorted(vaccine_library()["vaccines"][vaccine]["age_factor"], key=lambda r: r["from_age_years"])
-    out = np.full(age.shape, float(rows[0]["value"]))
-    for r in rows[1:]:
-        out[age >= r["from_age_years"]] = float(r["value"])
-    return out
+def _groups(vaccine: str) -> list[dict]:
+    return sorted(vaccine_library()["vaccines"][vaccine]["age_groups"], key=lambda r: r["from_age_years"])
+
+
+def age_group(vaccine: str, age: np.ndarray) -> np.ndarray:
+    """Row of the VE table for each age at first dose."""
+    starts = np.array([g["from_age_years"] for g in _groups(vaccine)], dtype=np.float64)
+    return (np.searchsorted(starts, age, side="right") - 1).clip(0).astype(np.int8)
 
 
 def eligible(v: Vaccination, age: np.ndarray, gc_band: np.ndarray, covariates: np.ndarray) -> np.ndarray:
@@ -124,19 +144,18 @@ def second_dose_interval_years(v: Vaccination) -> float:
     return weeks / WEEKS_PER_YEAR
 
 
-def scale(v: Vaccination, age: np.ndarray, dose1: np.ndarray, start: np.ndarray, gc_band: np.ndarray,
+def scale(v: Vaccination, dose1: np.ndarray, start: np.ndarray, gc_band: np.ndarray,
           on_jak_inhibitor: bool) -> np.ndarray:
-    """VE multiplier of each patient: age factor × immunosuppression at the first dose
-    (on a JAK inhibitor when dose 1 is given at or after its start; on >= 7.5 mg/day steroid)."""
+    """VE multiplier of each patient: immunosuppression at the first dose (on a JAK inhibitor
+    when dose 1 is given at or after its start; on >= 7.5 mg/day steroid) × efficacy_multiplier."""
     lib = vaccine_library()["vaccines"][v.vaccine]
-    at_dose = age + np.where(np.isfinite(dose1), np.maximum(dose1, 0.0), 0.0)
-    out = _age_factor(v.vaccine, at_dose)
+    out = np.ones(dose1.shape[0])
     imm = lib.get("immunosuppression_factor")
     if imm:
         on_drug = np.isfinite(dose1) & (dose1 >= start) & on_jak_inhibitor
         out = np.where(on_drug, out * float(imm["on_jak_inhibitor"]["value"]), out)
         out = np.where(gc_band >= 2, out * float(imm["glucocorticoid_7_5mg_or_more"]["value"]), out)
-    return np.where(np.isfinite(dose1), out, 0.0)
+    return np.where(np.isfinite(dose1), out * v.efficacy_multiplier, 0.0)
 
 
 def direct_schedule(v: Vaccination | None, seed: int, ids: np.ndarray, age: np.ndarray,
@@ -160,4 +179,5 @@ def finish_schedule(v: Vaccination, seed: int, ids: np.ndarray, age: np.ndarray,
     start = np.zeros(ids.shape[0])
     if v.treatment_waits_for_first_dose:
         start = np.where(np.isfinite(d1), np.maximum(0.0, d1 + v.wait_weeks_after_first_dose / WEEKS_PER_YEAR), 0.0)
-    return Schedule(d1, d2, scale(v, age, d1, start, gc_band, on_jak_inhibitor), start)
+    at_dose = age + np.where(np.isfinite(d1), np.maximum(d1, 0.0), 0.0)
+    return Schedule(d1, d2, scale(v, d1, start, gc_band, on_jak_inhibitor), start, age_group(v.vaccine, at_dose))
