@@ -292,9 +292,6 @@ def replay(model: engine.Model, arm: engine.ArmSpec, cohort, T: float):
     ``hazards.py``. Returns the event arrays in patient/time order, follow-up and exit reason."""
     ids = cohort.patient_id
     n, K = ids.size, len(model.types)
-    cov = cohort.covariates.astype(np.float64)
-    ind = cohort.indication.astype(np.int64)
-    band = cohort.gc_band.astype(np.int64)
     mu = arm.mortality[cohort.covariates[:, 0].astype(np.int64), np.floor(cohort.age).astype(np.int64)]
     with np.errstate(divide="ignore"):
         death = np.where(mu > 0, -np.log1p(-rng.uniforms(model.death_key, ids, 0)) / np.where(mu > 0, mu, 1), np.inf)
