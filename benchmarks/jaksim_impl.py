@@ -1,0 +1,90 @@
+"""jaksim under the benchmark: simulation only (kernel over chunks) and end to end (Parquet).
+
+Both start with one small first call that JIT-compiles or loads numba's on-disk cache; its
+time is ``compile_seconds`` and ``cache`` says which ("cold": at least one kernel compiled
+because the cache was empty or stale; "warm": everything loaded from the cache).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from m0 import SCENARIO
+from tally import Tally
+
+CHUNK = 1 << 16
+
+
+def load(yaml_text: str, threads: int | None):
+    """(model, threads used, import seconds) for a scenario given as YAML text."""
+    t0 = time.perf_counter()
+    from jaksim import config, engine
+    import_seconds = time.perf_counter() - t0
+    sc = config.scenario_from_text(yaml_text, file=str(SCENARIO))
+    model = engine.build_model(sc)
+    used = engine.set_threads(threads)
+    return model, used, import_seconds
+
+
+def _dispatchers():
+    from jaksim import kernel, rng
+    return (kernel.simulate, kernel.compact, rng.uniforms)
+
+
+def _cache_state() -> str:
+    misses = sum(sum(d.stats.cache_misses.values()) for d in _dispatchers())
+    return "cold" if misses else "warm"
+
+
+def first_call(model) -> tuple[float, str]:
+    """Time of the first (compiling or cache-loading) call on 256 patients, and cache state."""
+    from jaksim import engine
+    t0 = time.perf_counter()
+    cohort = model.cohort.block(0, 256)
+    engine.simulate_chunk(model, model.arms[0], cohort, 4096)
+    return time.perf_counter() - t0, _cache_state()
+
+
+def simulate_only(model, n: int) -> tuple[Tally, float, float]:
+    """(tally, seconds, kernel_seconds): cohort synthesis + kernel for n patients, no output.
+
+    ``seconds`` covers making each chunk's cohort and running the kernel (with compaction of
+    the event buffers), i.e. everything but writing; the tally's bookkeeping is excluded.
+    """
+    from jaksim import engine
+    from jaksim.kernel import EXIT_BACKGROUND_DEATH
+    arm = model.arms[0]
+    horizon = float(model.scenario.horizon_years)
+    cap = engine._initial_cap(arm, horizon)
+    tally = Tally(tuple(model.types) + ("death",))
+    seconds = kernel = 0.0
+    for start in range(0, n, CHUNK):
+        t0 = time.perf_counter()
+        cohort = model.cohort.block(start, min(n, start + CHUNK))
+        t1 = time.perf_counter()
+        r, cap = engine.simulate_chunk(model, arm, cohort, cap)
+        t2 = time.perf_counter()
+        seconds += t2 - t0
+        kernel += t2 - t1
+        died = (r.exit_reason == EXIT_BACKGROUND_DEATH)[:, None]
+        tally.add(np.hstack([r.counts, died]), r.follow_up)
+    return tally, seconds, kernel
+
+
+def end_to_end(model, n: int, threads: int) -> tuple[dict, float, float]:
+    """(events by type, seconds, patient-years) of engine.run_to_folder writing all Parquet."""
+    from jaksim import engine
+    sc = model.scenario.with_overrides(n_patients=n)
+    model = engine.build_model(sc)
+    with tempfile.TemporaryDirectory(prefix="jaksim-bench-") as tmp:
+        t0 = time.perf_counter()
+        result = engine.run_to_folder(model, Path(tmp) / "run", threads=threads)
+        seconds = time.perf_counter() - t0
+    summaries = getattr(result, "summaries", result)  # RunSummary, or {arm: table} in older versions
+    s = summaries[model.arms[0].name].to_pydict()
+    events = dict(zip(s["type"], map(int, s["events"])))
+    return events, seconds, float(s["person_years"][0])
