@@ -11,7 +11,34 @@ from fractions import Fraction
 
 import numpy as np
 import pyarrow as pa
+from numba import njit
 from scipy import special
+
+from jaksim._jit import JIT
+
+
+@njit(**JIT)
+def _mantissa_sums(v):
+    """Per exponent field of binary64, the sums of the high and low 26 bits of the 53-bit
+    integer mantissas (exact in int64 for up to 2**36 values); and a flag for a negative,
+    infinite or NaN value. One pass over the data."""
+    hi = np.zeros(2048, dtype=np.int64)
+    lo = np.zeros(2048, dtype=np.int64)
+    bits = v.view(np.uint64)
+    bad = False
+    for i in range(bits.shape[0]):
+        b = bits[i]
+        field = np.int64((b >> np.uint64(52)) & np.uint64(0x7FF))
+        if (b >> np.uint64(63)) != np.uint64(0) or field == 2047:
+            if v[i] != 0.0:        # -0.0 is fine
+                bad = True
+            continue
+        m = np.int64(b & np.uint64(0xFFFFFFFFFFFFF))
+        if field > 0:
+            m += np.int64(1) << 52
+        hi[field] += m >> 26
+        lo[field] += m & ((1 << 26) - 1)
+    return hi, lo, bad
 
 
 class ExactSum:
@@ -23,26 +50,17 @@ class ExactSum:
         self._total = 0  # Python int: sum * 2**_SHIFT
 
     def add(self, values: np.ndarray) -> None:
-        v = np.asarray(values, dtype=np.float64)
-        v = v[v != 0.0]
+        v = np.ascontiguousarray(values, dtype=np.float64)
         if v.size == 0:
             return
-        if not np.all(np.isfinite(v)):
-            raise ValueError("ExactSum takes finite values only")
-        for start in range(0, v.size, 1 << 25):
-            self._add(v[start:start + (1 << 25)])
-
-    def _add(self, v: np.ndarray) -> None:
-        mant, expo = np.frexp(v)                            # v = mant * 2**expo, mant in [0.5, 1)
-        m = np.rint(np.ldexp(mant, 53)).astype(np.int64)    # exact 53-bit integer mantissa
-        e = expo.astype(np.int64) - 53
-        e0 = int(e.min())
-        # halves below 2**27: per-bin sums of < 2**25 values stay below 2**53, exact in float64
-        hi = np.bincount(e - e0, weights=(m >> 26).astype(np.float64))
-        lo = np.bincount(e - e0, weights=(m & ((1 << 26) - 1)).astype(np.float64))
-        for off in np.flatnonzero((hi != 0) | (lo != 0)):
-            part = (int(hi[off]) << 26) + int(lo[off])
-            self._total += part << int(off + e0 + self._SHIFT)
+        for start in range(0, v.size, 1 << 30):
+            hi, lo, bad = _mantissa_sums(v[start:start + (1 << 30)])
+            if bad:
+                raise ValueError("ExactSum takes non-negative finite values only")
+            for field in np.flatnonzero(hi | lo):
+                part = (int(hi[field]) << 26) + int(lo[field])
+                # value = mantissa * 2**(max(field, 1) - 1075) for IEEE-754 binary64
+                self._total += part << int(max(field, 1) - 1075 + self._SHIFT)
 
     def value(self) -> float:
         """The correctly rounded float64 of the exact sum."""

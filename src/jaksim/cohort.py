@@ -16,7 +16,7 @@ from scipy import special
 from jaksim.config import (BINARY_COVARIATES, GLUCOCORTICOID_BANDS, INDICATIONS, FileCohort,
                            Scenario, SyntheticCohort)
 from jaksim.errors import CohortFileError
-from jaksim.rng import stream_key, uniforms
+from jaksim.rng import stream_key, uniform_columns, uniforms
 
 
 @dataclass(frozen=True)
@@ -52,43 +52,55 @@ def _u(seed: int, name: str, ids: np.ndarray, index: int = 0) -> np.ndarray:
     return uniforms(stream_key(seed, f"cohort/{name}"), ids, index)
 
 
+def _draws(seed: int, names: list[str], ids: np.ndarray) -> dict[str, np.ndarray]:
+    """One uniform per patient for each named cohort stream, in one parallel pass."""
+    keys = np.array([stream_key(seed, f"cohort/{name}") for name in names], dtype=np.uint64)
+    return dict(zip(names, uniform_columns(keys, ids, 0)))
+
+
 def synthesise(spec: SyntheticCohort, seed: int, ids: np.ndarray) -> Cohort:
     """Draw baseline characteristics for the given patient ids."""
     n = ids.shape[0]
     age_spec = spec.age
+    names = ["age", "glucocorticoid"] + [c for c in BINARY_COVARIATES if getattr(spec, c) > 0]
+    if age_spec.distribution != "truncated_normal":
+        names.append("age_band")
+    if not isinstance(spec.indication, str):
+        names.append("indication")
+    u = _draws(seed, names, ids)
     if age_spec.distribution == "truncated_normal":
         lo = special.ndtr((age_spec.min_years - age_spec.mean_years) / age_spec.sd_years)
         hi = special.ndtr((age_spec.max_years - age_spec.mean_years) / age_spec.sd_years)
-        p = lo + _u(seed, "age", ids) * (hi - lo)
+        p = lo + u["age"] * (hi - lo)
         age = age_spec.mean_years + age_spec.sd_years * special.ndtri(p)
         age = np.clip(age, age_spec.min_years, age_spec.max_years)
     else:
         shares = np.cumsum([b.share for b in age_spec.bands])
-        band = np.minimum(np.searchsorted(shares, _u(seed, "age_band", ids), side="right"),
+        band = np.minimum(np.searchsorted(shares, u["age_band"], side="right"),
                           len(age_spec.bands) - 1)
         lo = np.array([b.min_years for b in age_spec.bands])[band]
         hi = np.array([b.max_years for b in age_spec.bands])[band]
-        age = lo + _u(seed, "age", ids) * (hi - lo)
+        age = lo + u["age"] * (hi - lo)
     cov = np.zeros((n, len(BINARY_COVARIATES)), dtype=np.uint8)
     for c, name in enumerate(BINARY_COVARIATES):
         prob = getattr(spec, name)
         if prob > 0:
-            cov[:, c] = _u(seed, name, ids) < prob
+            cov[:, c] = u[name] < prob
     # glucocorticoid band, prevalence possibly depending on age
     p_low = np.full(n, spec.glucocorticoid.below_7_5mg)
     p_high = np.full(n, spec.glucocorticoid.at_least_7_5mg)
     for row in sorted(spec.glucocorticoid.by_age, key=lambda r: r.from_age_years):
         sel = age >= row.from_age_years
         p_low[sel], p_high[sel] = row.below_7_5mg, row.at_least_7_5mg
-    u = _u(seed, "glucocorticoid", ids)
-    gc = np.where(u < p_low, 1, np.where(u < p_low + p_high, 2, 0)).astype(np.int8)
+    ug = u["glucocorticoid"]
+    gc = np.where(ug < p_low, 1, np.where(ug < p_low + p_high, 2, 0)).astype(np.int8)
     if isinstance(spec.indication, str):
         ind = np.full(n, INDICATIONS.index(spec.indication), dtype=np.int8)
     else:
-        names = list(spec.indication)
-        cum = np.cumsum([spec.indication[k] for k in names])
-        pick = np.minimum(np.searchsorted(cum, _u(seed, "indication", ids), side="right"), len(names) - 1)
-        ind = np.array([INDICATIONS.index(k) for k in names], dtype=np.int8)[pick]
+        ind_names = list(spec.indication)
+        cum = np.cumsum([spec.indication[k] for k in ind_names])
+        pick = np.minimum(np.searchsorted(cum, u["indication"], side="right"), len(ind_names) - 1)
+        ind = np.array([INDICATIONS.index(k) for k in ind_names], dtype=np.int8)[pick]
     return Cohort(ids, age.astype(np.float64), cov, gc, ind)
 
 

@@ -101,13 +101,13 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
             for c in range(C):
                 if cov[i, c]:
                     x += log_hr[k, c]
-            s[k] = base_rate[k, ind] * np.exp(x)
             if age_advances:
+                s[k] = base_rate[k, ind] * np.exp(x)
                 f0 = age_hr_table[k, a_int]
                 f1 = age_hr_table[k, a_end]
                 ub[k] = s[k] * maxfac[k] * (f0 if f0 > f1 else f1) * horizon
-            else:
-                s[k] *= np.exp(age_log_hr[k] * (a0 - ref_age[k]))
+            else:       # baseline age: one exp for covariates and age together
+                s[k] = base_rate[k, ind] * np.exp(x + age_log_hr[k] * (a0 - ref_age[k]))
                 ub[k] = s[k] * maxfac[k] * horizon
             rem[k] = exponential_target(clock_keys[k], p_id, 0, ub[k] * 1.0000001)
             counts[i, k] = 0
