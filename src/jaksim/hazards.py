@@ -28,7 +28,7 @@ from jaksim.calibration import calibrate
 from jaksim.config import (BINARY_COVARIATES, GLUCOCORTICOID_BANDS, INDICATIONS, Arm, Scenario)
 from jaksim.errors import LibraryError
 from jaksim.library import Library, LifeTable, Sourced, read_life_table
-from jaksim.vaccination import vaccine_arrays, vaccine_library
+from jaksim.vaccination import vaccine_arrays
 
 MAX_AGE = 120
 SCENARIO = "scenario file"
@@ -228,7 +228,7 @@ def build_arm(scenario: Scenario, arm_index: int, library: Library,
     mortality, mprov = _mortality(scenario, arm_index, library)
     prov["mortality"] = mprov
 
-    vacc = vaccine_arrays(arm.vaccination, scenario.horizon_years)
+    vacc = vaccine_arrays(arm.vaccination, scenario.horizon_years, library.vaccines)
     if arm.vaccination is not None:
         prov["vaccination"] = {"strategy": arm.vaccination.model_dump(), **vacc.provenance}
     ve_target = np.array([1 if t == ZOSTER else 0 for t in types], dtype=np.uint8)
@@ -239,7 +239,7 @@ def build_arm(scenario: Scenario, arm_index: int, library: Library,
             p_phn[k] = given
             prov["infections"][name]["post_herpetic_neuralgia_probability"] = {"value": given, "source": SCENARIO}
         elif name == ZOSTER:
-            rows = sorted(vaccine_library()["post_herpetic_neuralgia"], key=lambda r: r["from_age_years"])
+            rows = sorted(library.vaccines["post_herpetic_neuralgia"], key=lambda r: r["from_age_years"])
             for r in rows:
                 p_phn[k, int(np.ceil(r["from_age_years"])):] = r["probability"]
             prov["infections"][name]["post_herpetic_neuralgia_probability"] = {"source": "library", "by_age": rows}

@@ -37,7 +37,7 @@ from jaksim.errors import JaksimError
 from jaksim.hazards import cohort_indications
 from jaksim.io import OutputFolder
 from jaksim.library import Library, load_library
-from jaksim.library.uncertainty import distribution
+from jaksim.library.uncertainty import distribution, probability_distribution
 from jaksim.records import phn_per_patient
 from jaksim.rng import stream_key, uniform
 
@@ -94,6 +94,17 @@ def parameters(scenario: Scenario, library: Library | None = None) -> list[Param
                 continue
             out.append(Parameter(_param_name(section, e), "parameters", (section, i, key), d.frozen(),
                                  float(e[key]), d.family, str(e.get("citation", "")), str(e.get("status", ""))))
+    for vaccine in sorted({a.vaccination.vaccine for a in scenario.arms if a.vaccination is not None}):
+        for gi, grp in enumerate(lib.vaccines["vaccines"][vaccine]["age_groups"]):
+            if "anchor_efficacy" not in grp:
+                continue
+            d = probability_distribution(float(grp["anchor_efficacy"]), grp.get("anchor_ci95"))
+            if d.family == "fixed":
+                continue
+            out.append(Parameter(f"vaccine_efficacy.{vaccine}.from_age_{grp['from_age_years']:g}", "vaccines",
+                                 ("vaccines", vaccine, "age_groups", gi, "anchor_efficacy"), d.frozen(),
+                                 float(grp["anchor_efficacy"]), d.family, str(grp.get("citation", "")),
+                                 str(grp.get("status", ""))))
     mort = lib.data.get("mortality", {}).get("excess_mortality_ratio")
     if mort and any(a.mortality.rate_per_100py is None for a in scenario.arms):
         d = distribution("mortality", mort)
@@ -139,9 +150,15 @@ def libraries(params: Sequence[Parameter], values: Sequence[float]) -> tuple[Lib
     """A parameter library and an economics library holding the given values."""
     base = load_library()
     data = copy.deepcopy(base.data)
+    vaccines = copy.deepcopy(base.vaccines)
     econ = economics_library()
     for p, v in zip(params, values):
-        if p.library == "parameters":
+        if p.library == "vaccines":
+            node = vaccines
+            for k in p.location[:-1]:
+                node = node[k]
+            node[p.location[-1]] = float(v)
+        elif p.library == "parameters":
             section, i, key = p.location
             entry = data["mortality"]["excess_mortality_ratio"] if i is None else data[section][i]
             entry[key] = float(v)
@@ -150,7 +167,7 @@ def libraries(params: Sequence[Parameter], values: Sequence[float]) -> tuple[Lib
             for k in p.location:
                 node = node[k]
             node["value"] = float(v)
-    lib = Library(data, base.root)
+    lib = Library(data, base.root, vaccines)
     lib._pops = base._pops_all()
     return lib, econ
 

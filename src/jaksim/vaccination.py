@@ -72,16 +72,19 @@ def residual_risk_ratio(curve: dict, efficacy: float, follow_up_years: float) ->
     return (1.0 - efficacy) / float(np.mean(1.0 - _curve(curve, t)))
 
 
-def vaccine_arrays(v: Vaccination | None, horizon_years: float) -> VaccineArrays:
-    """VE table of an arm's vaccine by age group over every step it can reach in the horizon."""
+def vaccine_arrays(v: Vaccination | None, horizon_years: float, vaccines: dict | None = None) -> VaccineArrays:
+    """VE table of an arm's vaccine by age group over every step it can reach in the horizon.
+
+    ``vaccines``: the vaccine library's data (a PSA draw's values); default the package's.
+    """
     if v is None:
         return VaccineArrays(np.zeros((1, 3, 1)), 1.0, {})
-    lib = vaccine_library()["vaccines"][v.vaccine]
+    lib = (vaccines or vaccine_library())["vaccines"][v.vaccine]
     step = float(lib["step_years"])
     span = horizon_years + max(0.0, -v.first_dose_weeks / WEEKS_PER_YEAR) + 2.0
     n = int(np.ceil(span / step)) + 1
     mid = (np.arange(n) + 0.5) * step
-    groups = _groups(v.vaccine)
+    groups = sorted(lib["age_groups"], key=lambda r: r["from_age_years"])
     table = np.zeros((len(groups), 3, n))
     prov = {"vaccine": v.vaccine, "step_years": step, "age_groups": groups}
     if v.vaccine == "recombinant":

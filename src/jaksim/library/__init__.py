@@ -76,8 +76,13 @@ def _sourced(entry: dict, value_key: str) -> Sourced:
 class Library:
     """Look-ups into the parameter data; raises LibraryError for what it does not hold."""
 
-    def __init__(self, data: dict, root: Path):
+    def __init__(self, data: dict, root: Path, vaccines: dict | None = None):
         self.data, self.root = data, root
+        if vaccines is None:
+            with open(root / "vaccines.yaml", encoding="utf-8") as fh:
+                vaccines = yaml.safe_load(fh) or {}
+        #: zoster vaccine efficacy, waning and PHN by age (``vaccines.yaml``)
+        self.vaccines: dict = vaccines
         self.drugs: dict[str, dict] = data.get("drugs", {})
         self.infection_types: dict[str, dict] = data.get("infection_types", {})
         self._rates = {(r["drug"], float(r["dose_mg"]), r.get("indication", "ra"), r["type"]): r
