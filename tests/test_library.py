@@ -125,15 +125,35 @@ def test_every_drug_and_dose_has_a_rate_for_every_type():
         assert drug in LIB.drugs and dose in LIB.doses(drug) and t in types, (drug, dose, t)
 
 
+def test_every_non_ra_indication_of_a_drug_and_dose_has_every_type():
+    """A drug and dose with rates for another indication (uc, psa) has all four types there, so a
+    cohort of that indication can be simulated from the library alone."""
+    types = set(LIB.infection_types)
+    combos = {(e["drug"], float(e["dose_mg"]), e["indication"]) for e in _rate_entries()
+              if e.get("indication", "ra") != "ra"}
+    assert combos, "expected rates for indications other than RA (tofacitinib UC and PsA)"
+    for drug, dose, ind in combos:
+        missing = [t for t in types if LIB.rate(drug, dose, ind, t) is None]
+        assert not missing, (drug, dose, ind, missing)
+
+
 def test_every_rate_has_a_source_population_or_is_explicitly_uncalibrated():
+    """RA rates: a described source population, or an assumption population entry saying there is
+    none. Rates of other indications: source populations describe RA trial populations only
+    (``applies_to`` carries no indication, and the engine calibrates RA rates only), so such a rate
+    is uncalibrated, and its note must say so."""
     applies = {}
     for p in POPULATIONS:
         for a in p["applies_to"]:
             key = (a["drug"], float(a["dose_mg"]), a["type"])
             assert key not in applies, f"{key} is in the applies_to of {applies.get(key)} and {p['id']}"
             applies[key] = p
-    rates = {_rate_key(e): e for e in _rate_entries()}
+    rates = {_rate_key(e): e for e in _rate_entries() if e.get("indication", "ra") == "ra"}
     assert set(applies) <= set(rates), f"populations for rates that do not exist: {set(applies) - set(rates)}"
+    for e in _rate_entries():
+        if e.get("indication", "ra") != "ra":
+            assert "uncalibrated" in str(e.get("note") or "").lower(), \
+                f"{_label(e)} indication={e['indication']}: a non-RA rate must say in its note that it is uncalibrated"
     for key, e in rates.items():
         pop = LIB.source_population(*key)
         if pop is not None:
@@ -148,6 +168,27 @@ def test_every_rate_has_a_source_population_or_is_explicitly_uncalibrated():
         p = applies[key]
         assert e["status"] == "assumption" and p["status"] == "assumption" and p.get("age_mean_years") is None, \
             f"rate {key} is uncalibrated without saying so"
+
+
+def test_engine_uses_non_ra_rates_uncalibrated_and_says_so():
+    """A UC cohort on tofacitinib gets the published UC rates as reference rates (no calibration),
+    with the reason in the provenance; the docs list them as uncalibrated."""
+    types = list(LIB.infection_types)
+    for dose in (5, 10):
+        sc = {"name": "uc", "seed": 1, "n_patients": 10, "horizon_years": 1,
+              "cohort": {"age": {"distribution": "truncated_normal", "mean_years": 42, "sd_years": 14},
+                         "female": 0.45, "indication": "uc"},
+              "treatment": {"drug": "tofacitinib", "dose_mg": dose}, "infections": {t: {} for t in types}}
+        arm = build_arms(config.scenario_from_text(json.dumps(sc)), LIB)[0]
+        j = config.INDICATIONS.index("uc")
+        for k, t in enumerate(types):
+            assert 100.0 * arm.base_rate[k, j] == pytest.approx(LIB.rate("tofacitinib", dose, "uc", t).value,
+                                                                rel=1e-15), (dose, t)
+            cal = arm.provenance["infections"][t]["rate_per_100py"]["uc"]["calibration"]
+            assert cal.startswith("none:") and "uc rates are uncalibrated" in cal, cal
+    md = parameters_markdown(LIB)
+    uc_rows = [row for row in md.splitlines() if row.startswith("| tofacitinib | 5 | uc |")]
+    assert len(uc_rows) == len(types) and all("(uncalibrated)" in row for row in uc_rows)
 
 
 # ------------------------------------------------------------------ dose ordering

@@ -54,18 +54,20 @@ def parameters_markdown(lib: Library) -> str:
             "reference patient (male, non-Asian, no glucocorticoid, no diabetes or prior zoster, at the "
             "reference age) that reproduces the published rate in the source population under the "
             "library's hazard ratios (marginal calibration, `jaksim/calibration.py`). A scenario that "
-            "changes hazard ratios is recalibrated with its own.", "",
-            "| drug | dose mg | type | published (95% CI) | measure | reference | source population | "
-            "PSA distribution | status | source | note |", "|" + "---|" * 11]
+            "changes hazard ratios is recalibrated with its own. Only RA rates have source populations; "
+            "rates of other indications are uncalibrated (the published rate is the reference rate).", "",
+            "| drug | dose mg | indication | type | published (95% CI) | measure | reference | source population | "
+            "PSA distribution | status | source | note |", "|" + "---|" * 12]
     for e in lib.data.get("rates", []):
-        pop = lib.source_population(e["drug"], e["dose_mg"], e["type"])
+        ind = e.get("indication", "ra")
+        pop = lib.source_population(e["drug"], e["dose_mg"], e["type"]) if ind == "ra" else None
         if pop is not None:
             cal = calibrate(float(e["rate_per_100py"]), e.get("measure") or "first_event", pop,
                             *library_hazard_model(lib, e["type"]))
             ref, pid = f"{cal.reference_rate_per_100py:.3g}", pop.id
         else:
             ref, pid = "(uncalibrated)", "–"
-        out.append(f"| {e['drug']} | {e['dose_mg']:g} | {e['type']} | {e['rate_per_100py']:g} "
+        out.append(f"| {e['drug']} | {e['dose_mg']:g} | {ind} | {e['type']} | {e['rate_per_100py']:g} "
                    f"({_ci(e.get('ci95_per_100py'))}) | {e.get('measure', '')} | {ref} | {pid} | "
                    f"{distribution('rates', e).derivation} | {e['status']} | {_cite(e)} | {_note(e)} |")
     out += ["", "## Hazard ratios", "", "| type | covariate | HR (95% CI) | PSA distribution | status | source | note |",
