@@ -138,22 +138,18 @@ def test_every_non_ra_indication_of_a_drug_and_dose_has_every_type():
 
 
 def test_every_rate_has_a_source_population_or_is_explicitly_uncalibrated():
-    """RA rates: a described source population, or an assumption population entry saying there is
-    none. Rates of other indications: source populations describe RA trial populations only
-    (``applies_to`` carries no indication, and the engine calibrates RA rates only), so such a rate
-    is uncalibrated, and its note must say so."""
+    """Every rate has a described source population (``applies_to`` names drug, dose, type and
+    indication, RA by default), or is explicitly uncalibrated: an assumption rate whose
+    population entry says there is no measured population, or a rate whose note says
+    'uncalibrated'."""
     applies = {}
     for p in POPULATIONS:
         for a in p["applies_to"]:
-            key = (a["drug"], float(a["dose_mg"]), a["type"])
+            key = (a["drug"], float(a["dose_mg"]), a["type"], a.get("indication", "ra"))
             assert key not in applies, f"{key} is in the applies_to of {applies.get(key)} and {p['id']}"
             applies[key] = p
-    rates = {_rate_key(e): e for e in _rate_entries() if e.get("indication", "ra") == "ra"}
+    rates = {(e["drug"], float(e["dose_mg"]), e["type"], e.get("indication", "ra")): e for e in _rate_entries()}
     assert set(applies) <= set(rates), f"populations for rates that do not exist: {set(applies) - set(rates)}"
-    for e in _rate_entries():
-        if e.get("indication", "ra") != "ra":
-            assert "uncalibrated" in str(e.get("note") or "").lower(), \
-                f"{_label(e)} indication={e['indication']}: a non-RA rate must say in its note that it is uncalibrated"
     for key, e in rates.items():
         pop = LIB.source_population(*key)
         if pop is not None:
@@ -162,33 +158,39 @@ def test_every_rate_has_a_source_population_or_is_explicitly_uncalibrated():
             assert 0 <= pop.glucocorticoid_below_7_5mg + pop.glucocorticoid_7_5mg_or_more <= 1
             assert all(0 <= s <= 1 for s in pop.shares.values())
             continue
-        # uncalibrated: allowed only when stated, i.e. an assumption rate whose population entry
-        # says there is no measured population (status assumption, no baseline)
-        assert key in applies, f"rate {key} has no source population entry"
-        p = applies[key]
-        assert e["status"] == "assumption" and p["status"] == "assumption" and p.get("age_mean_years") is None, \
-            f"rate {key} is uncalibrated without saying so"
+        if key in applies:   # an assumption population entry: no measured population behind the rate
+            p = applies[key]
+            assert e["status"] == "assumption" and p["status"] == "assumption" and p.get("age_mean_years") is None, \
+                f"rate {key} is uncalibrated without saying so"
+        else:
+            assert "uncalibrated" in str(e.get("note") or "").lower(), \
+                f"{_label(e)}: a rate without a source population must say in its note that it is uncalibrated"
 
 
-def test_engine_uses_non_ra_rates_uncalibrated_and_says_so():
-    """A UC cohort on tofacitinib gets the published UC rates as reference rates (no calibration),
-    with the reason in the provenance; the docs list them as uncalibrated."""
+def test_engine_calibrates_uc_rates_to_the_uc_population():
+    """A UC cohort on tofacitinib gets reference rates calibrated to the UC source population
+    (provenance names it); PsA rates, which have none, are used as published and say so."""
     types = list(LIB.infection_types)
-    for dose in (5, 10):
-        sc = {"name": "uc", "seed": 1, "n_patients": 10, "horizon_years": 1,
+    for ind, dose in (("uc", 5), ("uc", 10), ("psa", 5)):
+        sc = {"name": "x", "seed": 1, "n_patients": 10, "horizon_years": 1,
               "cohort": {"age": {"distribution": "truncated_normal", "mean_years": 42, "sd_years": 14},
-                         "female": 0.45, "indication": "uc"},
+                         "female": 0.45, "indication": ind},
               "treatment": {"drug": "tofacitinib", "dose_mg": dose}, "infections": {t: {} for t in types}}
         arm = build_arms(config.scenario_from_text(json.dumps(sc)), LIB)[0]
-        j = config.INDICATIONS.index("uc")
+        j = config.INDICATIONS.index(ind)
         for k, t in enumerate(types):
-            assert 100.0 * arm.base_rate[k, j] == pytest.approx(LIB.rate("tofacitinib", dose, "uc", t).value,
-                                                                rel=1e-15), (dose, t)
-            cal = arm.provenance["infections"][t]["rate_per_100py"]["uc"]["calibration"]
-            assert cal.startswith("none:") and "uc rates are uncalibrated" in cal, cal
+            published = LIB.rate("tofacitinib", dose, ind, t).value
+            cal = arm.provenance["infections"][t]["rate_per_100py"][ind]["calibration"]
+            if ind == "uc":
+                assert cal["source_population"] == "tofacitinib_uc_octave_sustain", cal
+                assert 100.0 * arm.base_rate[k, j] == pytest.approx(cal["reference_rate_per_100py"], rel=1e-15)
+                assert cal["published_rate_per_100py"] == published
+            else:
+                assert isinstance(cal, str) and cal.startswith("none:"), cal
+                assert 100.0 * arm.base_rate[k, j] == pytest.approx(published, rel=1e-15)
     md = parameters_markdown(LIB)
-    uc_rows = [row for row in md.splitlines() if row.startswith("| tofacitinib | 5 | uc |")]
-    assert len(uc_rows) == len(types) and all("(uncalibrated)" in row for row in uc_rows)
+    psa_rows = [row for row in md.splitlines() if row.startswith("| tofacitinib | 5 | psa |")]
+    assert len(psa_rows) == len(types) and all("(uncalibrated)" in row for row in psa_rows)
 
 
 # ------------------------------------------------------------------ dose ordering

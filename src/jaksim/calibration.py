@@ -154,7 +154,8 @@ _WHY = {
 
 
 def source_populations(root) -> dict[tuple, SourcePopulation]:
-    """Map (drug, dose_mg, type) → SourcePopulation from ``library/source_populations.yaml``."""
+    """Map (drug, dose_mg, type, indication) → SourcePopulation from ``library/source_populations.yaml``
+    (an ``applies_to`` item without ``indication`` is RA)."""
     from pathlib import Path
 
     import yaml
@@ -188,5 +189,5 @@ def source_populations(root) -> dict[tuple, SourcePopulation]:
             assumptions=tuple(notes) + ("covariates independent of each other and of age",
                                         "zoster vaccination absent in trial populations"))
         for a in p.get("applies_to", []):
-            out[(a["drug"], float(a["dose_mg"]), a["type"])] = pop
+            out[(a["drug"], float(a["dose_mg"]), a["type"], a.get("indication", "ra"))] = pop
     return out

@@ -265,12 +265,10 @@ def _calibrate(library: Library, drug: str, dose_mg: float, name: str, found: di
         entry = found.get(ind)
         if entry is None:
             continue
-        # source populations describe RA trial populations only: other indications stay uncalibrated
-        pop = library.source_population(drug, dose_mg, name) if ind == "ra" else None
+        pop = library.source_population(drug, dose_mg, name, ind)
         if pop is None:
-            why = "no described source population" if ind == "ra" else \
-                f"no described source population ({ind} rates are uncalibrated; only RA rates are calibrated)"
-            entry["calibration"] = (f"none: {why}; the published rate is used as the reference patient's rate")
+            entry["calibration"] = (f"none: no described source population for this {ind} rate; the published "
+                                    "rate is used as the reference patient's rate")
             continue
         cal = calibrate(entry["value"], entry.get("measure") or "first_event", pop,
                         log_hr_k, hr_gc_k, age_log_hr_k, ref_age_k)

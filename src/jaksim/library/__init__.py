@@ -133,9 +133,9 @@ class Library:
         e = self.data.get("mortality", {}).get("excess_mortality_ratio")
         return _sourced(e, "value") if e else None
 
-    def source_population(self, drug: str, dose_mg: float, infection_type: str):
+    def source_population(self, drug: str, dose_mg: float, infection_type: str, indication: str = "ra"):
         """The described population a library rate was measured in (for calibration), or None."""
-        return self._pops_all().get((drug, float(dose_mg), infection_type))
+        return self._pops_all().get((drug, float(dose_mg), infection_type, indication))
 
     def _pops_all(self) -> dict:
         if not hasattr(self, "_pops"):

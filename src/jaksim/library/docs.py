@@ -54,13 +54,13 @@ def parameters_markdown(lib: Library) -> str:
             "reference patient (male, non-Asian, no glucocorticoid, no diabetes or prior zoster, at the "
             "reference age) that reproduces the published rate in the source population under the "
             "library's hazard ratios (marginal calibration, `jaksim/calibration.py`). A scenario that "
-            "changes hazard ratios is recalibrated with its own. Only RA rates have source populations; "
-            "rates of other indications are uncalibrated (the published rate is the reference rate).", "",
+            "changes hazard ratios is recalibrated with its own. A rate without a described source "
+            "population is uncalibrated (the published rate is the reference rate).", "",
             "| drug | dose mg | indication | type | published (95% CI) | measure | reference | source population | "
             "PSA distribution | status | source | note |", "|" + "---|" * 12]
     for e in lib.data.get("rates", []):
         ind = e.get("indication", "ra")
-        pop = lib.source_population(e["drug"], e["dose_mg"], e["type"]) if ind == "ra" else None
+        pop = lib.source_population(e["drug"], e["dose_mg"], e["type"], ind)
         if pop is not None:
             cal = calibrate(float(e["rate_per_100py"]), e.get("measure") or "first_event", pop,
                             *library_hazard_model(lib, e["type"]))
