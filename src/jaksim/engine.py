@@ -314,32 +314,26 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
                     contrasts[arm.name].add(ref_counts, counts, np.isfinite(sched.dose1))
                 if progress:
                     progress(stop - start)
+        def write_small(table_name: str, arm: ArmSpec, table: pa.Table) -> pa.Table:
+            """One small per-arm table (summary, contrasts, economics) as its own file."""
+            w = RowGroupWriter(folder.path(table_name, arm.name),
+                               with_metadata(table.schema, file_metadata(model, arm, table_name, draw)))
+            writers.append(w)
+            w.write(table.to_batches()[0])
+            return table
+
         summaries = {}
         for arm in model.arms:
             table = acc[arm.name].table(sc.horizon_years)
             table = table.add_column(1, "draw", pa.array(np.full(table.num_rows, draw, np.int32)))
-            meta = file_metadata(model, arm, "summary", draw)
-            w = RowGroupWriter(folder.path("summary", arm.name), with_metadata(table.schema, meta))
-            writers.append(w)
-            w.write(table.to_batches()[0])
-            summaries[arm.name] = table
-        by_name = {a.name: a for a in model.arms}
-        for name, contrast in contrasts.items():
-            table = contrast.table(name, reference)
-            w = RowGroupWriter(folder.path("contrasts", name),
-                               with_metadata(table.schema, file_metadata(model, by_name[name], "contrasts", draw)))
-            writers.append(w)
-            w.write(table.to_batches()[0])
-        econ_tables = {}
-        for a, arm in enumerate(model.arms):
-            if not econ:
-                break
-            table = eacc[arm.name].table(arm.name, reference, model.economics[a])
-            econ_tables[arm.name] = table
-            w = RowGroupWriter(folder.path("economics", arm.name),
-                               with_metadata(table.schema, file_metadata(model, arm, "economics", draw)))
-            writers.append(w)
-            w.write(table.to_batches()[0])
+            summaries[arm.name] = write_small("summary", arm, table)
+        contrast_tables = {arm.name: write_small("contrasts", arm, contrasts[arm.name].table(arm.name, reference))
+                           for arm in model.arms[1:]}
+        econ_tables = {arm.name: write_small("economics", arm,
+                                             eacc[arm.name].table(arm.name, reference, model.economics[a]))
+                       for a, arm in enumerate(model.arms) if econ}
+        vaccination = {name: v.as_dict(schedules.pathways.get(name)) for name, v in vstats.items()}
+        written = [t for t in TABLES if t != "contrasts" or contrast_tables] + (["economics"] if econ else [])
         for w in writers:
             w.close()
         writers = []
@@ -347,16 +341,14 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
             "jaksim_version": __version__, "scenario": sc.name, "seed": sc.seed, "draw": draw,
             "n_patients": sc.n_patients, "horizon_years": sc.horizon_years,
             "arms": [a.name for a in model.arms], "infection_types": list(model.types),
-            "tables": {t: f"{t}/arm=<arm>/part-0.parquet" for t in TABLES + (("economics",) if econ else ())},
+            "tables": {t: f"{t}/arm=<arm>/part-0.parquet" for t in written},
             "reference_arm": reference,
-            "vaccination": {name: v.as_dict(schedules.pathways.get(name)) for name, v in vstats.items()},
+            "vaccination": vaccination,
             "dependencies": dependency_versions(),
             **({"willingness_to_pay": list(model.economics[0].willingness_to_pay),
                 "currency": model.economics[0].currency} if econ else {}),
         })
-        return RunSummary(summaries, {n: c.table(n, reference) for n, c in contrasts.items()},
-                          {name: v.as_dict(schedules.pathways.get(name)) for name, v in vstats.items()},
-                          econ_tables or None)
+        return RunSummary(summaries, contrast_tables, vaccination, econ_tables or None)
     except BaseException:
         for w in writers:
             try:
