@@ -423,3 +423,32 @@ def test_exposure_age_factor_matches_numerical_integration():
         t = (np.arange(200_000) + 0.5) * T / 200_000
         numeric = np.exp(beta * (np.floor(ages[:, None] + t[None, :]) - ref)).mean(axis=1)
         np.testing.assert_allclose(exact, numeric, rtol=1e-4)
+
+
+def test_tuberculosis_background_incidence_scales_the_calibrated_rate_exactly():
+    """low / medium / high multiply the drug's (calibrated) TB rate by setting rate / programme
+    rate (Winthrop 2016: 0.02, 0.08, 0.75 vs 0.21 per 100 PY); other types refuse the key."""
+    sc = {"name": "tb", "seed": 1, "n_patients": 10, "horizon_years": 1,
+          "cohort": {"age": {"distribution": "truncated_normal", "mean_years": 55, "sd_years": 12}, "female": 0.8},
+          "treatment": {"drug": "tofacitinib", "dose_mg": 10}, "infections": {"tuberculosis": {}},
+          "arms": {"avg": {}, **{s: {"infections": {"tuberculosis": {"background_incidence": s}}}
+                                 for s in ("low", "medium", "high")}}}
+    arms = build_arms(config.scenario_from_text(json.dumps(sc)), LIB)
+    base = arms[0].base_rate[0, 0]
+    for arm, setting_rate in zip(arms[1:], (0.02, 0.08, 0.75)):
+        assert arm.base_rate[0, 0] == pytest.approx(base * setting_rate / 0.21, rel=1e-14)
+    bad = dict(sc, infections={"tuberculosis": {}, "herpes_zoster": {"background_incidence": "high"}})
+    bad.pop("arms")
+    with pytest.raises(Exception, match="background_incidence applies to the type 'tuberculosis' only"):
+        build_arms(config.scenario_from_text(json.dumps(bad)), LIB)
+
+
+def test_chronic_lung_disease_hazard_ratio_comes_from_the_library():
+    """Serious infection: ORAL Surveillance HR 2.13 for chronic lung disease (tofacitinib 5 mg)."""
+    sc = {"name": "cld", "seed": 1, "n_patients": 10, "horizon_years": 1,
+          "cohort": {"age": {"distribution": "truncated_normal", "mean_years": 55, "sd_years": 12},
+                     "female": 0.8, "chronic_lung_disease": 0.1},
+          "treatment": {"drug": "tofacitinib", "dose_mg": 5}, "infections": {"serious_infection": {}}}
+    arm = build_arms(config.scenario_from_text(json.dumps(sc)), LIB)[0]
+    c = BINARY_COVARIATES.index("chronic_lung_disease")
+    assert arm.log_hr[0, c] == pytest.approx(np.log(2.13), rel=1e-15)

@@ -143,13 +143,16 @@ def calibrate(published_per_100py: float, measure: str, pop: SourcePopulation, l
 #: RA trial population in the library; age SD and the steroid dose split are not reported there.
 TYPICAL_RA_TRIAL = {"age_mean_years": 52.1, "age_sd_years": 12.0, "female": 0.826, "asia": 0.237,
                     "glucocorticoid_any": 0.563, "glucocorticoid_7_5mg_or_more": 0.0,
-                    "diabetes": 0.080, "prior_zoster": 0.0, "follow_up_years": 2.0}
+                    "diabetes": 0.080, "prior_zoster": 0.0, "chronic_lung_disease": 0.0,
+                    "follow_up_years": 2.0}
 _WHY = {
     "age_sd_years": "age SD not reported: 12 years assumed (typical of RA trials)",
     "glucocorticoid_7_5mg_or_more": "steroid dose split not reported: every user assumed below 7.5 mg/day "
                                     "(RA trials capped prednisone at 10 mg/day)",
     "follow_up_years": "mean exposure not derivable: 2 years assumed",
     "prior_zoster": "prior zoster not reported: none assumed",
+    "chronic_lung_disease": "chronic lung disease not reported: none assumed (if present in the source "
+                            "population, the reference rate is somewhat too high)",
 }
 
 
@@ -183,7 +186,8 @@ def source_populations(root) -> dict[tuple, SourcePopulation]:
         pop = SourcePopulation(
             id=p["id"], age_mean_years=vals["age_mean_years"], age_sd_years=vals["age_sd_years"],
             shares={"female": vals["female"], "asia": vals["asia"], "prior_zoster": vals["prior_zoster"],
-                    "diabetes": vals["diabetes"], "zoster_vaccinated": 0.0},
+                    "diabetes": vals["diabetes"], "zoster_vaccinated": 0.0,
+                    "chronic_lung_disease": vals["chronic_lung_disease"]},
             glucocorticoid_below_7_5mg=gc_any - high, glucocorticoid_7_5mg_or_more=high,
             follow_up_years=vals["follow_up_years"],
             assumptions=tuple(notes) + ("covariates independent of each other and of age",

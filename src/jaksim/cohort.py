@@ -25,7 +25,8 @@ class Cohort:
 
     patient_id: np.ndarray   # int64
     age: np.ndarray          # float64, years at treatment start
-    covariates: np.ndarray   # uint8 (n, len(BINARY_COVARIATES)): female, asia, prior_zoster, diabetes, zoster_vaccinated
+    covariates: np.ndarray   # uint8 (n, len(BINARY_COVARIATES)): female, asia, prior_zoster, diabetes,
+    #                          zoster_vaccinated, chronic_lung_disease
     gc_band: np.ndarray      # int8: 0 none, 1 < 7.5, 2 >= 7.5 mg/day prednisone-equivalent
     indication: np.ndarray   # int8 index into INDICATIONS
 

@@ -28,7 +28,8 @@ GlucocorticoidBand = Literal["none", "below_7_5mg", "at_least_7_5mg"]
 GLUCOCORTICOID_BANDS: tuple[str, ...] = ("none", "below_7_5mg", "at_least_7_5mg")
 INDICATIONS: tuple[str, ...] = ("ra", "uc", "psa", "ad")
 #: Binary patient covariates that carry a hazard ratio, in kernel column order.
-BINARY_COVARIATES: tuple[str, ...] = ("female", "asia", "prior_zoster", "diabetes", "zoster_vaccinated")
+BINARY_COVARIATES: tuple[str, ...] = ("female", "asia", "prior_zoster", "diabetes", "zoster_vaccinated",
+                                      "chronic_lung_disease")
 
 
 class ValueErrorAt(ValueError):
@@ -138,6 +139,7 @@ class SyntheticCohort(Model):
     prior_zoster: Probability = 0.0
     diabetes: Probability = 0.0
     zoster_vaccinated: Probability = 0.0
+    chronic_lung_disease: Probability = Field(0.0, description="share with chronic lung disease (COPD, ILD, asthma)")
 
     @field_validator("indication")
     @classmethod
@@ -197,6 +199,7 @@ class HazardRatios(Model):
     prior_zoster: HazardRatio | None = None
     diabetes: HazardRatio | None = None
     zoster_vaccinated: HazardRatio | None = None
+    chronic_lung_disease: HazardRatio | None = None
 
 
 class TimeOnTreatmentStep(Model):
@@ -218,6 +221,8 @@ class Infection(Model):
     hospitalisation_probability: Probability | None = None
     serious_probability: Probability | None = None
     discontinuation_probability: Probability | None = None
+    background_incidence: Literal["low", "medium", "high"] | None = Field(
+        None, description="tuberculosis only: background TB incidence of the setting (library ratio)")
     post_herpetic_neuralgia_probability: Probability | None = Field(
         None, description="per episode, all ages; default (herpes_zoster): library, by age")
 

@@ -32,8 +32,6 @@ from jaksim.vaccination import vaccine_arrays
 
 MAX_AGE = 120
 SCENARIO = "scenario file"
-_COV_HR_KEYS = {"female": "female", "asia": "asia", "prior_zoster": "prior_zoster",
-                "diabetes": "diabetes", "zoster_vaccinated": "zoster_vaccinated"}
 _GC_KEYS = ("glucocorticoid_below_7_5mg", "glucocorticoid_7_5mg_or_more")
 DEFAULT_REFERENCE_AGE = 50.0
 ZOSTER = "herpes_zoster"
@@ -169,7 +167,7 @@ def build_arm(scenario: Scenario, arm_index: int, library: Library,
                 ip[key] = {"value": v, "source": SCENARIO}
             hr_gc[k, b] = v
         for c, cov in enumerate(BINARY_COVARIATES):
-            v = getattr(hrs, _COV_HR_KEYS[cov])
+            v = getattr(hrs, cov)
             if v is None:
                 s = library.hazard_ratio(name, cov)
                 v = s.value if s else 1.0
@@ -211,6 +209,15 @@ def build_arm(scenario: Scenario, arm_index: int, library: Library,
         if inf.rate_per_100py is None:
             _calibrate(library, tr.drug, tr.dose_mg, name, ip["rate_per_100py"], base[k],
                        log_hr[k], hr_gc[k], age_log_hr[k], ref_age[k])
+        if inf.background_incidence is not None:
+            s = library.tuberculosis_setting_ratio(inf.background_incidence)
+            if name != "tuberculosis" or s is None:
+                raise scenario.error(path + ("background_incidence",),
+                                     "background_incidence applies to the type 'tuberculosis' only "
+                                     f"(got it on '{name}')")
+            base[k, :] *= s.value          # after calibration: relative to the programme average
+            ip["background_incidence"] = {"setting": inf.background_incidence, "source": "library",
+                                          **s.provenance()}
         prov["infections"][name] = ip
 
     # treatment discontinuation

@@ -129,6 +129,18 @@ class Library:
         o = self._off.get(infection_type)
         return _sourced(o, "hazard_ratio") if o else None
 
+    def tuberculosis_setting_ratio(self, setting: str) -> Sourced | None:
+        """TB rate in a setting of low/medium/high background TB incidence, relative to the
+        programme average the library's TB rates describe (value = the ratio)."""
+        section = self.data.get("tuberculosis_background_incidence")
+        if not section or setting not in section.get("settings", {}):
+            return None
+        e = section["settings"][setting]
+        ratio = float(e["rate_per_100py"]) / float(section["programme"]["rate_per_100py"])
+        return Sourced(ratio, str(e.get("citation", "")), e.get("doi"), "computed",
+                       f"{e['rate_per_100py']} / {section['programme']['rate_per_100py']} per 100 PY. "
+                       + str(e.get("note", "")))
+
     def excess_mortality_ratio(self) -> Sourced | None:
         e = self.data.get("mortality", {}).get("excess_mortality_ratio")
         return _sourced(e, "value") if e else None
@@ -169,6 +181,9 @@ class Library:
                         "off_treatment_hazard_ratio"):
             for e in self.data.get(section, []):
                 out.append({"section": section, **e})
+        tb = self.data.get("tuberculosis_background_incidence", {})
+        for name, e in ({"programme": tb["programme"], **tb.get("settings", {})} if tb else {}).items():
+            out.append({"section": "tuberculosis_background_incidence", "name": name, **e})
         mort = self.data.get("mortality", {})
         if "excess_mortality_ratio" in mort:
             out.append({"section": "mortality", **mort["excess_mortality_ratio"]})
