@@ -181,6 +181,8 @@ class Library:
                         "off_treatment_hazard_ratio"):
             for e in self.data.get(section, []):
                 out.append({"section": section, **e})
+        for e in self.data.get("time_on_treatment_profiles", []):
+            out.append({"section": "time_on_treatment_profiles", **e})
         tb = self.data.get("tuberculosis_background_incidence", {})
         for name, e in ({"programme": tb["programme"], **tb.get("settings", {})} if tb else {}).items():
             out.append({"section": "tuberculosis_background_incidence", "name": name, **e})
