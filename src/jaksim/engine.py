@@ -223,11 +223,12 @@ class VaccinationStats:
     def __init__(self) -> None:
         self.n = self.vaccinated = self.two_doses = self.before_start = self.delayed_start = 0
 
-    def add(self, sched: Schedule) -> None:
-        vacc = np.isfinite(sched.dose1)
+    def add(self, sched: Schedule, follow_up: np.ndarray) -> None:
+        """Doses count only when given: before the patient's exit (death or horizon)."""
+        vacc = sched.dose1 < follow_up
         self.n += vacc.shape[0]
         self.vaccinated += int(vacc.sum())
-        self.two_doses += int(np.isfinite(sched.dose2).sum())
+        self.two_doses += int((sched.dose2 < follow_up).sum())
         self.before_start += int((vacc & (sched.dose1 < sched.treatment_start)).sum())
         self.delayed_start += int((sched.treatment_start > 0).sum())
 
@@ -294,8 +295,8 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
             ref_counts = ref_econ = None
             for a, arm in enumerate(model.arms):
                 sched = schedules.chunk(arm, cohort)
-                vstats[arm.name].add(sched)
                 r, caps[arm.name] = simulate_chunk(model, arm, cohort, caps[arm.name], sched)
+                vstats[arm.name].add(sched, r.follow_up)
                 phn, phn_first = phn_per_patient(r, len(cohort), start)
                 pe = chunk_economics(model, a, cohort, r, sched) if econ else None
                 if econ:
@@ -311,7 +312,7 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
                 if ref_counts is None:
                     ref_counts = counts
                 else:
-                    contrasts[arm.name].add(ref_counts, counts, np.isfinite(sched.dose1))
+                    contrasts[arm.name].add(ref_counts, counts, sched.dose1 < r.follow_up)
                 if progress:
                     progress(stop - start)
         def write_small(table_name: str, arm: ArmSpec, table: pa.Table) -> pa.Table:

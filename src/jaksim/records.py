@@ -68,7 +68,9 @@ def patient_batch(schema: pa.Schema, types, cohort: Cohort, r, schedule, phn: np
     cols += [_dict(cohort.gc_band, GLUCOCORTICOID_BANDS), _dict(cohort.indication, INDICATIONS),
              pa.array(r.follow_up), _dict(r.exit_reason, EXIT_REASONS),
              _nullable(np.where(start < r.follow_up, start, np.inf)), _nullable(r.stop_time),
-             pa.array(on_years), _nullable(schedule.dose1), _nullable(schedule.dose2)]
+             pa.array(on_years),
+             _nullable(np.where(schedule.dose1 < r.follow_up, schedule.dose1, np.inf)),   # given before exit
+             _nullable(np.where(schedule.dose2 < r.follow_up, schedule.dose2, np.inf))]
     for k in range(len(types)):
         cols += [pa.array(np.ascontiguousarray(r.counts[:, k])),
                  _nullable(np.ascontiguousarray(r.first_time[:, k]))]
