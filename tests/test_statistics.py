@@ -413,6 +413,18 @@ def _life_table() -> dict[int, tuple[float, float]]:
         return {int(r["age"]): (float(r["male_qx"]), float(r["female_qx"])) for r in rows}
 
 
+def _aged_80_on_life_table(T: float, n: int, smr: float, seed: int, age_advances: bool):
+    """A cohort aged exactly 80 (half women) on the US 2019 life table × smr, one infection type."""
+    sc = scenario({"x": infection(10.0)}, T, seed=seed,
+                  cohort={"age": {"distribution": "bands", "bands": [{"min_years": 80, "max_years": 80.0000001,
+                                                                     "share": 1}]},
+                          "age_advances": age_advances, "female": 0.5},
+                  mortality={"life_table": "us_2019", "excess_mortality_ratio": smr})
+    del sc["mortality"]["rate_per_100py"]
+    _, cohort, r = simulate(sc, n)
+    return cohort, r
+
+
 def test_life_table_survival_single_age_cohort():
     """Cohort aged 80 (to 80 + 1e-7), half female, US 2019 life table × excess mortality 1.3,
     age advancing: the hazard in completed year x is −1.3·ln(1 − q_x), so survival to year y is
@@ -422,13 +434,7 @@ def test_life_table_survival_single_age_cohort():
     Assertions: 10 z-tests ⇒ 6.3e-4 false-failure rate."""
     T, n, smr = 10.0, 100_000, 1.3
     q = _life_table()
-    sc = scenario({"x": infection(10.0)}, T, seed=20,
-                  cohort={"age": {"distribution": "bands", "bands": [{"min_years": 80, "max_years": 80.0000001,
-                                                                     "share": 1}]},
-                          "age_advances": True, "female": 0.5},
-                  mortality={"rate_per_100py": None, "life_table": "us_2019", "excess_mortality_ratio": smr})
-    del sc["mortality"]["rate_per_100py"]
-    _, cohort, r = simulate(sc, n)
+    cohort, r = _aged_80_on_life_table(T, n, smr, seed=20, age_advances=True)
     female = cohort.covariates[:, 0].astype(bool)
     a0 = cohort.age
     for y in range(1, 11):
@@ -453,13 +459,7 @@ def test_life_table_survival_without_ageing():
     Assertions: 5 ⇒ 3.2e-4 false-failure rate."""
     T, n, smr = 10.0, 100_000, 1.3
     q = _life_table()
-    sc = scenario({"x": infection(10.0)}, T, seed=21,
-                  cohort={"age": {"distribution": "bands", "bands": [{"min_years": 80, "max_years": 80.0000001,
-                                                                     "share": 1}]},
-                          "age_advances": False, "female": 0.5},
-                  mortality={"life_table": "us_2019", "excess_mortality_ratio": smr})
-    del sc["mortality"]["rate_per_100py"]
-    _, cohort, r = simulate(sc, n)
+    cohort, r = _aged_80_on_life_table(T, n, smr, seed=21, age_advances=False)
     female = cohort.covariates[:, 0].astype(bool)
     qx = np.where(female, q[80][1], q[80][0])
     for t in (2.0, 4.0, 6.0, 8.0, 10.0):

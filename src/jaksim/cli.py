@@ -20,17 +20,17 @@ from jaksim.errors import JaksimError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Simulate infection risk in patients treated with JAK inhibitors.")
-_state = {"debug": False}
 
 def _guarded(command):
     """Turn user mistakes into one line + exit 2, internal faults into one line + exit 1."""
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         err = Console(stderr=True, highlight=False, soft_wrap=True)
+        debug = bool(kwargs.get("debug"))
         try:
             return command(*args, **kwargs)
         except JaksimError as exc:
-            if _state["debug"]:
+            if debug:
                 traceback.print_exc()
             err.print("error: " + " ".join(str(exc).splitlines()), markup=False)  # always one line
             raise typer.Exit(2) from None
@@ -38,7 +38,7 @@ def _guarded(command):
             err.print("interrupted; nothing was written to the results folder", markup=False)
             raise typer.Exit(130) from None
         except Exception as exc:  # internal fault
-            if _state["debug"]:
+            if debug:
                 traceback.print_exc()
             err.print(f"internal error: {type(exc).__name__}: {exc} (run again with --debug for the "
                       "traceback; please report it)", markup=False)
@@ -54,7 +54,6 @@ Debug = typer.Option(False, "--debug", help="Show tracebacks of errors.")
 @_guarded
 def validate(scenario: Path = ScenarioArg, debug: bool = Debug) -> None:
     """Check a scenario file (structure, value ranges, library look-ups) without simulating."""
-    _state["debug"] |= debug
     from jaksim import api
     sc = api.load_scenario(scenario)
     arms = ", ".join(a.name for a in sc.arms)
@@ -76,7 +75,6 @@ def run(
     debug: bool = Debug,
 ) -> None:
     """Simulate every arm of a scenario and write events, patients and summary as Parquet."""
-    _state["debug"] |= debug
     from jaksim import config, engine
     from jaksim.report import contrast_table, print_summary, vaccination_table
 
@@ -127,7 +125,6 @@ def psa(
     debug: bool = Debug,
 ) -> None:
     """Probabilistic sensitivity analysis: every uncertain library parameter drawn per draw."""
-    _state["debug"] |= debug
     from jaksim import config
     from jaksim import psa as psa_mod
     from jaksim.io import check_output_folder
@@ -163,7 +160,6 @@ def report(folder: Path = typer.Argument(..., help="A run folder (jaksim run) or
            out: Optional[Path] = typer.Option(None, "--out", help="Where to write [default: FOLDER/report]."),
            debug: bool = Debug) -> None:
     """Decision tables and figures: CE plane, acceptability curves with frontier, EVPI, tornado."""
-    _state["debug"] |= debug
     from jaksim.report import write_report
     paths = write_report(folder, out)
     for p in paths:
@@ -178,7 +174,6 @@ def params(drug: Optional[str] = typer.Option(None, "--drug", help="Only this dr
                                          "(the text of docs/parameters.md)."),
            debug: bool = Debug) -> None:
     """List the parameter library's rates with their sources."""
-    _state["debug"] |= debug
     from rich.table import Table
 
     from jaksim.library import load_library
@@ -213,7 +208,6 @@ def _console() -> Console:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``jaksim`` console script; returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
-    _state["debug"] = "--debug" in args
     try:
         app(args=args, prog_name="jaksim", standalone_mode=True)
     except SystemExit as exc:

@@ -20,7 +20,6 @@ so arms stay paired within a draw. Results stay in memory and are written once:
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -371,6 +370,3 @@ def write_psa(result: PsaResult, scenario: Scenario, out: Path, overwrite: bool 
         folder.abort()
         raise
 
-
-def read_manifest(folder: Path) -> dict:
-    return json.loads((Path(folder) / "jaksim.json").read_text())

@@ -25,9 +25,6 @@ MAX_INDEX = 1 << 24
 #: Largest patient id the counter layout supports (2**40, about 1.1e12).
 MAX_PATIENT_ID = 1 << 40
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
 _TWO_M52 = 1.0 / 4503599627370496.0  # 2**-52
 
 

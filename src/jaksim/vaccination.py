@@ -84,7 +84,7 @@ def vaccine_arrays(v: Vaccination | None, horizon_years: float, vaccines: dict |
     span = horizon_years + max(0.0, -v.first_dose_weeks / WEEKS_PER_YEAR) + 2.0
     n = int(np.ceil(span / step)) + 1
     mid = (np.arange(n) + 0.5) * step
-    groups = sorted(lib["age_groups"], key=lambda r: r["from_age_years"])
+    groups = _groups(v.vaccine, vaccines)
     table = np.zeros((len(groups), 3, n))
     prov = {"vaccine": v.vaccine, "step_years": step, "age_groups": groups}
     if v.vaccine == "recombinant":
@@ -107,8 +107,10 @@ def vaccine_arrays(v: Vaccination | None, horizon_years: float, vaccines: dict |
     return VaccineArrays(table, step, prov)
 
 
-def _groups(vaccine: str) -> list[dict]:
-    return sorted(vaccine_library()["vaccines"][vaccine]["age_groups"], key=lambda r: r["from_age_years"])
+def _groups(vaccine: str, vaccines: dict | None = None) -> list[dict]:
+    """Age groups of a vaccine, youngest first (from ``vaccines`` or the package's library)."""
+    return sorted((vaccines or vaccine_library())["vaccines"][vaccine]["age_groups"],
+                  key=lambda r: r["from_age_years"])
 
 
 def age_group(vaccine: str, age: np.ndarray) -> np.ndarray:
