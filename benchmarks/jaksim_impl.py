@@ -31,8 +31,8 @@ def load(yaml_text: str, threads: int | None):
 
 
 def _dispatchers():
-    from jaksim import kernel, rng
-    return (kernel.simulate, kernel.compact, rng.uniforms)
+    from jaksim import cohort, kernel, rng
+    return (kernel.simulate, kernel.compact, rng.uniforms, cohort._uniform_rows, cohort._assemble)
 
 
 def _cache_state() -> str:

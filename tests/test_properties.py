@@ -305,7 +305,8 @@ def replay(model: engine.Model, arm: engine.ArmSpec, cohort, T: float):
         alive = np.flatnonzero(lam > 0)
         j = 0
         while alive.size and (j == 0 or arm.recurrent[k]):
-            t[alive] += -np.log1p(-rng.uniforms(model.clock_keys[k], ids[alive], j)) / lam[alive]
+            with np.errstate(over="ignore"):   # a tiny hazard gives +inf: the event never happens
+                t[alive] += -np.log1p(-rng.uniforms(model.clock_keys[k], ids[alive], j)) / lam[alive]
             alive = alive[t[alive] < exit_t[alive]]
             if alive.size:
                 fatal = rng.uniforms(ck, ids[alive], 8 * j) < arm.p_fatal[k]

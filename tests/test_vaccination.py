@@ -7,15 +7,19 @@
    ``jaksim validate`` (exit code 2, one line naming the key).
 3. Clinic capacity: zero capacity vaccinates nobody; unlimited capacity reproduces the direct
    schedule exactly; a small capacity only delays doses (and fills its slots, no more).
-5. Cases averted from paired arms (``contrasts``) against two independently seeded runs.
+5. Cases averted from paired arms (``contrasts``) against two independently seeded runs, for
+   every strategy of the study file against RZV for all before start: the CI-width ratio
+   follows √((m_ref + m_arm)/|m_ref − m_arm|) (1.2–1.8 for the study's strategies, ≥ 5 only
+   for near-equivalent ones, e.g. a 4-week shift of the dose-1 date: ≈ 19).
 
 False-failure rates: tests 1–3 check properties that hold for every input (the hypothesis
 tests use ``derandomize=True``, so their examples are a fixed function of the test); a failure
-is a bug, not chance. Test 5's two statistical assertions are stated where they are made.
+is a bug, not chance. Test 5's statistical assertions state their false-failure reasoning where made.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import tempfile
@@ -24,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.compute as pc
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -496,79 +501,173 @@ def test_no_show_is_rebooked_later():
 
 
 # --------------------------------------------------------- 5. paired vs independent CIs
-def _run(sc, folder: Path) -> tuple[engine.RunSummary, object]:
-    summary = engine.run_to_folder(engine.build_model(sc), folder)
-    return summary, engine.read_dataset(folder, "patients")
+STUDY = Path(__file__).resolve().parents[1] / "scenarios" / "ra_tofacitinib_zoster_vaccination.yaml"
+Z95 = 1.959963984540054
+N_CRN = 50_000
+SEED_B = 4243                       # the independent run's seed (seed A is the file's, 4242)
+#: Reference of the strategy comparisons: the study's best strategy (comparisons of strategies
+#: with each other are what common random numbers are for; the file's own reference arm,
+#: no vaccination, is one of the comparisons, with the roles swapped).
+REFERENCE = "rzv_all_before_start"
+STUDY_ARMS = ("no_vaccination", "rzv_age_50_plus_before_start", "rzv_steroid_users_before_start",
+              "rzv_all_after_start", "rzv_all_capacity_limited")
+#: Variants of the reference that are not in the study file: dose 1 twelve instead of eight
+#: weeks before start (a clinic-timing question), and a recall that completes 95% of second doses.
+EXTRA_ARMS = {"rzv_all_dose1_12_weeks_before": {"first_dose_weeks": -12},
+              "rzv_all_second_dose_95": {"second_dose_completion": 0.95}}
+ALL_ARMS = STUDY_ARMS + tuple(EXTRA_ARMS)
 
 
-def _zoster_counts(patients, arm: str) -> np.ndarray:
-    return patients.filter(pc.equal(patients["arm"], arm))[f"{ZOSTER}_events"].to_numpy().astype(np.float64)
+def _zoster_by_arm(patients) -> dict[str, np.ndarray]:
+    """Zoster counts per arm, ordered by patient id (the pairing key)."""
+    out = {}
+    for arm in pc.unique(patients["arm"]).to_pylist():
+        t = patients.filter(pc.equal(patients["arm"], arm)).sort_by("patient_id")
+        out[arm] = t[f"{ZOSTER}_events"].to_numpy().astype(np.float64)
+    return out
 
 
 @pytest.fixture(scope="module")
-def paired_and_independent():
-    """The study scenario's reference arm and 'RZV for all before start' at 50,000 patients
-    (seed A = the file's 4242); a second run with seed B = 4243 for the independent design."""
-    path = Path(__file__).resolve().parents[1] / "scenarios" / "ra_tofacitinib_zoster_vaccination.yaml"
-    text = path.read_text(encoding="utf-8")
-    cut = text.index("  rzv_age_50_plus_before_start:")
-    n = 50_000
-    sc = config.scenario_from_text(text[:cut]).with_overrides(n_patients=n)
+def crn_runs():
+    """The study file at N_CRN patients with REFERENCE as first arm (the reference of the
+    contrasts), then its other five arms and the EXTRA_ARMS, seed A = the file's; and a run of
+    REFERENCE alone with SEED_B for the independent design. The clinic's weekly slots are scaled
+    by N_CRN / the file's n_patients so that the clinic is as overloaded as in the study (1,500
+    slots for 100,000 patients; unscaled, the clinic would not be a bottleneck at 50,000)."""
+    study = yaml.safe_load(STUDY.read_text(encoding="utf-8"))
+    arms = study["arms"]
+    clinic = arms["rzv_all_capacity_limited"]["vaccination"]["clinic"]
+    clinic["slots_per_week"] = clinic["slots_per_week"] * N_CRN / study["n_patients"]
+    ordered = {REFERENCE: arms[REFERENCE], **{a: arms[a] for a in STUDY_ARMS}}
+    for name, change in EXTRA_ARMS.items():
+        variant = copy.deepcopy(arms[REFERENCE])
+        variant["vaccination"].update(change)
+        ordered[name] = variant
+    assert set(ordered) == set(arms) | set(EXTRA_ARMS)           # every arm of the study is compared
+    sc_a = dict(study, n_patients=N_CRN, arms=ordered)
+    sc_b = dict(sc_a, seed=SEED_B, arms={REFERENCE: ordered[REFERENCE]})
     with tempfile.TemporaryDirectory() as tmp:
-        run_a, pat_a = _run(sc, Path(tmp) / "a")
-        _, pat_b = _run(sc.with_overrides(seed=4243), Path(tmp) / "b")
-    row = next(r for r in run_a.contrasts["rzv_all_before_start"].to_pylist() if r["outcome"] == ZOSTER)
-    return n, row, pat_a, pat_b
+        runs = []
+        for sc, sub in ((sc_a, "a"), (sc_b, "b")):
+            summary = engine.run_to_folder(model_of(sc), Path(tmp) / sub)
+            runs.append((summary, _zoster_by_arm(engine.read_dataset(Path(tmp) / sub, "patients"))))
+    (run_a, counts_a), (_, counts_b) = runs
+    rows = {arm: next(r for r in run_a.contrasts[arm].to_pylist() if r["outcome"] == ZOSTER) for arm in ALL_ARMS}
+    return rows, counts_a, counts_b[REFERENCE]
 
 
-def test_contrast_ci_is_the_paired_difference_ci(paired_and_independent):
-    """The contrasts table's CI is 1000 × (mean d ± z·sd(d)/√n), d_i = ref_i − vaccine_i from
-    the patients table of the same run (a plumbing check; exact up to rounding)."""
-    n, row, pat_a, _ = paired_and_independent
-    d = _zoster_counts(pat_a, "no_vaccination") - _zoster_counts(pat_a, "rzv_all_before_start")
-    half = 1.959963984540054 * d.std(ddof=1) / math.sqrt(n)
-    assert row["averted"] == d.sum()
-    assert row["averted_per_1000_patients"] == pytest.approx(1000 * d.mean(), rel=1e-12)
-    assert row["averted_per_1000_patients_ci_lower"] == pytest.approx(1000 * (d.mean() - half), rel=1e-9)
-    assert row["averted_per_1000_patients_ci_upper"] == pytest.approx(1000 * (d.mean() + half), rel=1e-9)
-
-
-def _ci_ratio(paired_and_independent) -> tuple[float, dict]:
-    n, row, pat_a, pat_b = paired_and_independent
+def _comparison(crn_runs, arm: str) -> dict:
+    """CI widths of zoster cases averted per 1000 patients, arm versus REFERENCE: paired (the
+    contrasts table) and independent (arm from seed A, REFERENCE from seed B, same n); the
+    Poisson-coupling prediction of their ratio from the means of the paired run."""
+    rows, counts_a, ref_b = crn_runs
+    row, ref, vac = rows[arm], counts_a[REFERENCE], counts_a[arm]
     paired = row["averted_per_1000_patients_ci_upper"] - row["averted_per_1000_patients_ci_lower"]
-    vac = _zoster_counts(pat_a, "rzv_all_before_start")      # vaccine arm, seed A
-    ref = _zoster_counts(pat_b, "no_vaccination")             # no-vaccine arm, seed B
-    se = math.sqrt(vac.var(ddof=1) / n + ref.var(ddof=1) / n)
-    independent = 2 * 1.959963984540054 * se * 1000
-    info = {"paired_ci_width_per_1000": paired, "independent_ci_width_per_1000": independent,
-            "paired_averted_per_1000": row["averted_per_1000_patients"],
-            "independent_averted_per_1000": 1000 * (ref.mean() - vac.mean())}
-    return independent / paired, info
+    independent = 2 * Z95 * 1000 * math.sqrt(vac.var(ddof=1) / vac.size + ref_b.var(ddof=1) / ref_b.size)
+    d = ref - vac
+    return {"arm": arm, "paired": paired, "independent": independent, "ratio": independent / paired,
+            "predicted": math.sqrt((ref.mean() + vac.mean()) / abs(d.mean())),
+            "averted": row["averted_per_1000_patients"], "d": d}
 
 
-def test_paired_ci_is_narrower_than_independent(paired_and_independent):
-    """Paired arms give a narrower CI of zoster cases averted than two independent runs.
-
-    Poisson counts with cumulative hazard Λ: the paired difference counts the Exp(1) targets
-    between (1 − VE)Λ and Λ, Var(d) ≈ VE·Λ, while Var(N_ref) + Var(N_vac) ≈ (2 − VE)·Λ, so the
-    width ratio is about √((2 − VE)/VE) (plus between-patient heterogeneity, which pairing also
-    removes); VE_eff ≈ 0.75 here (uptake 0.9, completion 0.85, waning) predicts ≈ 1.3. The
-    ratio's Monte Carlo error at n = 50,000 is about 1% (sample SDs of counts with kurtosis
-    ≈ 8: √(7/n) on each variance), so requiring > 1.1 has a negligible false-failure rate
-    (> 10 SE from the expected value)."""
-    ratio, info = _ci_ratio(paired_and_independent)
-    print(f"\nCI width of zoster cases averted per 1000 patients: paired {info['paired_ci_width_per_1000']:.2f}, "
-          f"independent {info['independent_ci_width_per_1000']:.2f}; ratio {ratio:.2f} "
-          f"(averted: paired {info['paired_averted_per_1000']:.1f}, independent "
-          f"{info['independent_averted_per_1000']:.1f} per 1000)")
-    assert ratio > 1.1
+def _print_table(crn_runs) -> list[dict]:
+    out = [_comparison(crn_runs, arm) for arm in ALL_ARMS]
+    print(f"\nZoster cases averted per 1000 patients versus {REFERENCE}, n = {N_CRN:,} per arm "
+          "(CI widths, 95%):")
+    for c in out:
+        print(f"  {c['arm']:32s} averted {c['averted']:8.2f}  paired {c['paired']:5.2f}  "
+              f"independent {c['independent']:5.2f}  ratio {c['ratio']:5.2f}  "
+              f"Poisson prediction {c['predicted']:5.2f}")
+    return out
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "acceptance target 'paired CI at least 5x narrower' is not reachable for a high-efficacy "
-    "vaccine: measured ratio 1.27 (paired CI width 6.76 vs independent 8.61 per 1000 patients at "
-    "n = 50,000). Pairing removes the variance of the events both arms share, not the Poisson "
-    "variance of the events averted themselves: ratio ≈ √((2 − VE)/VE), ≥ 5 only if VE_eff ≤ 0.077"))
-def test_paired_ci_at_least_5_times_narrower(paired_and_independent):
-    ratio, _ = _ci_ratio(paired_and_independent)
-    assert ratio >= 5.0
+def test_contrast_ci_is_the_paired_difference_ci(crn_runs):
+    """The contrasts table's CI is 1000 × (mean d ± z·sd(d)/√n), d_i = ref_i − arm_i from the
+    patients table of the same run (a plumbing check; exact up to rounding), for every arm."""
+    rows, counts_a, _ = crn_runs
+    for arm in ALL_ARMS:
+        row, d = rows[arm], counts_a[REFERENCE] - counts_a[arm]
+        half = Z95 * d.std(ddof=1) / math.sqrt(d.size)
+        assert row["reference_arm"] == REFERENCE and row["n_patients"] == d.size == N_CRN
+        assert row["averted"] == d.sum()
+        assert row["averted_per_1000_patients"] == pytest.approx(1000 * d.mean(), rel=1e-12)
+        assert row["averted_per_1000_patients_ci_lower"] == pytest.approx(1000 * (d.mean() - half), rel=1e-9, abs=1e-12)
+        assert row["averted_per_1000_patients_ci_upper"] == pytest.approx(1000 * (d.mean() + half), rel=1e-9, abs=1e-12)
+
+
+def test_paired_ci_width_follows_the_common_random_numbers_law(crn_runs):
+    """Every strategy comparison (all arms of the study file, and EXTRA_ARMS) against
+    REFERENCE: how much narrower the paired CI is than the independent one, and why.
+
+    Law. Each (patient, type) has one unit-rate Poisson clock shared by all arms, and a count is
+    the number of clock points below the patient's cumulative hazard. If one arm's cumulative
+    zoster hazard is the higher for a patient, d_i is the number of points between the two, so
+    every d_i has the sign of the mean difference, Var(d) ≈ |m_ref − m_arm| (counts are rare), while
+    two independent runs have Var ≈ m_ref + m_arm. Hence
+
+        ratio of CI widths ≈ √((m_ref + m_arm) / |m_ref − m_arm|)   (= √((2 − VE)/VE) for VE
+                                                                      of one arm over the other)
+
+    which is ≥ 5 only if the two arms' zoster counts differ by less than 8% (1/12.5) of their
+    sum. Between-patient heterogeneity adds variance to both: the independent side by a factor
+    1 + Var(Λ_i)/E[Λ_i] ≈ 1.15–1.2 here, the paired side by 1 + E[Δ_i²]/E[Δ_i] ∈ [1, 1.3], so
+    ratio / prediction ∈ ≈ [0.95, 1.10] (measured at seeds 4242, 5000, 6000: 0.965–1.10).
+
+    Measured (seed 4242, n = 50,000; ratios do not depend on n): no vaccination 1.23 (prediction
+    1.21), age ≥ 50 only 1.74, steroid users only 1.55, after start 1.79, capacity-limited 1.72,
+    dose 1 at −12 instead of −8 weeks 18.8, second-dose completion 0.95 instead of 0.85 4.9.
+    So none of the study file's strategy comparisons, timing and capacity included, reaches 5×:
+    they change zoster counts by 50–400% of the reference's (after start and capacity-limited
+    double them: ~0.066 vs 0.033 per patient over 5 years), and pairing cannot remove the
+    Poisson variance of the events that differ. 5× is reached by near-equivalent strategies
+    (see the next test).
+
+    Assertions (can fail): (1) no patient moves against the mean (the coupling; with broken
+    pairing — e.g. a clock re-based at a dose — ~m_ref of patients would, ≥ 3%); (2) ratio /
+    prediction within [0.9, 1.2]; broken pairing gives ratio ≈ 1, i.e. ratio / prediction
+    ≤ 0.83 for every comparison here. Monte Carlo error: a sample variance of rare counts has
+    relative SE ≈ 1/√(n·m) (kurtosis ≈ 1/m), 2–3% at n = 50,000, so the ratio's SE is ≈ 1.5%,
+    and ratio / prediction (whose errors are correlated) varied by < 1% between three seeds; the
+    band is > 5 SE from the expected values, so the false-failure rate is negligible."""
+    for c in _print_table(crn_runs):
+        d = c["d"]
+        against = np.count_nonzero(np.sign(d) == -np.sign(d.mean()))
+        assert against <= 1e-3 * d.size, (c["arm"], against)
+        assert 0.9 <= c["ratio"] / c["predicted"] <= 1.2, c
+
+
+def test_paired_ci_at_least_5_times_narrower_for_a_timing_change(crn_runs):
+    """Issue #4's '5 times narrower': dose 1 twelve instead of eight weeks before start (dose 2
+    then 4 weeks before instead of at start), the kind of clinic-timing question paired arms
+    answer and independent runs cannot: the difference is ≈ 0.2 cases per 1000 patients, the
+    independent CI ≈ 4.9 wide. Expected ratio ≈ 20 (prediction √((m_ref + m_arm)/|m_ref − m_arm|)
+    with |m_ref − m_arm| ≈ 2e-4, m ≈ 0.033; measured 18.8 at seed 4242, 36 and 22 at seeds 5000
+    and 6000). False failure: d_i ∈ {0, −1} here, so Var(d) ≈ k/n with k the patients whose
+    count differs; ratio < 5 needs Var(d) > Var_ind / 25 ≈ 0.078 / 25, i.e. k > 156 of 50,000,
+    against k = 11 measured (3–11 at the three seeds; k is a Poisson count, P(k > 156) < 1e-80).
+
+    Not asserted for the study file's timing and capacity comparisons (after start 1.79,
+    capacity-limited 1.72; previous test): they are far from equivalent to the reference."""
+    c = _comparison(crn_runs, "rzv_all_dose1_12_weeks_before")
+    print(f"\ndose 1 at -12 vs -8 weeks: paired {c['paired']:.3f}, independent {c['independent']:.2f} "
+          f"per 1000; ratio {c['ratio']:.1f} (patients with d != 0: {np.count_nonzero(c['d'])})")
+    assert c["ratio"] >= 5.0
+
+
+def test_vaccine_versus_nothing_ratio_is_the_efficacy_bound(crn_runs):
+    """No vaccination against RZV for all before start: the paired CI is narrower by
+    √((2 − VE_eff)/VE_eff), VE_eff = 1 − m_vaccine / m_none from the paired run (uptake 0.9,
+    completion 0.85 and waning give VE_eff ≈ 0.81, prediction 1.21; measured 1.23). Pairing
+    removes the variance of the events both arms share, not the Poisson variance of the events
+    averted, so ≥ 5 would need VE_eff ≤ 0.077. Asserted: ratio within ±10% of the prediction
+    (heterogeneity moves it by −5% to +10%, Monte Carlo SE ≈ 1.5%; broken pairing would give
+    ratio ≈ 1, 17% below), and the bound 1.1 < ratio < 1.6 for any VE_eff ∈ [0.56, 0.9]."""
+    _, counts_a, _ = crn_runs
+    ve = 1 - counts_a[REFERENCE].mean() / counts_a["no_vaccination"].mean()
+    c = _comparison(crn_runs, "no_vaccination")
+    bound = math.sqrt((2 - ve) / ve)
+    print(f"\nvaccine vs nothing: VE_eff {ve:.3f}, prediction {bound:.3f}, ratio {c['ratio']:.3f} "
+          f"(paired {c['paired']:.2f}, independent {c['independent']:.2f} per 1000)")
+    assert bound == pytest.approx(c["predicted"], rel=1e-12)
+    assert abs(c["ratio"] / bound - 1) <= 0.10
+    assert 1.1 < c["ratio"] < 1.6

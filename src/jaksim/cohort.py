@@ -16,7 +16,10 @@ from scipy import special
 from jaksim.config import (BINARY_COVARIATES, GLUCOCORTICOID_BANDS, INDICATIONS, FileCohort,
                            Scenario, SyntheticCohort)
 from jaksim.errors import CohortFileError
-from jaksim.rng import stream_key, uniform_columns, uniforms
+from numba import njit, prange
+
+from jaksim._jit import JIT
+from jaksim.rng import stream_key, uniform, uniforms
 
 
 @dataclass(frozen=True)
@@ -53,56 +56,121 @@ def _u(seed: int, name: str, ids: np.ndarray, index: int = 0) -> np.ndarray:
     return uniforms(stream_key(seed, f"cohort/{name}"), ids, index)
 
 
-def _draws(seed: int, names: list[str], ids: np.ndarray) -> dict[str, np.ndarray]:
-    """One uniform per patient for each named cohort stream, in one parallel pass."""
-    keys = np.array([stream_key(seed, f"cohort/{name}") for name in names], dtype=np.uint64)
-    return dict(zip(names, uniform_columns(keys, ids, 0)))
+@njit(parallel=True, **JIT)
+def _uniform_rows(keys, use, ids):
+    """Row s: one uniform per patient from stream ``keys[s]`` (counter 0), for rows with ``use[s]``.
+
+    One simple loop per stream, which the compiler vectorises (Squares64 is branch-free).
+    """
+    n = ids.shape[0]
+    out = np.empty((keys.shape[0], n))
+    for s in range(keys.shape[0]):
+        if use[s]:
+            key = keys[s]
+            row = out[s]
+            for i in prange(n):
+                row[i] = uniform(key, ids[i], 0)
+    return out
+
+
+@njit(parallel=True, **JIT)
+def _assemble(u, cov_prob, age, gc_from_age, gc_low, gc_high, ind_cum, ind_codes):
+    """Binary covariates, glucocorticoid band (shares by age) and indication from the uniforms.
+
+    Column by column in simple loops (vectorised); the covariates are built as (C, n) and
+    returned as the (n, C) layout the kernel reads.
+    """
+    n = age.shape[0]
+    C = cov_prob.shape[0]
+    cov_t = np.zeros((C, n), dtype=np.uint8)
+    for c in range(C):
+        p = cov_prob[c]
+        if p > 0.0:
+            row = u[_FIRST_COVARIATE + c]
+            out = cov_t[c]
+            for i in prange(n):
+                out[i] = row[i] < p
+    cov = np.ascontiguousarray(cov_t.T)
+    gc = np.empty(n, dtype=np.int8)
+    ug = u[_GC]
+    R = gc_from_age.shape[0]
+    if R == 1:
+        lo, hi = gc_low[0], gc_low[0] + gc_high[0]
+        for i in prange(n):
+            gc[i] = 1 if ug[i] < lo else (2 if ug[i] < hi else 0)
+    else:
+        for i in prange(n):
+            r = 0
+            while r + 1 < R and age[i] >= gc_from_age[r + 1]:
+                r += 1
+            gc[i] = 1 if ug[i] < gc_low[r] else (2 if ug[i] < gc_low[r] + gc_high[r] else 0)
+    ind = np.empty(n, dtype=np.int8)
+    if ind_codes.shape[0] == 1:
+        ind[:] = ind_codes[0]
+    else:
+        ui = u[_INDICATION]
+        for i in prange(n):
+            b = 0
+            while b < ind_cum.shape[0] - 1 and ui[i] >= ind_cum[b]:
+                b += 1
+            ind[i] = ind_codes[b]
+    return cov, gc, ind
+
+
+# rows of the uniforms matrix
+_AGE, _AGE_BAND, _GC, _INDICATION, _FIRST_COVARIATE = 0, 1, 2, 3, 4
+
+
+class Synthesiser:
+    """A synthetic cohort specification as arrays, built once; called per block of patient ids."""
+
+    def __init__(self, spec: SyntheticCohort, seed: int):
+        names = ["age", "age_band", "glucocorticoid", "indication"] + list(BINARY_COVARIATES)
+        self.keys = np.array([stream_key(seed, f"cohort/{name}") for name in names], dtype=np.uint64)
+        a = spec.age
+        self.age = a
+        self.cov_prob = np.array([getattr(spec, c) for c in BINARY_COVARIATES], dtype=np.float64)
+        use = [True, a.distribution != "truncated_normal", True, not isinstance(spec.indication, str)]
+        self.use = np.array(use + [p > 0 for p in self.cov_prob], dtype=np.bool_)
+        if a.distribution == "truncated_normal":
+            self.p_lo = special.ndtr((a.min_years - a.mean_years) / a.sd_years)
+            self.p_hi = special.ndtr((a.max_years - a.mean_years) / a.sd_years)
+        else:
+            self.band_cum = np.cumsum([b.share for b in a.bands])
+            self.band_lo = np.array([b.min_years for b in a.bands])
+            self.band_hi = np.array([b.max_years for b in a.bands])
+        g = spec.glucocorticoid
+        rows = sorted(g.by_age, key=lambda r: r.from_age_years)
+        self.gc_from_age = np.array([0.0] + [r.from_age_years for r in rows], dtype=np.float64)
+        self.gc_low = np.array([g.below_7_5mg] + [r.below_7_5mg for r in rows], dtype=np.float64)
+        self.gc_high = np.array([g.at_least_7_5mg] + [r.at_least_7_5mg for r in rows], dtype=np.float64)
+        if isinstance(spec.indication, str):
+            self.ind_codes = np.array([INDICATIONS.index(spec.indication)], dtype=np.int8)
+            self.ind_cum = np.ones(1)
+        else:
+            names_ind = list(spec.indication)
+            self.ind_codes = np.array([INDICATIONS.index(k) for k in names_ind], dtype=np.int8)
+            self.ind_cum = np.cumsum([spec.indication[k] for k in names_ind]).astype(np.float64)
+
+    def __call__(self, ids: np.ndarray) -> Cohort:
+        u = _uniform_rows(self.keys, self.use, ids)
+        a = self.age
+        if a.distribution == "truncated_normal":      # inverse transform: exact, monotone in u
+            q = special.ndtri(self.p_lo + u[_AGE] * (self.p_hi - self.p_lo))
+            age = np.clip(a.mean_years + a.sd_years * q, a.min_years, a.max_years)
+        else:
+            band = np.minimum(np.searchsorted(self.band_cum, u[_AGE_BAND], side="right"),
+                              len(a.bands) - 1)
+            lo, hi = self.band_lo[band], self.band_hi[band]
+            age = lo + u[_AGE] * (hi - lo)
+        cov, gc, ind = _assemble(u, self.cov_prob, age, self.gc_from_age, self.gc_low, self.gc_high,
+                                 self.ind_cum, self.ind_codes)
+        return Cohort(ids, age.astype(np.float64), cov, gc, ind)
 
 
 def synthesise(spec: SyntheticCohort, seed: int, ids: np.ndarray) -> Cohort:
     """Draw baseline characteristics for the given patient ids."""
-    n = ids.shape[0]
-    age_spec = spec.age
-    names = ["age", "glucocorticoid"] + [c for c in BINARY_COVARIATES if getattr(spec, c) > 0]
-    if age_spec.distribution != "truncated_normal":
-        names.append("age_band")
-    if not isinstance(spec.indication, str):
-        names.append("indication")
-    u = _draws(seed, names, ids)
-    if age_spec.distribution == "truncated_normal":
-        lo = special.ndtr((age_spec.min_years - age_spec.mean_years) / age_spec.sd_years)
-        hi = special.ndtr((age_spec.max_years - age_spec.mean_years) / age_spec.sd_years)
-        p = lo + u["age"] * (hi - lo)
-        age = age_spec.mean_years + age_spec.sd_years * special.ndtri(p)
-        age = np.clip(age, age_spec.min_years, age_spec.max_years)
-    else:
-        shares = np.cumsum([b.share for b in age_spec.bands])
-        band = np.minimum(np.searchsorted(shares, u["age_band"], side="right"),
-                          len(age_spec.bands) - 1)
-        lo = np.array([b.min_years for b in age_spec.bands])[band]
-        hi = np.array([b.max_years for b in age_spec.bands])[band]
-        age = lo + u["age"] * (hi - lo)
-    cov = np.zeros((n, len(BINARY_COVARIATES)), dtype=np.uint8)
-    for c, name in enumerate(BINARY_COVARIATES):
-        prob = getattr(spec, name)
-        if prob > 0:
-            cov[:, c] = u[name] < prob
-    # glucocorticoid band, prevalence possibly depending on age
-    p_low = np.full(n, spec.glucocorticoid.below_7_5mg)
-    p_high = np.full(n, spec.glucocorticoid.at_least_7_5mg)
-    for row in sorted(spec.glucocorticoid.by_age, key=lambda r: r.from_age_years):
-        sel = age >= row.from_age_years
-        p_low[sel], p_high[sel] = row.below_7_5mg, row.at_least_7_5mg
-    ug = u["glucocorticoid"]
-    gc = np.where(ug < p_low, 1, np.where(ug < p_low + p_high, 2, 0)).astype(np.int8)
-    if isinstance(spec.indication, str):
-        ind = np.full(n, INDICATIONS.index(spec.indication), dtype=np.int8)
-    else:
-        ind_names = list(spec.indication)
-        cum = np.cumsum([spec.indication[k] for k in ind_names])
-        pick = np.minimum(np.searchsorted(cum, u["indication"], side="right"), len(ind_names) - 1)
-        ind = np.array([INDICATIONS.index(k) for k in ind_names], dtype=np.int8)[pick]
-    return Cohort(ids, age.astype(np.float64), cov, gc, ind)
+    return Synthesiser(spec, seed)(ids)
 
 
 def resample(table: PatientTable, seed: int, ids: np.ndarray) -> Cohort:
@@ -236,6 +304,7 @@ class CohortSource:
         self.spec = scenario.cohort
         self.table = (read_patient_table(self.spec, scenario.base_dir)
                       if isinstance(self.spec, FileCohort) else None)
+        self.synthesiser = Synthesiser(self.spec, self.seed) if self.table is None else None
 
     @property
     def age_advances(self) -> bool:
@@ -251,4 +320,4 @@ class CohortSource:
         ids = np.arange(start, stop, dtype=np.int64)
         if self.table is not None:
             return resample(self.table, self.seed, ids)
-        return synthesise(self.spec, self.seed, ids)
+        return self.synthesiser(ids)

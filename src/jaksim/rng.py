@@ -110,14 +110,3 @@ def uniforms(key: np.uint64, patient_ids: np.ndarray, index: np.int64) -> np.nda
     for i in prange(patient_ids.shape[0]):
         out[i] = uniform(key, patient_ids[i], index)
     return out
-
-
-@njit(parallel=True, **JIT)
-def uniform_columns(keys: np.ndarray, patient_ids: np.ndarray, index: np.int64) -> np.ndarray:
-    """Uniforms for several streams at once: row s holds stream ``keys[s]`` for every patient."""
-    n = patient_ids.shape[0]
-    out = np.empty((keys.shape[0], n), dtype=np.float64)
-    for i in prange(n):
-        for s in range(keys.shape[0]):
-            out[s, i] = uniform(keys[s], patient_ids[i], index)
-    return out
