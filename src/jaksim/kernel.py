@@ -58,8 +58,13 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
                     taper_times, taper_band, mortality, clock_keys, cons_keys, death_key, disc_key,
                     t_start, vacc1, vacc2, ve_scale, ve_group, ve_table, ve_step, ve_target, p_phn_age,
                     follow_up, exit_reason, stop_time, counts, first_time,
-                    ev_pid, ev_type, ev_time, ev_num, ev_flags, ev_base, cap):
-    """Simulate patients lo..hi-1; write their events from ev_base; return the event count."""
+                    ev_pid, ev_type, ev_time, ev_num, ev_flags, ev_base, cap,
+                    cov_factor, age_grp, age_grp_log_hr, age_grp_ref, n_age_groups):
+    """Simulate patients lo..hi-1; write their events from ev_base; return the event count.
+
+    ``cov_factor[k, mask]``: type k's hazard ratio for the covariate combination ``mask``;
+    ``age_grp[k]``: the type's (log HR per year, reference age) pair among the distinct ones.
+    """
     K = base_rate.shape[0]
     C = log_hr.shape[1]
     G = tot_edges.shape[0]
@@ -73,6 +78,7 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
     nxt = np.empty(K)
     ub = np.empty(K)
     maxfac = np.empty(K)
+    age_fac = np.empty(K)
     for k in range(K):
         m = off_hr[k]
         for g in range(G + 1):
@@ -96,18 +102,21 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
         if a_int > max_age:
             a_int = max_age
         # static part of each hazard and an upper bound of its cumulative hazard over the horizon
+        mask = 0
+        for c in range(C):
+            if cov[i, c]:
+                mask |= 1 << c
+        if not age_advances:
+            for q in range(n_age_groups):
+                age_fac[q] = np.exp(age_grp_log_hr[q] * (a0 - age_grp_ref[q]))
         for k in range(K):
-            x = 0.0
-            for c in range(C):
-                if cov[i, c]:
-                    x += log_hr[k, c]
             if age_advances:
-                s[k] = base_rate[k, ind] * np.exp(x)
+                s[k] = base_rate[k, ind] * cov_factor[k, mask]
                 f0 = age_hr_table[k, a_int]
                 f1 = age_hr_table[k, a_end]
                 ub[k] = s[k] * maxfac[k] * (f0 if f0 > f1 else f1) * horizon
             else:       # baseline age: one exp for covariates and age together
-                s[k] = base_rate[k, ind] * np.exp(x + age_log_hr[k] * (a0 - ref_age[k]))
+                s[k] = base_rate[k, ind] * cov_factor[k, mask] * age_fac[age_grp[k]]
                 ub[k] = s[k] * maxfac[k] * horizon
             rem[k] = exponential_target(clock_keys[k], p_id, 0, ub[k] * 1.0000001)
             counts[i, k] = 0
@@ -345,6 +354,33 @@ def simulate(pid, age, cov, gc_band, indication, age_advances, horizon,
     ev_num = np.empty(nb * cap, dtype=np.int32)
     ev_flags = np.empty(nb * cap, dtype=np.uint8)
     block_counts = np.zeros(nb, dtype=np.int64)
+    C = log_hr.shape[1]
+    # hazard-ratio products of every combination of the binary covariates (bit c of the
+    # index is covariate c), and the distinct (log HR per year of age, reference age) pairs:
+    # one exp per pair and patient instead of one per type
+    cov_factor = np.empty((K, 1 << C))
+    for k in range(K):
+        for m in range(1 << C):
+            x = 0.0
+            for c in range(C):
+                if (m >> c) & 1:
+                    x += log_hr[k, c]
+            cov_factor[k, m] = np.exp(x)
+    age_grp = np.empty(K, dtype=np.int64)
+    age_grp_log_hr = np.empty(K)
+    age_grp_ref = np.empty(K)
+    n_age_groups = 0
+    for k in range(K):
+        found = -1
+        for q in range(n_age_groups):
+            if age_grp_log_hr[q] == age_log_hr[k] and age_grp_ref[q] == ref_age[k]:
+                found = q
+        if found < 0:
+            found = n_age_groups
+            age_grp_log_hr[found] = age_log_hr[k]
+            age_grp_ref[found] = ref_age[k]
+            n_age_groups += 1
+        age_grp[k] = found
     for b in prange(nb):
         lo = b * block_size
         hi = min(n, lo + block_size)
@@ -355,7 +391,8 @@ def simulate(pid, age, cov, gc_band, indication, age_advances, horizon,
             taper_times, taper_band, mortality, clock_keys, cons_keys, death_key, disc_key,
             t_start, vacc1, vacc2, ve_scale, ve_group, ve_table, ve_step, ve_target, p_phn_age,
             follow_up, exit_reason, stop_time, counts, first_time,
-            ev_pid, ev_type, ev_time, ev_num, ev_flags, b * cap, cap)
+            ev_pid, ev_type, ev_time, ev_num, ev_flags, b * cap, cap,
+            cov_factor, age_grp, age_grp_log_hr, age_grp_ref, n_age_groups)
     return (follow_up, exit_reason, stop_time, counts, first_time,
             ev_pid, ev_type, ev_time, ev_num, ev_flags, block_counts)
 
