@@ -44,6 +44,15 @@ def _draw(key, pid, index, p):
 
 
 @njit(**JIT)
+def _target(u, upper):
+    """Exp(1) target from uniform u, or +inf when it provably exceeds ``upper`` (lazy log,
+    as ``rng.exponential_target``)."""
+    if u >= upper:
+        return np.inf
+    return -np.log1p(-u)
+
+
+@njit(**JIT)
 def _left(rem, lam, dt):
     """Target left after ``dt`` at hazard ``lam`` (never below 0: rounding must not move an
     event before the segment it falls in; +inf stays +inf)."""
@@ -89,6 +98,17 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
             if hr_gc[k, b] > gmax:
                 gmax = hr_gc[k, b]
         maxfac[k] = m * gmax
+    # first Exp(1) target of every clock: the uniforms in simple loops, which vectorise
+    nb = hi - lo
+    u_clock = np.empty((K, nb))
+    for k in range(K):
+        key = clock_keys[k]
+        row = u_clock[k]
+        for j in range(nb):
+            row[j] = uniform(key, pid[lo + j], 0)
+    u_death = np.empty(nb)
+    for j in range(nb):
+        u_death[j] = uniform(death_key, pid[lo + j], 0)
     n_ev = 0
     for i in range(lo, hi):
         p_id = pid[i]
@@ -118,7 +138,7 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
             else:       # baseline age: one exp for covariates and age together
                 s[k] = base_rate[k, ind] * cov_factor[k, mask] * age_fac[age_grp[k]]
                 ub[k] = s[k] * maxfac[k] * horizon
-            rem[k] = exponential_target(clock_keys[k], p_id, 0, ub[k] * 1.0000001)
+            rem[k] = _target(u_clock[k, i - lo], ub[k] * 1.0000001)
             counts[i, k] = 0
             first_time[i, k] = np.nan
         mu_ub = 0.0
@@ -128,7 +148,7 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
                     mu_ub = mortality[sex, a]
         else:
             mu_ub = mortality[sex, a_int]
-        rem_d = exponential_target(death_key, p_id, 0, mu_ub * horizon * 1.0000001)
+        rem_d = _target(u_death[i - lo], mu_ub * horizon * 1.0000001)
         # treatment starts at t_begin (later than planned when it waits for vaccination);
         # before that the patient has the off-treatment hazards. Discontinuation is counted
         # from the start.
