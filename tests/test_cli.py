@@ -146,6 +146,25 @@ def test_n_patients_and_seed_override(tmp_path, capsys):
         assert meta[b"jaksim.seed"] == b"99" and meta[b"jaksim.n_patients"] == b"321"
 
 
+@pytest.mark.parametrize("written", ["300", "3e2", "3E2", "3.0e2", "3_00"])
+def test_counts_written_as_in_scenario_files(tmp_path, capsys, written):
+    """--n-patients takes what a scenario file takes (``1e5``, ``100_000``), not only digits."""
+    scenario = write_scenario(tmp_path)
+    text = run_ok(capsys, scenario, "--out", tmp_path / "o", "--n-patients", written, "--chunk-size", "1e2")
+    assert "300 patients" in text
+
+
+@pytest.mark.parametrize("value,problem", [("2.5", "not a whole number"), ("1e5x", "not a number"),
+                                           ("many", "not a number")])
+def test_count_that_is_not_a_whole_number_refused(tmp_path, capsys, value, problem):
+    scenario = write_scenario(tmp_path)
+    rc = main(["run", str(scenario), "--out", str(tmp_path / "o"), "--n-patients", value])
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err
+    assert "--n-patients" in err and value in err and problem in err
+    assert leftovers(tmp_path / "o") == []
+
+
 def test_seed_changes_results(tmp_path, capsys):
     scenario = write_scenario(tmp_path)
     run_ok(capsys, scenario, "--out", tmp_path / "s1", "--n-patients", 500, "--seed", 1)

@@ -46,6 +46,18 @@ def _guarded(command):
     return wrapper
 
 
+def _count(text: str) -> int:
+    """A whole number written as in scenario files: ``100000``, ``100_000``, ``1e5``."""
+    raw = str(text).strip().replace("_", "")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a number; write e.g. 100000, 100_000 or 1e5") from None
+    if not value.is_integer() or abs(value) >= 2 ** 53:
+        raise typer.BadParameter(f"{text!r} is not a whole number; write e.g. 100000, 100_000 or 1e5")
+    return int(raw) if raw.lstrip("+-").isdigit() else int(value)
+
+
 ScenarioArg = typer.Argument(..., help="Scenario YAML file.", show_default=False)
 Debug = typer.Option(False, "--debug", help="Show tracebacks of errors.")
 
@@ -66,11 +78,12 @@ def validate(scenario: Path = ScenarioArg, debug: bool = Debug) -> None:
 @_guarded
 def run(
     scenario: Path = ScenarioArg,
-    out: Optional[Path] = typer.Option(None, "--out", help="Results folder [default: results/<scenario name>]."),
-    n_patients: Optional[int] = typer.Option(None, "--n-patients", help="Override n_patients."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Results folder (default: results/<scenario name>)."),
+    n_patients: Optional[int] = typer.Option(None, "--n-patients", parser=_count, metavar="N",
+                                             help="Override n_patients (e.g. 100000 or 1e5)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Override seed."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="Numba threads [default: all cores]."),
-    chunk_size: int = typer.Option(65536, "--chunk-size", help="Patients simulated per chunk (memory bound)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="Numba threads (default: all cores)."),
+    chunk_size: int = typer.Option(65536, "--chunk-size", parser=_count, metavar="N", help="Patients simulated per chunk (memory bound)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier jaksim result in --out."),
     debug: bool = Debug,
 ) -> None:
@@ -114,12 +127,13 @@ def run(
 @_guarded
 def psa(
     scenario: Path = ScenarioArg,
-    draws: int = typer.Option(1000, "--draws", help="Number of PSA draws (draws 0 .. N-1)."),
+    draws: int = typer.Option(1000, "--draws", parser=_count, metavar="N", help="Number of PSA draws (draws 0 .. N-1)."),
     first_draw: int = typer.Option(0, "--first-draw", help="First draw number (to split a PSA into parts)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="PSA folder [default: results/<scenario name>_psa]."),
-    n_patients: Optional[int] = typer.Option(None, "--n-patients", help="Override n_patients (per draw)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="PSA folder (default: results/<scenario name>_psa)."),
+    n_patients: Optional[int] = typer.Option(None, "--n-patients", parser=_count, metavar="N",
+                                             help="Override n_patients (per draw; e.g. 100000 or 1e5)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Override seed."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="Numba threads [default: all cores]."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="Numba threads (default: all cores)."),
     one_way: bool = typer.Option(False, "--one-way", help="Also run the one-way (tornado) analysis."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier jaksim result in --out."),
     debug: bool = Debug,
@@ -157,7 +171,7 @@ def psa(
 @app.command()
 @_guarded
 def report(folder: Path = typer.Argument(..., help="A run folder (jaksim run) or PSA folder (jaksim psa)."),
-           out: Optional[Path] = typer.Option(None, "--out", help="Where to write [default: FOLDER/report]."),
+           out: Optional[Path] = typer.Option(None, "--out", help="Where to write (default: FOLDER/report)."),
            debug: bool = Debug) -> None:
     """Decision tables and figures: CE plane, acceptability curves with frontier, EVPI, tornado."""
     from jaksim.report import write_report

@@ -156,6 +156,20 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
         t_disc = np.inf
         if disc_rate > 0.0:
             t_disc = t_begin + exponential_target(disc_key, p_id, 0, disc_rate * horizon * 1.0000001) / disc_rate
+        # quiet patient: every target exceeds its clock's upper bound over the horizon (lazy
+        # logs gave +inf) and treatment is not discontinued, so nothing can happen: the segment
+        # loop would end at the horizon with no event; skip it (same output)
+        if rem_d == np.inf and not t_disc < horizon:
+            quiet = True
+            for k in range(K):
+                if rem[k] != np.inf:
+                    quiet = False
+                    break
+            if quiet:
+                follow_up[i] = horizon
+                exit_reason[i] = EXIT_HORIZON
+                stop_time[i] = np.nan
+                continue
         t = 0.0
         on = t_begin <= 0.0
         started = on
