@@ -11,14 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numba import njit, prange
 from scipy import special
 
+from jaksim._jit import JIT
 from jaksim.config import (BINARY_COVARIATES, GLUCOCORTICOID_BANDS, INDICATIONS, FileCohort,
                            Scenario, SyntheticCohort)
 from jaksim.errors import CohortFileError
-from numba import njit, prange
-
-from jaksim._jit import JIT
 from jaksim.rng import stream_key, uniform, uniforms
 
 
@@ -54,6 +53,10 @@ class PatientTable:
 
 def _u(seed: int, name: str, ids: np.ndarray, index: int = 0) -> np.ndarray:
     return uniforms(stream_key(seed, f"cohort/{name}"), ids, index)
+
+
+# rows of the uniforms matrix of a synthetic cohort: its streams "cohort/<name>"
+_AGE, _AGE_BAND, _GC, _INDICATION, _FIRST_COVARIATE = 0, 1, 2, 3, 4
 
 
 @njit(parallel=True, **JIT)
@@ -117,10 +120,6 @@ def _assemble(u, cov_prob, age, gc_from_age, gc_low, gc_high, ind_cum, ind_codes
     return cov, gc, ind
 
 
-# rows of the uniforms matrix
-_AGE, _AGE_BAND, _GC, _INDICATION, _FIRST_COVARIATE = 0, 1, 2, 3, 4
-
-
 class Synthesiser:
     """A synthetic cohort specification as arrays, built once; called per block of patient ids."""
 
@@ -167,10 +166,6 @@ class Synthesiser:
                                  self.ind_cum, self.ind_codes)
         return Cohort(ids, age.astype(np.float64), cov, gc, ind)
 
-
-def synthesise(spec: SyntheticCohort, seed: int, ids: np.ndarray) -> Cohort:
-    """Draw baseline characteristics for the given patient ids."""
-    return Synthesiser(spec, seed)(ids)
 
 
 def resample(table: PatientTable, seed: int, ids: np.ndarray) -> Cohort:
