@@ -135,6 +135,10 @@ def psa(
     seed: Optional[int] = typer.Option(None, "--seed", help="Override seed."),
     threads: Optional[int] = typer.Option(None, "--threads", help="Numba threads (default: all cores)."),
     one_way: bool = typer.Option(False, "--one-way", help="Also run the one-way (tornado) analysis."),
+    scheduler: Optional[str] = typer.Option(
+        None, "--scheduler", metavar="WHERE",
+        help="Run the draws on Dask: 'local' (a worker per core), 'local:N' or a scheduler address "
+             "(tcp://host:8786); same results as without."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier jaksim result in --out."),
     debug: bool = Debug,
 ) -> None:
@@ -145,6 +149,9 @@ def psa(
 
     if draws < 1 or first_draw < 0:
         raise JaksimError(f"--draws must be at least 1 and --first-draw at least 0 (got {draws}, {first_draw})")
+    if scheduler is not None:
+        from jaksim.scaleout import check_scheduler
+        check_scheduler(scheduler)
     sc = config.load_scenario(scenario).with_overrides(n_patients=n_patients, seed=seed)
     out = out if out is not None else Path("results") / f"{sc.name}_psa"
     check_output_folder(out, overwrite)
@@ -156,10 +163,10 @@ def psa(
         with Progress(TextColumn("PSA draws"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=err, transient=True) as bar:
             task = bar.add_task("psa", total=draws)
-            result = psa_mod.run_psa(sc, ids, threads=threads, one_way=one_way,
+            result = psa_mod.run_psa(sc, ids, threads=threads, one_way=one_way, scheduler=scheduler,
                                      progress=lambda n: bar.advance(task, n))
     else:
-        result = psa_mod.run_psa(sc, ids, threads=threads, one_way=one_way)
+        result = psa_mod.run_psa(sc, ids, threads=threads, one_way=one_way, scheduler=scheduler)
     psa_mod.write_psa(result, sc, out, overwrite)
     seconds = time.perf_counter() - started
     from jaksim.report import psa_table

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -272,26 +273,71 @@ def _table(rows: list[dict]) -> pa.Table:
     return pa.Table.from_pylist(rows) if rows else pa.table({})
 
 
+def _draw(scenario: Scenario, draw: int, params: Sequence[Parameter], values: np.ndarray,
+          blocks: _Blocks | None, numba_threads: int | None = None):
+    """One draw (a task on a Dask worker, or a step of the serial loop): (draw, outcome names, results)."""
+    if numba_threads is not None:
+        set_threads(min(numba_threads, numba.config.NUMBA_NUM_THREADS))
+    lib, econ = libraries(params, values)
+    _, names, res, _ = _run_once(scenario, draw, lib, econ, blocks)
+    return draw, names, res
+
+
+def _first_blocks(scenario: Scenario, draw: int, params: Sequence[Parameter], values: np.ndarray) -> _Blocks:
+    """Cohort chunks and schedules shared by all draws, made under the first draw's values."""
+    lib, econ = libraries(params, values)
+    return _Blocks(build_model(scenario, draw=draw, library=lib, economics_library=econ))
+
+
+def _run_on_cluster(scenario, draws, params, values, scheduler, progress):
+    """The draws as tasks on Dask (``jaksim.scaleout``); results in draw order."""
+    from distributed import as_completed
+
+    from jaksim.scaleout import connect
+    blocks = _first_blocks(scenario, draws[0], params, values[0])
+    with connect(scheduler) as cluster:
+        client = cluster.client
+        shared_params, shared_blocks = client.scatter([list(params), blocks], broadcast=True)
+        futures = [client.submit(_draw, scenario, d, shared_params, values[i], shared_blocks,
+                                 cluster.numba_threads, key=f"jaksim-psa-{scenario.name}-draw-{d}")
+                   for i, d in enumerate(draws)]
+        for _ in as_completed(futures):
+            if progress:
+                progress(1)
+        done = client.gather(futures)
+    return blocks, done
+
+
 def run_psa(scenario: Scenario, draws: Sequence[int], *, threads: int | None = None, one_way: bool = False,
-            progress: Callable[[int], None] | None = None) -> PsaResult:
-    """Run the PSA draws (any order; results sorted by draw) and optionally the one-way analysis."""
+            progress: Callable[[int], None] | None = None, scheduler: str | None = None) -> PsaResult:
+    """Run the PSA draws (any order; results sorted by draw) and optionally the one-way analysis.
+
+    ``scheduler``: run the draws on Dask (``'local'``, ``'local:N'`` or a scheduler address, see
+    ``jaksim.scaleout``); the results are identical to the serial run's.
+    """
     if scenario.arms[0].economics is None:
         raise JaksimError(f"scenario '{scenario.name}' has no economics section; a PSA needs costs and QALYs "
                           "(add 'economics: {discount: nice}')")
+    if scheduler is not None:
+        from jaksim.scaleout import check_scheduler
+        check_scheduler(scheduler)
     set_threads(threads)
     params = parameters(scenario)
     draws = sorted(int(d) for d in draws)
     values = draw_values(params, scenario.seed, draws)
     out_rows: list[dict] = []
     cyc_rows: list[dict] = []
-    schedules = None
-    model = None
-    for i, d in enumerate(draws):
-        lib, econ = libraries(params, values[i])
-        model, names, res, schedules = _run_once(scenario, d, lib, econ, schedules)
+    if scheduler is not None:
+        schedules, done = _run_on_cluster(scenario, draws, params, values, scheduler, progress)
+    else:
+        schedules = _first_blocks(scenario, draws[0], params, values[0]) if draws else None
+        done = []
+        for i, d in enumerate(draws):
+            done.append(_draw(scenario, d, params, values[i], schedules))
+            if progress:
+                progress(1)
+    for d, names, res in done:
         _rows(d, scenario.n_patients, names, res, out_rows, cyc_rows)
-        if progress:
-            progress(1)
     ptable = pa.table({"draw": pa.array(draws, pa.int64()),
                        **{p.name: pa.array(values[:, j]) for j, p in enumerate(params)}})
     info = pa.Table.from_pylist([{
@@ -300,7 +346,7 @@ def run_psa(scenario: Scenario, draws: Sequence[int], *, threads: int | None = N
         "status": p.status, "citation": p.citation} for p in params]) if params else pa.table({})
     ow = _one_way(scenario, params, schedules) if one_way else None
     arms = [a.name for a in scenario.arms]
-    spec = (model or build_model(scenario)).economics[0]
+    spec = build_model(scenario).economics[0]
     outcomes_t = _table(out_rows)
     return PsaResult(outcomes_t, ptable, info, _table(cyc_rows), summarise(outcomes_t, arms), ow, arms,
                      spec.willingness_to_pay, spec.currency)

@@ -1,0 +1,70 @@
+"""Scale-out on Dask distributed: a client for a local cluster or a running scheduler.
+
+``--scheduler local`` starts one worker process per core on this machine (``local:N`` for N
+workers); any other value is a scheduler address (``tcp://host:8786``) of a cluster whose
+workers have jaksim installed. Work sent to the workers is a pure function of the scenario,
+the draw and the patient ids (counter-based random numbers), so results are identical to a
+run on one machine, whatever the number of workers or the order tasks finish in.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator
+
+from jaksim.errors import JaksimError
+
+_LOCAL = re.compile(r"^local(?::(\d+))?$")
+_ADDRESS = re.compile(r"^(?:(?:tcp|tls|inproc|ucx|ws|wss)://)?[\w.\-\[\]:]+:\d+$")
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """A connected client and how many numba threads each task should use (None: worker default)."""
+
+    client: object
+    numba_threads: int | None
+
+
+def check_scheduler(scheduler: str) -> None:
+    """Raise a one-line error unless ``scheduler`` is ``local``, ``local:N`` or an address."""
+    m = _LOCAL.match(scheduler)
+    if m:
+        if m.group(1) is not None and int(m.group(1)) < 1:
+            raise JaksimError(f"--scheduler {scheduler}: the number of local workers must be at least 1")
+        return
+    if not _ADDRESS.match(scheduler):
+        raise JaksimError(f"--scheduler {scheduler!r} is not allowed; allowed: 'local', 'local:N' (N worker "
+                          "processes on this machine) or a Dask scheduler address such as tcp://host:8786")
+
+
+@contextmanager
+def connect(scheduler: str, timeout_seconds: float = 30.0) -> Iterator[Cluster]:
+    """A Dask client for ``scheduler`` (see the module docstring), closed on exit."""
+    check_scheduler(scheduler)
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise JaksimError("--scheduler needs Dask distributed, which is not installed: "
+                          "pip install 'jaksim[dask]'") from None
+    m = _LOCAL.match(scheduler)
+    if m:
+        cores = os.cpu_count() or 1
+        workers = int(m.group(1)) if m.group(1) else cores
+        # one single-threaded worker process per slot; numba gets the cores left per worker
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                          dashboard_address=None) as cluster, Client(cluster) as client:
+            yield Cluster(client, max(1, cores // workers))
+        return
+    try:
+        client = Client(scheduler, timeout=f"{timeout_seconds}s")
+    except (OSError, TimeoutError) as exc:
+        raise JaksimError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc}); start one with "
+                          "'dask scheduler' and workers with 'dask worker ADDRESS', or use --scheduler local") from None
+    try:
+        yield Cluster(client, None)
+    finally:
+        client.close()

@@ -1,0 +1,61 @@
+"""Scale-out on Dask (``jaksim.scaleout``): the same results as one process, clear errors."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from jaksim import config, psa
+from jaksim.cli import main
+from jaksim.errors import JaksimError
+from jaksim.scaleout import check_scheduler, connect
+
+distributed = pytest.importorskip("distributed")
+
+STUDY = Path(__file__).resolve().parents[1] / "scenarios" / "ra_tofacitinib_zoster_vaccination.yaml"
+
+
+def test_psa_on_a_local_cluster_equals_the_serial_psa():
+    """Draws as tasks on two worker processes (finishing in any order) give the serial PSA's
+    tables exactly: every draw is a pure function of (scenario, draw, patient ids)."""
+    sc = config.load_scenario(STUDY).with_overrides(n_patients=3000)
+    draws = [3, 0, 2, 1]
+    serial = psa.run_psa(sc, draws)
+    done = []
+    on_cluster = psa.run_psa(sc, draws, scheduler="local:2", progress=done.append)
+    assert sum(done) == len(draws)
+    for name in ("outcomes", "parameters", "cycles", "summary"):
+        a, b = getattr(serial, name), getattr(on_cluster, name)
+        assert a.num_rows > 0 and a.equals(b), name
+    assert on_cluster.outcomes.column("draw").to_pylist()[:6] == [0] * 6   # sorted by draw
+
+
+@pytest.mark.parametrize("scheduler", ["local", "local:1", "local:8", "tcp://10.0.0.5:8786", "myhost:8786",
+                                       "tls://[::1]:8786"])
+def test_scheduler_values_accepted(scheduler):
+    check_scheduler(scheduler)
+
+
+@pytest.mark.parametrize("scheduler,problem", [("local:0", "at least 1"), ("locale", "is not allowed"),
+                                               ("tcp://host", "is not allowed"), ("", "is not allowed")])
+def test_bad_scheduler_refused(scheduler, problem):
+    with pytest.raises(JaksimError, match=problem):
+        check_scheduler(scheduler)
+
+
+def test_bad_scheduler_refused_by_the_cli_before_any_work(tmp_path, capsys):
+    rc = main(["psa", str(STUDY), "--draws", "2", "--n-patients", "100", "--out", str(tmp_path / "o"),
+               "--scheduler", "local:0"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and err[0].startswith("error: --scheduler local:0")
+    assert not (tmp_path / "o").exists()
+
+
+def test_unreachable_scheduler_is_a_one_line_error():
+    started = time.perf_counter()
+    with pytest.raises(JaksimError, match="cannot reach the Dask scheduler"):
+        with connect("tcp://127.0.0.1:9", timeout_seconds=1.0):
+            pass
+    assert time.perf_counter() - started < 30
