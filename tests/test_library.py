@@ -197,6 +197,72 @@ def test_engine_calibrates_uc_rates_to_the_uc_population():
     assert len(psa_rows) == len(types) and all("(uncalibrated)" in row for row in psa_rows)
 
 
+#: SELECT-PsA 2 (Mease 2021 Ann Rheum Dis 80:312-20, Table 4): patients with >= 1 event through
+#: week 24, (n, N) per upadacitinib dose, as read
+SELECT_PSA2_WEEK24 = {("serious_infection", 15): (1, 211), ("serious_infection", 30): (6, 218),
+                      ("herpes_zoster", 15): (3, 211), ("herpes_zoster", 30): (8, 218),
+                      ("tuberculosis", 15): (0, 211), ("tuberculosis", 30): (0, 218)}
+
+
+def test_upadacitinib_psa_rates_are_the_select_psa2_week24_counts_converted():
+    """Upadacitinib PsA serious infection, zoster and TB: first-event rate −ln(1 − n/N)/0.46 y
+    (dropouts ignored), person-years n/rate, exact Poisson 95% CI on n over them; the PSA draws
+    gamma(n) with the computed mean."""
+    for (t, dose), (n, big_n) in SELECT_PSA2_WEEK24.items():
+        e = next(r for r in _rate_entries() if (r["drug"], r["dose_mg"], r.get("indication"), r["type"])
+                 == ("upadacitinib", dose, "psa", t))
+        assert e["status"] == "computed" and e["doi"] == "10.1136/annrheumdis-2020-218870", _label(e)
+        assert e["measure"] == "first_event" and e["events"] == n, _label(e)
+        assert f"{n}/{big_n}" in e["note"], _label(e)
+        rate = -math.log1p(-n / big_n) / 0.46 * 100.0
+        assert e["rate_per_100py"] == round(rate, 2), _label(e)
+        if n == 0:
+            assert e["ci95_per_100py"] is None and distribution("rates", e).family == "fixed"
+            continue
+        py = n / rate * 100.0
+        assert e["person_years"] == round(py, 1), _label(e)
+        lo, hi = stats.chi2.ppf(0.025, 2 * n) / 2 / py * 100, stats.chi2.ppf(0.975, 2 * n + 2) / 2 / py * 100
+        assert e["ci95_per_100py"] == [round(lo, 2), round(hi, 2)], _label(e)
+        d = rate_distribution(e)
+        assert d.family == "gamma" and d.params["shape"] == n
+        assert d.frozen().mean() == pytest.approx(e["rate_per_100py"], rel=1e-12)
+
+
+def test_upadacitinib_psa_zoster_and_serious_infection_higher_at_30mg():
+    """SELECT-PsA 2 week 24: zoster 8/218 at 30 mg vs 3/211 at 15 mg, serious infection 6/218 vs
+    1/211 (the authors report both higher at 30 mg; the CIs overlap). Published and calibrated."""
+    for t in ("herpes_zoster", "serious_infection"):
+        low, high = LIB.rate("upadacitinib", 15, "psa", t), LIB.rate("upadacitinib", 30, "psa", t)
+        assert high.value > low.value, t
+        ref = {}
+        for dose in (15, 30):
+            e = LIB.rate("upadacitinib", dose, "psa", t)
+            pop = LIB.source_population("upadacitinib", dose, t, "psa")
+            ref[dose] = calibrate(e.value, dict(e.extra)["measure"], pop,
+                                  *library_hazard_model(LIB, t)).reference_rate_per_100py
+        assert ref[30] > ref[15], t
+
+
+def test_engine_calibrates_upadacitinib_psa_rates_to_the_select_psa2_arms():
+    """A PsA cohort on upadacitinib gets reference rates calibrated to the SELECT-PsA 2 arm of its
+    dose (opportunistic infection: to the RA population its borrowed rate was published in)."""
+    types = list(LIB.infection_types)
+    j = config.INDICATIONS.index("psa")
+    for dose in (15, 30):
+        sc = {"name": "x", "seed": 1, "n_patients": 10, "horizon_years": 1,
+              "cohort": {"age": {"distribution": "truncated_normal", "mean_years": 53, "sd_years": 12},
+                         "female": 0.53, "indication": "psa"},
+              "treatment": {"drug": "upadacitinib", "dose_mg": dose}, "infections": {t: {} for t in types}}
+        arm = build_arms(config.scenario_from_text(json.dumps(sc)), LIB)[0]
+        for k, t in enumerate(types):
+            cal = arm.provenance["infections"][t]["rate_per_100py"]["psa"]["calibration"]
+            expected = (f"upadacitinib_ra_global_{dose}mg" if t == "opportunistic_infection"
+                        else f"upadacitinib_psa_select_psa2_{dose}mg")
+            assert cal["source_population"] == expected, (dose, t, cal)
+            assert cal["published_rate_per_100py"] == LIB.rate("upadacitinib", dose, "psa", t).value
+            assert 100.0 * arm.base_rate[k, j] == pytest.approx(cal["reference_rate_per_100py"], rel=1e-15)
+
+
 # ------------------------------------------------------------------ dose ordering
 def _reference_rate(drug: str, dose: float, t: str) -> float:
     e = LIB.rate(drug, dose, "ra", t)
