@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit, prange
 
 from jaksim._jit import JIT
-from jaksim.rng import MAX_INDEX, exponential_target, uniform
+from jaksim.rng import MAX_INDEX, exponential_target, lazy_exponential, uniform
 
 # exit reasons
 EXIT_HORIZON, EXIT_BACKGROUND_DEATH, EXIT_INFECTION_DEATH = 0, 1, 2
@@ -44,15 +44,6 @@ def _draw(key, pid, index, p):
 
 
 @njit(**JIT)
-def _target(u, upper):
-    """Exp(1) target from uniform u, or +inf when it provably exceeds ``upper`` (lazy log,
-    as ``rng.exponential_target``)."""
-    if u >= upper:
-        return np.inf
-    return -np.log1p(-u)
-
-
-@njit(**JIT)
 def _left(rem, lam, dt):
     """Target left after ``dt`` at hazard ``lam`` (never below 0: rounding must not move an
     event before the segment it falls in; +inf stays +inf)."""
@@ -62,7 +53,7 @@ def _left(rem, lam, dt):
 
 @njit(**JIT)
 def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, horizon,
-                    base_rate, log_hr, hr_gc, age_log_hr, ref_age, age_hr_table, tot_edges, tot_mult,
+                    base_rate, hr_gc, age_hr_table, tot_edges, tot_mult,
                     off_hr, recurrent, p_fatal, p_hosp, p_serious, p_stop, disc_rate,
                     taper_times, taper_band, mortality, clock_keys, cons_keys, death_key, disc_key,
                     t_start, vacc1, vacc2, ve_scale, ve_group, ve_table, ve_step, ve_target, p_phn_age,
@@ -75,7 +66,7 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
     ``age_grp[k]``: the type's (log HR per year, reference age) pair among the distinct ones.
     """
     K = base_rate.shape[0]
-    C = log_hr.shape[1]
+    C = cov.shape[1]
     G = tot_edges.shape[0]
     T = taper_times.shape[0]
     max_age = age_hr_table.shape[1] - 1
@@ -135,10 +126,10 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
                 f0 = age_hr_table[k, a_int]
                 f1 = age_hr_table[k, a_end]
                 ub[k] = s[k] * maxfac[k] * (f0 if f0 > f1 else f1) * horizon
-            else:       # baseline age: one exp for covariates and age together
+            else:       # baseline age: the age factor of the type's (age HR, reference age) pair
                 s[k] = base_rate[k, ind] * cov_factor[k, mask] * age_fac[age_grp[k]]
                 ub[k] = s[k] * maxfac[k] * horizon
-            rem[k] = _target(u_clock[k, i - lo], ub[k] * 1.0000001)
+            rem[k] = lazy_exponential(u_clock[k, i - lo], ub[k] * 1.0000001)
             counts[i, k] = 0
             first_time[i, k] = np.nan
         mu_ub = 0.0
@@ -148,7 +139,7 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
                     mu_ub = mortality[sex, a]
         else:
             mu_ub = mortality[sex, a_int]
-        rem_d = _target(u_death[i - lo], mu_ub * horizon * 1.0000001)
+        rem_d = lazy_exponential(u_death[i - lo], mu_ub * horizon * 1.0000001)
         # treatment starts at t_begin (later than planned when it waits for vaccination);
         # before that the patient has the off-treatment hazards. Discontinuation is counted
         # from the start.
@@ -420,7 +411,7 @@ def simulate(pid, age, cov, gc_band, indication, age_advances, horizon,
         hi = min(n, lo + block_size)
         block_counts[b] = _simulate_block(
             lo, hi, pid, age, cov, gc_band, indication, age_advances, horizon,
-            base_rate, log_hr, hr_gc, age_log_hr, ref_age, age_hr_table, tot_edges, tot_mult,
+            base_rate, hr_gc, age_hr_table, tot_edges, tot_mult,
             off_hr, recurrent, p_fatal, p_hosp, p_serious, p_stop, disc_rate,
             taper_times, taper_band, mortality, clock_keys, cons_keys, death_key, disc_key,
             t_start, vacc1, vacc2, ve_scale, ve_group, ve_table, ve_step, ve_target, p_phn_age,

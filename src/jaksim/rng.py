@@ -91,16 +91,21 @@ def uniform(key: np.uint64, patient_id: np.int64, index: np.int64) -> float:
 
 
 @njit(**JIT)
-def exponential_target(key: np.uint64, patient_id: np.int64, index: np.int64, upper: float) -> float:
-    """Exp(1) target, or +inf when it provably exceeds ``upper`` (lazy log).
+def lazy_exponential(u: float, upper: float) -> float:
+    """Exp(1) target ``-log(1 - u)``, or +inf when it provably exceeds ``upper`` (lazy log).
 
     ``-log(1 - u) >= u``, so a uniform above ``upper`` gives a target that the
     cumulative hazard can never reach; the log is skipped and the outcome is unchanged.
     """
-    u = uniform(key, patient_id, index)
     if u >= upper:
         return np.inf
     return -np.log1p(-u)
+
+
+@njit(**JIT)
+def exponential_target(key: np.uint64, patient_id: np.int64, index: np.int64, upper: float) -> float:
+    """Exp(1) target from counter ``index`` of the patient's stream, lazily (``lazy_exponential``)."""
+    return lazy_exponential(uniform(key, patient_id, index), upper)
 
 
 @njit(parallel=True, **JIT)
