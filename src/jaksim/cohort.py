@@ -60,8 +60,9 @@ _AGE, _AGE_BAND, _GC, _INDICATION, _FIRST_COVARIATE = 0, 1, 2, 3, 4
 
 
 @njit(parallel=True, **JIT)
-def _uniform_rows(keys, use, ids):
-    """Row s: one uniform per patient from stream ``keys[s]`` (counter 0), for rows with ``use[s]``.
+def _uniform_rows(keys, use, ids, age_offset, age_scale):
+    """Row s: one uniform per patient from stream ``keys[s]`` (counter 0), for rows with ``use[s]``;
+    the age row as ``age_offset + age_scale * u`` (the probability the age quantile is taken at).
 
     One simple loop per stream, which the compiler vectorises (Squares64 is branch-free).
     """
@@ -73,51 +74,66 @@ def _uniform_rows(keys, use, ids):
             row = out[s]
             for i in prange(n):
                 row[i] = uniform(key, ids[i], 0)
+    row = out[_AGE]
+    for i in prange(n):
+        row[i] = age_offset + row[i] * age_scale
     return out
 
 
-@njit(parallel=True, **JIT)
-def _assemble(u, cov_prob, age, gc_from_age, gc_low, gc_high, ind_cum, ind_codes):
-    """Binary covariates, glucocorticoid band (shares by age) and indication from the uniforms.
+_BLOCK = 4096
 
-    Column by column in simple loops (vectorised); the covariates are built as (C, n) and
-    returned as the (n, C) layout the kernel reads.
+
+@njit(parallel=True, **JIT)
+def _assemble(u, age_mode, age_par, band_cum, band_lo, band_hi, cov_prob, gc_from_age, gc_low, gc_high,
+              ind_cum, ind_codes):
+    """Age, binary covariates, glucocorticoid band (shares by age) and indication from the
+    uniforms, in one parallel pass over blocks of patients with simple loops inside.
+
+    ``age_mode`` 0: the age row holds standard normal quantiles; age = mean + sd·q clipped to
+    [min, max] (``age_par``). 1: age bands: band from the band row, age uniform within it.
     """
-    n = age.shape[0]
+    n = u.shape[1]
     C = cov_prob.shape[0]
-    cov_t = np.zeros((C, n), dtype=np.uint8)
-    for c in range(C):
-        p = cov_prob[c]
-        if p > 0.0:
-            row = u[_FIRST_COVARIATE + c]
-            out = cov_t[c]
-            for i in prange(n):
-                out[i] = row[i] < p
-    cov = np.ascontiguousarray(cov_t.T)
-    gc = np.empty(n, dtype=np.int8)
-    ug = u[_GC]
     R = gc_from_age.shape[0]
-    if R == 1:
-        lo, hi = gc_low[0], gc_low[0] + gc_high[0]
-        for i in prange(n):
-            gc[i] = 1 if ug[i] < lo else (2 if ug[i] < hi else 0)
-    else:
-        for i in prange(n):
+    age = np.empty(n)
+    cov = np.zeros((n, C), dtype=np.uint8)
+    gc = np.empty(n, dtype=np.int8)
+    ind = np.empty(n, dtype=np.int8)
+    ua, ug, ui = u[_AGE], u[_GC], u[_INDICATION]
+    for blk in prange((n + _BLOCK - 1) // _BLOCK):
+        lo = blk * _BLOCK
+        hi = min(n, lo + _BLOCK)
+        if age_mode == 0:
+            for i in range(lo, hi):
+                age[i] = min(max(age_par[0] + age_par[1] * ua[i], age_par[2]), age_par[3])
+        else:
+            ub = u[_AGE_BAND]
+            for i in range(lo, hi):
+                b = 0
+                while b < band_cum.shape[0] - 1 and ub[i] >= band_cum[b]:
+                    b += 1
+                age[i] = band_lo[b] + ua[i] * (band_hi[b] - band_lo[b])
+        for c in range(C):
+            p = cov_prob[c]
+            if p > 0.0:
+                row = u[_FIRST_COVARIATE + c]
+                for i in range(lo, hi):
+                    cov[i, c] = row[i] < p
+        for i in range(lo, hi):
             r = 0
             while r + 1 < R and age[i] >= gc_from_age[r + 1]:
                 r += 1
             gc[i] = 1 if ug[i] < gc_low[r] else (2 if ug[i] < gc_low[r] + gc_high[r] else 0)
-    ind = np.empty(n, dtype=np.int8)
-    if ind_codes.shape[0] == 1:
-        ind[:] = ind_codes[0]
-    else:
-        ui = u[_INDICATION]
-        for i in prange(n):
-            b = 0
-            while b < ind_cum.shape[0] - 1 and ui[i] >= ind_cum[b]:
-                b += 1
-            ind[i] = ind_codes[b]
-    return cov, gc, ind
+        if ind_codes.shape[0] == 1:
+            for i in range(lo, hi):
+                ind[i] = ind_codes[0]
+        else:
+            for i in range(lo, hi):
+                b = 0
+                while b < ind_cum.shape[0] - 1 and ui[i] >= ind_cum[b]:
+                    b += 1
+                ind[i] = ind_codes[b]
+    return age, cov, gc, ind
 
 
 class Synthesiser:
@@ -131,13 +147,18 @@ class Synthesiser:
         self.cov_prob = np.array([getattr(spec, c) for c in BINARY_COVARIATES], dtype=np.float64)
         use = [True, a.distribution != "truncated_normal", True, not isinstance(spec.indication, str)]
         self.use = np.array(use + [p > 0 for p in self.cov_prob], dtype=np.bool_)
+        self.band_cum = self.band_lo = self.band_hi = np.zeros(1)
         if a.distribution == "truncated_normal":
-            self.p_lo = special.ndtr((a.min_years - a.mean_years) / a.sd_years)
-            self.p_hi = special.ndtr((a.max_years - a.mean_years) / a.sd_years)
+            p_lo = special.ndtr((a.min_years - a.mean_years) / a.sd_years)
+            p_hi = special.ndtr((a.max_years - a.mean_years) / a.sd_years)
+            self.age_offset, self.age_scale = float(p_lo), float(p_hi - p_lo)
+            self.age_par = np.array([a.mean_years, a.sd_years, a.min_years, a.max_years], dtype=np.float64)
         else:
-            self.band_cum = np.cumsum([b.share for b in a.bands])
-            self.band_lo = np.array([b.min_years for b in a.bands])
-            self.band_hi = np.array([b.max_years for b in a.bands])
+            self.age_offset, self.age_scale = 0.0, 1.0
+            self.age_par = np.zeros(4)
+            self.band_cum = np.cumsum([b.share for b in a.bands]).astype(np.float64)
+            self.band_lo = np.array([b.min_years for b in a.bands], dtype=np.float64)
+            self.band_hi = np.array([b.max_years for b in a.bands], dtype=np.float64)
         g = spec.glucocorticoid
         rows = sorted(g.by_age, key=lambda r: r.from_age_years)
         self.gc_from_age = np.array([0.0] + [r.from_age_years for r in rows], dtype=np.float64)
@@ -152,20 +173,14 @@ class Synthesiser:
             self.ind_cum = np.cumsum([spec.indication[k] for k in names_ind]).astype(np.float64)
 
     def __call__(self, ids: np.ndarray) -> Cohort:
-        u = _uniform_rows(self.keys, self.use, ids)
-        a = self.age
-        if a.distribution == "truncated_normal":      # inverse transform: exact, monotone in u
-            q = special.ndtri(self.p_lo + u[_AGE] * (self.p_hi - self.p_lo))
-            age = np.clip(a.mean_years + a.sd_years * q, a.min_years, a.max_years)
-        else:
-            band = np.minimum(np.searchsorted(self.band_cum, u[_AGE_BAND], side="right"),
-                              len(a.bands) - 1)
-            lo, hi = self.band_lo[band], self.band_hi[band]
-            age = lo + u[_AGE] * (hi - lo)
-        cov, gc, ind = _assemble(u, self.cov_prob, age, self.gc_from_age, self.gc_low, self.gc_high,
-                                 self.ind_cum, self.ind_codes)
-        return Cohort(ids, age.astype(np.float64), cov, gc, ind)
-
+        u = _uniform_rows(self.keys, self.use, ids, self.age_offset, self.age_scale)
+        truncated_normal = self.age.distribution == "truncated_normal"
+        if truncated_normal:      # inverse transform: exact, monotone in the uniform
+            special.ndtri(u[_AGE], out=u[_AGE])
+        age, cov, gc, ind = _assemble(u, 0 if truncated_normal else 1, self.age_par, self.band_cum,
+                                      self.band_lo, self.band_hi, self.cov_prob, self.gc_from_age,
+                                      self.gc_low, self.gc_high, self.ind_cum, self.ind_codes)
+        return Cohort(ids, age, cov, gc, ind)
 
 
 def resample(table: PatientTable, seed: int, ids: np.ndarray) -> Cohort:
