@@ -59,3 +59,31 @@ def test_unreachable_scheduler_is_a_one_line_error():
         with connect("tcp://127.0.0.1:9", timeout_seconds=1.0):
             pass
     assert time.perf_counter() - started < 30
+
+
+def test_remote_scheduler_checks_its_workers():
+    """A scheduler address: the client waits for a worker and refuses workers running another
+    jaksim version (their numbers could differ)."""
+    from distributed import LocalCluster
+
+    from jaksim import scaleout
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
+                      dashboard_address=None) as cluster:
+        with connect(cluster.scheduler_address) as c:
+            assert c.numba_threads is None and len(c.client.scheduler_info()["workers"]) == 1
+        real = scaleout._worker_version
+        try:
+            scaleout._worker_version = lambda: "0.0.0-other"   # in-process workers see the patch
+            with pytest.raises(JaksimError, match="other jaksim versions"):
+                with connect(cluster.scheduler_address):
+                    pass
+        finally:
+            scaleout._worker_version = real
+
+
+def test_scheduler_without_workers_is_a_one_line_error():
+    from distributed import LocalCluster
+    with LocalCluster(n_workers=0, processes=False, protocol="tcp", dashboard_address=None) as cluster:
+        with pytest.raises(JaksimError, match="has no workers"):
+            with connect(cluster.scheduler_address, timeout_seconds=1.0):
+                pass

@@ -65,6 +65,31 @@ def connect(scheduler: str, timeout_seconds: float = 30.0) -> Iterator[Cluster]:
         raise JaksimError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc}); start one with "
                           "'dask scheduler' and workers with 'dask worker ADDRESS', or use --scheduler local") from None
     try:
+        _check_workers(client, scheduler, timeout_seconds)
         yield Cluster(client, None)
     finally:
         client.close()
+
+
+def _worker_version() -> str:
+    from jaksim import __version__
+    return __version__
+
+
+def _check_workers(client, scheduler: str, timeout_seconds: float) -> None:
+    """At least one worker, and every worker runs this jaksim version (same numbers)."""
+    from jaksim import __version__
+    try:
+        client.wait_for_workers(1, timeout=timeout_seconds)
+    except TimeoutError:
+        raise JaksimError(f"--scheduler {scheduler}: the scheduler has no workers; start some with "
+                          f"'dask worker {scheduler}'") from None
+    try:
+        versions = client.run(_worker_version)
+    except Exception as exc:   # a worker without jaksim fails to unpickle the function
+        raise JaksimError(f"--scheduler {scheduler}: a worker cannot import jaksim ({type(exc).__name__}: "
+                          f"{exc}); install jaksim {__version__} on every worker") from None
+    wrong = {w: v for w, v in versions.items() if v != __version__}
+    if wrong:
+        raise JaksimError(f"--scheduler {scheduler}: workers run other jaksim versions ({wrong}); "
+                          f"install jaksim {__version__} on every worker")
