@@ -274,8 +274,8 @@ def _table(rows: list[dict]) -> pa.Table:
 
 
 def _draw(scenario: Scenario, draw: int, params: Sequence[Parameter], values: np.ndarray,
-          blocks: _Blocks | None, numba_threads: int | None = None):
-    """One draw (a task on a Dask worker, or a step of the serial loop): (draw, outcome names, results)."""
+          blocks: _Blocks, numba_threads: int | None = None):
+    """One draw as a task on a Dask worker: (draw, outcome names, results); ``blocks`` shared."""
     if numba_threads is not None:
         set_threads(min(numba_threads, numba.config.NUMBA_NUM_THREADS))
     lib, econ = libraries(params, values)
@@ -330,10 +330,11 @@ def run_psa(scenario: Scenario, draws: Sequence[int], *, threads: int | None = N
     if scheduler is not None:
         schedules, done = _run_on_cluster(scenario, draws, params, values, scheduler, progress)
     else:
-        schedules = _first_blocks(scenario, draws[0], params, values[0]) if draws else None
-        done = []
-        for i, d in enumerate(draws):
-            done.append(_draw(scenario, d, params, values[i], schedules))
+        schedules, done = None, []
+        for i, d in enumerate(draws):     # the first draw makes the cohort chunks and schedules
+            lib, econ = libraries(params, values[i])
+            _, names, res, schedules = _run_once(scenario, d, lib, econ, schedules)
+            done.append((d, names, res))
             if progress:
                 progress(1)
     for d, names, res in done:
@@ -346,7 +347,7 @@ def run_psa(scenario: Scenario, draws: Sequence[int], *, threads: int | None = N
         "status": p.status, "citation": p.citation} for p in params]) if params else pa.table({})
     ow = _one_way(scenario, params, schedules) if one_way else None
     arms = [a.name for a in scenario.arms]
-    spec = build_model(scenario).economics[0]
+    spec = (schedules.model if schedules is not None else build_model(scenario)).economics[0]
     outcomes_t = _table(out_rows)
     return PsaResult(outcomes_t, ptable, info, _table(cyc_rows), summarise(outcomes_t, arms), ow, arms,
                      spec.willingness_to_pay, spec.currency)
