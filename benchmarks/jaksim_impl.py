@@ -32,7 +32,7 @@ def load(yaml_text: str, threads: int | None):
 
 def _dispatchers():
     from jaksim import cohort, kernel, rng
-    return (kernel.simulate, kernel.compact, rng.uniforms, cohort._uniform_rows, cohort._assemble)
+    return (kernel.simulate, kernel.compact, rng.uniforms, cohort._synthesise)
 
 
 def _cache_state() -> str:

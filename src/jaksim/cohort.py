@@ -18,6 +18,7 @@ from jaksim._jit import JIT
 from jaksim.config import (BINARY_COVARIATES, GLUCOCORTICOID_BANDS, INDICATIONS, FileCohort,
                            Scenario, SyntheticCohort)
 from jaksim.errors import CohortFileError
+from jaksim.normal import normal_quantile
 from jaksim.rng import stream_key, uniform, uniforms
 
 
@@ -59,80 +60,74 @@ def _u(seed: int, name: str, ids: np.ndarray, index: int = 0) -> np.ndarray:
 _AGE, _AGE_BAND, _GC, _INDICATION, _FIRST_COVARIATE = 0, 1, 2, 3, 4
 
 
-@njit(parallel=True, **JIT)
-def _uniform_rows(keys, use, ids, age_offset, age_scale):
-    """Row s: one uniform per patient from stream ``keys[s]`` (counter 0), for rows with ``use[s]``;
-    the age row as ``age_offset + age_scale * u`` (the probability the age quantile is taken at).
-
-    One simple loop per stream, which the compiler vectorises (Squares64 is branch-free).
-    """
-    n = ids.shape[0]
-    out = np.empty((keys.shape[0], n))
-    for s in range(keys.shape[0]):
-        if use[s]:
-            key = keys[s]
-            row = out[s]
-            for i in prange(n):
-                row[i] = uniform(key, ids[i], 0)
-    row = out[_AGE]
-    for i in prange(n):
-        row[i] = age_offset + row[i] * age_scale
-    return out
-
-
 _BLOCK = 4096
 
 
 @njit(parallel=True, **JIT)
-def _assemble(u, age_mode, age_par, band_cum, band_lo, band_hi, cov_prob, gc_from_age, gc_low, gc_high,
-              ind_cum, ind_codes):
-    """Age, binary covariates, glucocorticoid band (shares by age) and indication from the
-    uniforms, in one parallel pass over blocks of patients with simple loops inside.
+def _synthesise(keys, use, ids, age_offset, age_scale, age_mode, age_par, band_cum, band_lo, band_hi,
+                cov_prob, gc_from_age, gc_low, gc_high, ind_cum, ind_codes):
+    """Age, binary covariates, glucocorticoid band (shares by age) and indication of the
+    patients ``ids``, in one parallel pass over blocks of patients.
 
-    ``age_mode`` 0: the age row holds standard normal quantiles; age = mean + sd·q clipped to
-    [min, max] (``age_par``). 1: age bands: band from the band row, age uniform within it.
+    Stream s (row s of ``keys``, used where ``use[s]``) gives each patient one uniform
+    (counter 0), drawn per block in a simple loop that the compiler vectorises (Squares64 is
+    branch-free). ``age_mode`` 0: truncated normal by inverse transform (exact, monotone in
+    the uniform): age = mean + sd·q, q the standard normal quantile at probability
+    ``age_offset + age_scale·u``, clipped to [min, max] (``age_par``) against rounding.
+    1: age bands: band from the band stream, age uniform within it.
     """
-    n = u.shape[1]
+    n = ids.shape[0]
+    S = keys.shape[0]
     C = cov_prob.shape[0]
     R = gc_from_age.shape[0]
     age = np.empty(n)
     cov = np.zeros((n, C), dtype=np.uint8)
     gc = np.empty(n, dtype=np.int8)
     ind = np.empty(n, dtype=np.int8)
-    ua, ug, ui = u[_AGE], u[_GC], u[_INDICATION]
     for blk in prange((n + _BLOCK - 1) // _BLOCK):
         lo = blk * _BLOCK
         hi = min(n, lo + _BLOCK)
+        m = hi - lo
+        u = np.empty((S, m))
+        for s in range(S):
+            if use[s]:
+                key = keys[s]
+                row = u[s]
+                for j in range(m):
+                    row[j] = uniform(key, ids[lo + j], 0)
+        ua, ug, ui = u[_AGE], u[_GC], u[_INDICATION]
         if age_mode == 0:
-            for i in range(lo, hi):
-                age[i] = min(max(age_par[0] + age_par[1] * ua[i], age_par[2]), age_par[3])
+            for j in range(m):
+                q = normal_quantile(age_offset + age_scale * ua[j])
+                age[lo + j] = min(max(age_par[0] + age_par[1] * q, age_par[2]), age_par[3])
         else:
             ub = u[_AGE_BAND]
-            for i in range(lo, hi):
+            for j in range(m):
                 b = 0
-                while b < band_cum.shape[0] - 1 and ub[i] >= band_cum[b]:
+                while b < band_cum.shape[0] - 1 and ub[j] >= band_cum[b]:
                     b += 1
-                age[i] = band_lo[b] + ua[i] * (band_hi[b] - band_lo[b])
+                age[lo + j] = band_lo[b] + ua[j] * (band_hi[b] - band_lo[b])
         for c in range(C):
             p = cov_prob[c]
             if p > 0.0:
                 row = u[_FIRST_COVARIATE + c]
-                for i in range(lo, hi):
-                    cov[i, c] = row[i] < p
-        for i in range(lo, hi):
+                for j in range(m):
+                    cov[lo + j, c] = row[j] < p
+        for j in range(m):
+            a = age[lo + j]
             r = 0
-            while r + 1 < R and age[i] >= gc_from_age[r + 1]:
+            while r + 1 < R and a >= gc_from_age[r + 1]:
                 r += 1
-            gc[i] = 1 if ug[i] < gc_low[r] else (2 if ug[i] < gc_low[r] + gc_high[r] else 0)
+            gc[lo + j] = 1 if ug[j] < gc_low[r] else (2 if ug[j] < gc_low[r] + gc_high[r] else 0)
         if ind_codes.shape[0] == 1:
-            for i in range(lo, hi):
-                ind[i] = ind_codes[0]
+            for j in range(m):
+                ind[lo + j] = ind_codes[0]
         else:
-            for i in range(lo, hi):
+            for j in range(m):
                 b = 0
-                while b < ind_cum.shape[0] - 1 and ui[i] >= ind_cum[b]:
+                while b < ind_cum.shape[0] - 1 and ui[j] >= ind_cum[b]:
                     b += 1
-                ind[i] = ind_codes[b]
+                ind[lo + j] = ind_codes[b]
     return age, cov, gc, ind
 
 
@@ -173,13 +168,11 @@ class Synthesiser:
             self.ind_cum = np.cumsum([spec.indication[k] for k in names_ind]).astype(np.float64)
 
     def __call__(self, ids: np.ndarray) -> Cohort:
-        u = _uniform_rows(self.keys, self.use, ids, self.age_offset, self.age_scale)
-        truncated_normal = self.age.distribution == "truncated_normal"
-        if truncated_normal:      # inverse transform: exact, monotone in the uniform
-            special.ndtri(u[_AGE], out=u[_AGE])
-        age, cov, gc, ind = _assemble(u, 0 if truncated_normal else 1, self.age_par, self.band_cum,
-                                      self.band_lo, self.band_hi, self.cov_prob, self.gc_from_age,
-                                      self.gc_low, self.gc_high, self.ind_cum, self.ind_codes)
+        age, cov, gc, ind = _synthesise(
+            self.keys, self.use, ids, self.age_offset, self.age_scale,
+            0 if self.age.distribution == "truncated_normal" else 1, self.age_par, self.band_cum,
+            self.band_lo, self.band_hi, self.cov_prob, self.gc_from_age, self.gc_low, self.gc_high,
+            self.ind_cum, self.ind_codes)
         return Cohort(ids, age, cov, gc, ind)
 
 

@@ -77,18 +77,20 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
     t0 = np.empty(K)
     nxt = np.empty(K)
     ub = np.empty(K)
-    maxfac = np.empty(K)
+    maxfac = np.empty((K, 3))
     age_fac = np.empty(K)
     for k in range(K):
         m = off_hr[k]
         for g in range(G + 1):
             if tot_mult[k, g] > m:
                 m = tot_mult[k, g]
+        # the glucocorticoid band only goes down (tapering): a patient starting in band b never
+        # has a larger factor than the largest of bands 0..b (a tighter bound: fewer logs)
         gmax = hr_gc[k, 0]
         for b in range(3):
             if hr_gc[k, b] > gmax:
                 gmax = hr_gc[k, b]
-        maxfac[k] = m * gmax
+            maxfac[k, b] = m * gmax
     # first Exp(1) target of every clock: the uniforms in simple loops, which vectorise
     nb = hi - lo
     u_clock = np.empty((K, nb))
@@ -106,6 +108,7 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
         a0 = age[i]
         sex = cov[i, 0]
         ind = indication[i]
+        b0 = gc_band[i]
         a_int = int(np.floor(a0))
         a_end = int(np.floor(a0 + horizon))
         if a_end > max_age:
@@ -125,10 +128,10 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
                 s[k] = base_rate[k, ind] * cov_factor[k, mask]
                 f0 = age_hr_table[k, a_int]
                 f1 = age_hr_table[k, a_end]
-                ub[k] = s[k] * maxfac[k] * (f0 if f0 > f1 else f1) * horizon
+                ub[k] = s[k] * maxfac[k, b0] * (f0 if f0 > f1 else f1) * horizon
             else:       # baseline age: the age factor of the type's (age HR, reference age) pair
                 s[k] = base_rate[k, ind] * cov_factor[k, mask] * age_fac[age_grp[k]]
-                ub[k] = s[k] * maxfac[k] * horizon
+                ub[k] = s[k] * maxfac[k, b0] * horizon
             rem[k] = lazy_exponential(u_clock[k, i - lo], ub[k] * 1.0000001)
             counts[i, k] = 0
             first_time[i, k] = np.nan
