@@ -126,8 +126,9 @@ def _synthesise(keys, use, ids, age_offset, age_scale, age_mode, age_par, band_c
             r = 0
             for rr in range(1, R):
                 r += a >= gc_from_age[rr]
+            # band 1 below gc_low[r], 2 below gc_low[r] + gc_high[r], else 0 (branch-free)
             lo_share = gc_low[r]
-            gc[lo + j] = 1 if ug[j] < lo_share else (2 if ug[j] < lo_share + gc_high[r] else 0)
+            gc[lo + j] = 2 * np.int8(ug[j] < lo_share + gc_high[r]) - np.int8(ug[j] < lo_share)
         if ind_codes.shape[0] == 1:
             for j in range(m):
                 ind[lo + j] = ind_codes[0]

@@ -30,6 +30,7 @@ from jaksim.hazards import ZOSTER, ArmSpec, build_arms
 from jaksim.io import TABLES, OutputFolder, RowGroupWriter, with_metadata
 from jaksim.kernel import HOSPITALISED, POST_HERPETIC_NEURALGIA, compact, simulate
 from jaksim.library import load_library
+from jaksim.memory import keep_freed_memory
 from jaksim.pathway import PathwayResult, run_pathway
 from jaksim.records import event_batch, patient_batch, phn_per_patient, schemas
 from jaksim.rng import stream_key
@@ -72,6 +73,7 @@ def build_model(scenario: Scenario, draw: int = 0, library=None, economics_libra
     ``library`` / ``economics_library`` replace the package's libraries (a PSA draw's values).
     """
     library = library if library is not None else load_library()
+    keep_freed_memory()          # chunks reuse freed pages instead of faulting in new ones
     try:
         cohort = CohortSource(scenario)
     except JaksimError as exc:
