@@ -11,7 +11,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 from m0 import SCENARIO
 from tally import Tally
@@ -70,8 +69,7 @@ def simulate_only(model, n: int) -> tuple[Tally, float, float]:
         t2 = time.perf_counter()
         seconds += t2 - t0
         kernel += t2 - t1
-        died = (r.exit_reason == EXIT_BACKGROUND_DEATH)[:, None]
-        tally.add(np.hstack([r.counts, died]), r.follow_up)
+        tally.add_parts(r.counts, r.exit_reason == EXIT_BACKGROUND_DEATH, r.follow_up)
     return tally, seconds, kernel
 
 

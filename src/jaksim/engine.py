@@ -39,7 +39,9 @@ from jaksim.vaccination import Schedule, accepts, completes, direct_schedule, el
 PHN = "post_herpetic_neuralgia"
 
 DEFAULT_CHUNK_SIZE = 1 << 16
-BLOCK_SIZE = 256
+#: patients per parallel task of the kernel: 1,024 keeps per-block set-up (scratch arrays,
+#: first uniforms) small against the work (256: +3.5% kernel time on M0) and 64 tasks per chunk
+BLOCK_SIZE = 1024
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,25 @@ def _draw(key, pid, index, p):
 
 
 @njit(**JIT)
+def _event_flags(ck, p_id, j, on, p_hosp, p_serious, p_phn, p_fatal, p_stop):
+    """Flags of a patient's event number j+1 of one type: its consequences drawn from the
+    type's consequence stream (counters 8j..8j+4); FATAL and STOPS_TREATMENT among them."""
+    flags = ON_TREATMENT if on else 0
+    c0 = _DRAWS_PER_EVENT * j
+    if _draw(ck, p_id, c0 + 1, p_hosp):
+        flags |= HOSPITALISED
+    if _draw(ck, p_id, c0 + 2, p_serious):
+        flags |= SERIOUS
+    if _draw(ck, p_id, c0 + 4, p_phn):
+        flags |= POST_HERPETIC_NEURALGIA
+    if _draw(ck, p_id, c0 + 0, p_fatal):
+        flags |= FATAL
+    elif on and _draw(ck, p_id, c0 + 3, p_stop):
+        flags |= STOPS_TREATMENT
+    return flags
+
+
+@njit(**JIT)
 def _left(rem, lam, dt):
     """Target left after ``dt`` at hazard ``lam`` (never below 0: rounding must not move an
     event before the segment it falls in; +inf stays +inf)."""
@@ -91,6 +110,15 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
             if hr_gc[k, b] > gmax:
                 gmax = hr_gc[k, b]
             maxfac[k, b] = m * gmax
+    # hazards that can only change at a patient's own events or schedule: no birthdays, no
+    # time-on-treatment grid, no taper step after 0, no event that stops treatment
+    constant = not age_advances and G == 0
+    for ti in range(T):
+        if taper_times[ti] > 0.0:
+            constant = False
+    for k in range(K):
+        if p_stop[k] > 0.0:
+            constant = False
     # first Exp(1) target of every clock: the uniforms in simple loops, which vectorise
     nb = hi - lo
     u_clock = np.empty((K, nb))
@@ -164,6 +192,68 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
                 exit_reason[i] = EXIT_HORIZON
                 stop_time[i] = np.nan
                 continue
+        if constant and t_begin <= 0.0 and not t_disc < horizon and not ve_scale[i] > 0.0:
+            # hazards constant over the whole horizon (on treatment from the start, no change
+            # point, no vaccine, no event-triggered stop): the segment loop below for its one
+            # segment without the change-point bookkeeping; same operations in the same order,
+            # so the same output bit for bit
+            band = gc_band[i]
+            for ti in range(T):                  # steps at or before 0 only (``constant``)
+                if taper_band[ti] < band:
+                    band = taper_band[ti]
+            for k in range(K):
+                lk = s[k] * hr_gc[k, band]
+                lk *= tot_mult[k, 0]
+                lam[k] = lk
+                nxt[k] = 0.0 + rem[k] / lk if lk > 0.0 else np.inf
+            mu = mortality[sex, a_int]
+            nxt_d = 0.0 + rem_d / mu if mu > 0.0 else np.inf
+            t = horizon
+            reason = EXIT_HORIZON
+            while True:
+                t_min = horizon
+                which = _NO_EVENT
+                for k in range(K):
+                    if nxt[k] < t_min:
+                        t_min = nxt[k]
+                        which = k
+                if nxt_d < t_min:
+                    t_min = nxt_d
+                    which = _DEATH
+                if which == _NO_EVENT:
+                    t = horizon
+                    break
+                t = t_min
+                if which == _DEATH:
+                    reason = EXIT_BACKGROUND_DEATH
+                    break
+                k = which
+                j = counts[i, k]
+                counts[i, k] = j + 1
+                if j == 0:
+                    first_time[i, k] = t
+                flags = _event_flags(cons_keys[k], p_id, j, True, p_hosp[k], p_serious[k],
+                                     p_phn_age[k, a_int], p_fatal[k], p_stop[k])
+                slot = ev_base + n_ev
+                if n_ev < cap:
+                    ev_pid[slot] = p_id
+                    ev_type[slot] = k
+                    ev_time[slot] = t
+                    ev_num[slot] = j + 1
+                    ev_flags[slot] = flags
+                n_ev += 1
+                if flags & FATAL:
+                    reason = EXIT_INFECTION_DEATH
+                    break
+                if recurrent[k] and j + 1 < _MAX_EVENTS_PER_TYPE:
+                    rem[k] = exponential_target(clock_keys[k], p_id, j + 1, ub[k] * 1.0000001)
+                else:
+                    rem[k] = np.inf
+                nxt[k] = t + rem[k] / lam[k] if lam[k] > 0.0 else np.inf
+            follow_up[i] = t if t < horizon else horizon
+            exit_reason[i] = reason
+            stop_time[i] = np.nan
+            continue
         t = 0.0
         on = t_begin <= 0.0
         started = on
@@ -279,22 +369,10 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
                 counts[i, k] = j + 1
                 if j == 0:
                     first_time[i, k] = t
-                flags = ON_TREATMENT if on else 0
-                ck = cons_keys[k]
-                c0 = _DRAWS_PER_EVENT * j
-                if _draw(ck, p_id, c0 + 1, p_hosp[k]):
-                    flags |= HOSPITALISED
-                if _draw(ck, p_id, c0 + 2, p_serious[k]):
-                    flags |= SERIOUS
-                if _draw(ck, p_id, c0 + 4, p_phn_age[k, a_now]):
-                    flags |= POST_HERPETIC_NEURALGIA
-                fatal = _draw(ck, p_id, c0 + 0, p_fatal[k])
-                stop = False
-                if fatal:
-                    flags |= FATAL
-                elif on and _draw(ck, p_id, c0 + 3, p_stop[k]):
-                    flags |= STOPS_TREATMENT
-                    stop = True
+                flags = _event_flags(cons_keys[k], p_id, j, on, p_hosp[k], p_serious[k],
+                                     p_phn_age[k, a_now], p_fatal[k], p_stop[k])
+                fatal = (flags & FATAL) != 0
+                stop = (flags & STOPS_TREATMENT) != 0
                 slot = ev_base + n_ev
                 if n_ev < cap:
                     ev_pid[slot] = p_id
