@@ -9,6 +9,7 @@ so runs are reproducible.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -376,3 +377,26 @@ def test_psa_draw_is_a_separate_reproducible_key(sc, n, draw):
     for x, y in ((m0.clock_keys, m1.clock_keys), (m0.cons_keys, m1.cons_keys)):
         assert not np.any(x == y)
     assert m0.death_key != m1.death_key and m0.disc_key != m1.disc_key
+
+
+@PROPS
+@given(sc=scenario(stop=False, simple=True), n=st.integers(1, 2500), where=st.floats(0.0, 2.0))
+def test_a_change_point_that_changes_no_hazard_changes_no_output(sc, n, where):
+    """A time-on-treatment step whose hazard ratio equals the one before it is a change point
+    that changes no hazard: no output may move, not even in the last bit (a clock is re-based
+    only when its own hazard changes). ``where`` puts the step inside the horizon (< 1) or after
+    it. With constant hazards (this strategy: no grid, taper, birthday or event-triggered stop)
+    the kernel takes its one-segment path; the added step sends every patient through the
+    general segment loop, so this also checks that the two paths agree, consequences
+    (hospitalisation, seriousness, case fatality) included."""
+    model = model_of(sc)
+    arm = model.arms[0]
+    assert arm.tot_edges.shape[0] == 0 and not np.any(arm.p_stop > 0)
+    step = max(where * float(sc["horizon_years"]), 1e-6)
+    general = dataclasses.replace(arm, tot_edges=np.array([step]),
+                                  tot_mult=np.hstack([arm.tot_mult, arm.tot_mult[:, -1:]]))
+    cohort = model.cohort.block(0, n)
+    a = engine.simulate_chunk(model, arm, cohort, cap=64)[0]
+    b = engine.simulate_chunk(model, general, cohort, cap=64)[0]
+    for name in FIELDS:
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
