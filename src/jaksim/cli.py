@@ -34,8 +34,8 @@ def _guarded(command):
                 traceback.print_exc()
             err.print("error: " + " ".join(str(exc).splitlines()), markup=False)  # always one line
             raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            err.print("interrupted; nothing was written to the results folder", markup=False)
+        except KeyboardInterrupt as exc:
+            err.print(str(exc) or "interrupted; nothing was written to the results folder", markup=False)
             raise typer.Exit(130) from None
         except Exception as exc:  # internal fault
             if debug:
@@ -85,6 +85,11 @@ def run(
     threads: Optional[int] = typer.Option(None, "--threads", help="Numba threads (default: all cores)."),
     chunk_size: int = typer.Option(65536, "--chunk-size", parser=_count, metavar="N", help="Patients simulated per chunk (memory bound)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier jaksim result in --out."),
+    resume: bool = typer.Option(False, "--resume", help="Continue a killed or interrupted run to --out from its "
+                                "last checkpoint (same scenario and options)."),
+    checkpoint_every: int = typer.Option(1 << 22, "--checkpoint-every", parser=_count, metavar="N",
+                                         help="Patients between checkpoints: each is one Parquet part of events "
+                                         "and patients per arm."),
     debug: bool = Debug,
 ) -> None:
     """Simulate every arm of a scenario and write events, patients and summary as Parquet."""
@@ -106,9 +111,11 @@ def run(
                       TimeRemainingColumn(), console=err, transient=True) as bar:
             task = bar.add_task("run", total=total)
             result = engine.run_to_folder(model, out, chunk_size=chunk_size, threads=threads,
-                                          overwrite=overwrite, progress=lambda n: bar.advance(task, n))
+                                          overwrite=overwrite, progress=lambda n: bar.advance(task, n),
+                                          resume=resume, checkpoint_patients=checkpoint_every)
     else:
-        result = engine.run_to_folder(model, out, chunk_size=chunk_size, threads=threads, overwrite=overwrite)
+        result = engine.run_to_folder(model, out, chunk_size=chunk_size, threads=threads, overwrite=overwrite,
+                                      resume=resume, checkpoint_patients=checkpoint_every)
     seconds = time.perf_counter() - started
     print_summary(console, result.summaries, f"{sc.name}: {sc.n_patients:,} patients × {len(model.arms)} arm(s), "
                                              f"{sc.horizon_years:g} years, seed {sc.seed}")

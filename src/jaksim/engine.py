@@ -7,7 +7,10 @@ bounded by the chunk size, whatever the number of patients.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import pickle
 import platform
 import tempfile
 from dataclasses import dataclass, field
@@ -25,7 +28,7 @@ from jaksim.economics import OUTCOMES as ECON_OUTCOMES
 from jaksim.economics import patient_economics
 from jaksim.economics import resolve as resolve_economics
 from jaksim.config import Scenario
-from jaksim.errors import JaksimError
+from jaksim.errors import JaksimError, OutputError
 from jaksim.hazards import ZOSTER, ArmSpec, build_arms
 from jaksim.io import TABLES, OutputFolder, RowGroupWriter, with_metadata
 from jaksim.kernel import HOSPITALISED, POST_HERPETIC_NEURALGIA, compact, simulate
@@ -39,6 +42,8 @@ from jaksim.vaccination import Schedule, accepts, completes, direct_schedule, el
 PHN = "post_herpetic_neuralgia"
 
 DEFAULT_CHUNK_SIZE = 1 << 16
+#: patients per checkpoint segment: one Parquet part of events and of patients per arm each
+CHECKPOINT_PATIENTS = 1 << 22
 #: patients per parallel task of the kernel: 1,024 keeps per-block set-up (scratch arrays,
 #: first uniforms) small against the work (256: +3.5% kernel time on M0) and 64 tasks per chunk
 BLOCK_SIZE = 1024
@@ -275,60 +280,79 @@ def outcomes(model: Model) -> tuple[str, ...]:
     return model.types + ((PHN,) if ZOSTER in model.types else ())
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run whose completed segments were kept for ``--resume``."""
+
+
+def _fingerprint(model: Model, draw: int, chunk_size: int, checkpoint_patients: int) -> str:
+    """What a resumed run must share with the run it continues: version, resolved scenario,
+    draw, chunking (float accumulations follow the chunk order)."""
+    text = json.dumps([__version__, model.scenario.model_dump_json(), draw, chunk_size, checkpoint_patients])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SIZE, threads: int | None = None,
                   overwrite: bool = False, draw: int = 0,
-                  progress: Callable[[int], None] | None = None) -> "RunSummary":
-    """Simulate every arm and write the dataset to ``out``; return what a run prints."""
+                  progress: Callable[[int], None] | None = None, resume: bool = False,
+                  checkpoint_patients: int = CHECKPOINT_PATIENTS) -> "RunSummary":
+    """Simulate every arm and write the dataset to ``out``; return what a run prints.
+
+    Events and patients are written in segments of ``checkpoint_patients`` (one Parquet part
+    per segment and arm); after each segment the accumulators are saved, so that a killed or
+    interrupted run continues with ``resume=True`` from the last completed segment, giving the
+    same files, byte for byte, as an uninterrupted run.
+    """
     if chunk_size < 1 or chunk_size > 1 << 26:
         raise JaksimError(f"--chunk-size {chunk_size} is out of range; allowed: 1 to {1 << 26}")
+    if checkpoint_patients < 1:
+        raise JaksimError(f"--checkpoint-every {checkpoint_patients} is out of range; allowed: 1 or more patients")
     set_threads(threads)
     sc = model.scenario
     schedules = Schedules(model, chunk_size)
     names = outcomes(model)
     reference = model.arms[0].name
-    folder = OutputFolder(out, overwrite)
+    fingerprint = _fingerprint(model, draw, chunk_size, checkpoint_patients)
+    folder = OutputFolder(out, overwrite, resume=resume)
     writers: list[RowGroupWriter] = []
     try:
         econ = bool(model.economics)
         sch = schemas(model.types, economics=econ)
-        w_ev, w_pat, acc, caps = {}, {}, {}, {}
-        for arm in model.arms:
-            w_ev[arm.name] = RowGroupWriter(folder.path("events", arm.name),
-                                            with_metadata(sch["events"], file_metadata(model, arm, "events", draw)))
-            w_pat[arm.name] = RowGroupWriter(folder.path("patients", arm.name),
-                                             with_metadata(sch["patients"], file_metadata(model, arm, "patients", draw)))
-            writers += [w_ev[arm.name], w_pat[arm.name]]
-            acc[arm.name] = SummaryAccumulator(names)
-            caps[arm.name] = _initial_cap(arm, sc.horizon_years)
-        contrasts = {arm.name: PairedContrast(names) for arm in model.arms[1:]}
-        vstats = {arm.name: VaccinationStats() for arm in model.arms}
-        eacc = {arm.name: EconomicsAccumulator(ECON_OUTCOMES) for arm in model.arms} if econ else {}
-        for start in range(0, sc.n_patients, chunk_size):
-            stop = min(sc.n_patients, start + chunk_size)
-            cohort = model.cohort.block(start, stop)
-            ref_counts = ref_econ = None
-            for a, arm in enumerate(model.arms):
-                sched = schedules.chunk(arm, cohort)
-                r, caps[arm.name] = simulate_chunk(model, arm, cohort, caps[arm.name], sched)
-                vstats[arm.name].add(sched, r.follow_up)
-                phn, phn_first = phn_per_patient(r, len(cohort), start)
-                pe = chunk_economics(model, a, cohort, r, sched) if econ else None
-                if econ:
-                    eacc[arm.name].add(pe, ref_econ)
-                    ref_econ = pe if ref_econ is None else ref_econ
-                w_ev[arm.name].write(event_batch(sch["events"], model.types, cohort, r, draw))
-                w_pat[arm.name].write(patient_batch(sch["patients"], model.types, cohort, r, sched, phn, draw, pe))
-                counts, first = r.counts, r.first_time
-                if len(names) > len(model.types):
-                    counts = np.column_stack([counts, phn])
-                    first = np.column_stack([first, phn_first])
-                acc[arm.name].add(r.follow_up, r.exit_reason, r.stop_time, counts, first)
-                if ref_counts is None:
-                    ref_counts = counts
-                else:
-                    contrasts[arm.name].add(ref_counts, counts, sched.dose1 < r.follow_up)
-                if progress:
-                    progress(stop - start)
+        state = {"fingerprint": fingerprint, "next_start": 0,
+                 "caps": {arm.name: _initial_cap(arm, sc.horizon_years) for arm in model.arms},
+                 "acc": {arm.name: SummaryAccumulator(names) for arm in model.arms},
+                 "contrasts": {arm.name: PairedContrast(names) for arm in model.arms[1:]},
+                 "vstats": {arm.name: VaccinationStats() for arm in model.arms},
+                 "eacc": {arm.name: EconomicsAccumulator(ECON_OUTCOMES) for arm in model.arms} if econ else {}}
+        if folder.resumed:
+            with open(folder.checkpoint, "rb") as f:
+                saved = pickle.load(f)
+            if saved.get("fingerprint") != fingerprint:
+                raise OutputError(
+                    f"--resume: the interrupted run to '{out}' was made with other settings (scenario, "
+                    "seed, number of patients, chunk size, checkpoint interval or jaksim version); "
+                    "rerun it with the same ones, or give --overwrite without --resume to start again")
+            state = saved
+            if progress:
+                progress(state["next_start"] * len(model.arms))
+        acc, contrasts, vstats, eacc, caps = (state[k] for k in ("acc", "contrasts", "vstats", "eacc", "caps"))
+        for seg_start in range(state["next_start"], sc.n_patients, checkpoint_patients):
+            seg_stop = min(sc.n_patients, seg_start + checkpoint_patients)
+            part = seg_start // checkpoint_patients
+            w_ev, w_pat = {}, {}
+            for arm in model.arms:
+                w_ev[arm.name] = RowGroupWriter(folder.path("events", arm.name, part),
+                                                with_metadata(sch["events"], file_metadata(model, arm, "events", draw)))
+                w_pat[arm.name] = RowGroupWriter(folder.path("patients", arm.name, part), with_metadata(
+                    sch["patients"], file_metadata(model, arm, "patients", draw)))
+                writers += [w_ev[arm.name], w_pat[arm.name]]
+            _simulate_segment(model, schedules, seg_start, seg_stop, chunk_size, draw, sch, names, econ,
+                              w_ev, w_pat, acc, contrasts, vstats, eacc, caps, progress)
+            for w in writers:
+                w.close()
+            writers = []
+            state["next_start"] = seg_stop
+            if seg_stop < sc.n_patients:
+                _save_checkpoint(folder.checkpoint, state)
         def write_small(table_name: str, arm: ArmSpec, table: pa.Table) -> pa.Table:
             """One small per-arm table (summary, contrasts, economics) as its own file."""
             w = RowGroupWriter(folder.path(table_name, arm.name),
@@ -352,11 +376,14 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
         for w in writers:
             w.close()
         writers = []
+        n_parts = (sc.n_patients + checkpoint_patients - 1) // checkpoint_patients
         folder.commit({
             "jaksim_version": __version__, "scenario": sc.name, "seed": sc.seed, "draw": draw,
             "n_patients": sc.n_patients, "horizon_years": sc.horizon_years,
             "arms": [a.name for a in model.arms], "infection_types": list(model.types),
-            "tables": {t: f"{t}/arm=<arm>/part-0.parquet" for t in written},
+            "tables": {t: f"{t}/arm=<arm>/part-0.parquet" if t not in ("events", "patients") or n_parts == 1
+                       else f"{t}/arm=<arm>/part-<k>.parquet, k = 0..{n_parts - 1}" for t in written},
+            "checkpoint_patients": checkpoint_patients,
             "reference_arm": reference,
             "vaccination": vaccination,
             "dependencies": dependency_versions(),
@@ -364,14 +391,70 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
                 "currency": model.economics[0].currency} if econ else {}),
         })
         return RunSummary(summaries, contrast_tables, vaccination, econ_tables or None)
-    except BaseException:
+    except BaseException as exc:
         for w in writers:
             try:
                 w.abort()
             except Exception:
                 pass
-        folder.abort()
+        # completed segments are kept when the run may be continued: Ctrl-C, an OS error such as a
+        # full disk, or any failure of a resumed run (its partial folder was there before)
+        keep = folder.checkpoint.is_file() and (isinstance(exc, (KeyboardInterrupt, OSError)) or folder.resumed)
+        if not keep:
+            folder.abort()
+        if keep and isinstance(exc, KeyboardInterrupt) and not isinstance(exc, RunInterrupted):
+            with open(folder.checkpoint, "rb") as f:
+                done = pickle.load(f)["next_start"]
+            raise RunInterrupted(f"interrupted; the first {done:,} of {sc.n_patients:,} patients are kept: run "
+                                 "the same command with --resume to continue") from None
         raise
+
+
+def _save_checkpoint(path: Path, state: dict) -> None:
+    """The accumulators after a completed segment, written atomically (temp file, rename).
+
+    A pickle (the accumulators hold exact Python-int sums); it is read back only by ``--resume``
+    from the hidden folder next to the user's own results folder."""
+    tmp = path.with_name(path.name + ".writing")
+    with open(tmp, "wb") as f:
+        pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _simulate_segment(model: Model, schedules: Schedules, seg_start: int, seg_stop: int, chunk_size: int,
+                      draw: int, sch: dict, names: tuple, econ: bool, w_ev: dict, w_pat: dict, acc: dict,
+                      contrasts: dict, vstats: dict, eacc: dict, caps: dict,
+                      progress: Callable[[int], None] | None) -> None:
+    """Patients seg_start..seg_stop-1 chunk by chunk under every arm: write their events and
+    patient rows, add them to the accumulators."""
+    for start in range(seg_start, seg_stop, chunk_size):
+        stop = min(seg_stop, start + chunk_size)
+        cohort = model.cohort.block(start, stop)
+        ref_counts = ref_econ = None
+        for a, arm in enumerate(model.arms):
+            sched = schedules.chunk(arm, cohort)
+            r, caps[arm.name] = simulate_chunk(model, arm, cohort, caps[arm.name], sched)
+            vstats[arm.name].add(sched, r.follow_up)
+            phn, phn_first = phn_per_patient(r, len(cohort), start)
+            pe = chunk_economics(model, a, cohort, r, sched) if econ else None
+            if econ:
+                eacc[arm.name].add(pe, ref_econ)
+                ref_econ = pe if ref_econ is None else ref_econ
+            w_ev[arm.name].write(event_batch(sch["events"], model.types, cohort, r, draw))
+            w_pat[arm.name].write(patient_batch(sch["patients"], model.types, cohort, r, sched, phn, draw, pe))
+            counts, first = r.counts, r.first_time
+            if len(names) > len(model.types):
+                counts = np.column_stack([counts, phn])
+                first = np.column_stack([first, phn_first])
+            acc[arm.name].add(r.follow_up, r.exit_reason, r.stop_time, counts, first)
+            if ref_counts is None:
+                ref_counts = counts
+            else:
+                contrasts[arm.name].add(ref_counts, counts, sched.dose1 < r.follow_up)
+            if progress:
+                progress(stop - start)
 
 
 @dataclass

@@ -3,11 +3,14 @@
 Layout of a run folder::
 
     <out>/jaksim.json                              manifest (no timestamps)
-    <out>/{events,patients,summary}/arm=<arm>/part-0.parquet
+    <out>/{events,patients}/arm=<arm>/part-<k>.parquet   k = 0, 1, ...: one per checkpoint segment
+    <out>/{summary,contrasts,economics}/arm=<arm>/part-0.parquet
 
 Rows are regrouped into fixed-size row groups, so files are byte-identical whatever the
 chunk size. The run is written into a hidden sibling folder and renamed into place when
-complete: a failed or killed run never leaves a half-written ``<out>``.
+complete: a failed or killed run never leaves a half-written ``<out>``. Completed segments and
+a checkpoint stay in the hidden folder of a killed or interrupted run, which ``--resume``
+continues (``find_partial``).
 """
 
 from __future__ import annotations
@@ -81,23 +84,87 @@ def with_metadata(schema: pa.Schema, metadata: dict[str, str]) -> pa.Schema:
     return schema.with_metadata({k.encode(): v.encode() for k, v in metadata.items()})
 
 
-class OutputFolder:
-    """A results folder created atomically: build in a hidden sibling, rename when done."""
+CHECKPOINT = "checkpoint.pkl"
 
-    def __init__(self, final: Path, overwrite: bool):
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:     # exists, owned by someone else
+        return True
+    return True
+
+
+def find_partial(final: Path) -> list[Path]:
+    """Hidden work folders of earlier runs to ``final`` whose process is gone (killed) or that
+    an interrupted run of this process kept, newest first."""
+    final = Path(final)
+    found = []
+    for p in final.parent.glob(f".{final.name}.jaksim-tmp-*"):
+        pid = p.name.rsplit("-", 1)[-1]
+        # this process's own folder too: a run here that ended keeping its partial work
+        if p.is_dir() and pid.isdigit() and (int(pid) == os.getpid() or not _alive(int(pid))):
+            found.append(p)
+    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+class OutputFolder:
+    """A results folder created atomically: build in a hidden sibling, rename when done.
+
+    ``resume``: take over the newest hidden folder a killed run left (with its completed
+    parts and checkpoint) instead of starting empty. Without it, such a folder is an error
+    (resume it, or give ``overwrite`` to start again), so that no completed work is dropped
+    silently; hidden folders that hold no checkpoint hold nothing to resume and are removed.
+    """
+
+    def __init__(self, final: Path, overwrite: bool, resume: bool = False):
         self.final = Path(final)
         self.overwrite = overwrite
         check_output_folder(self.final, overwrite)
         self.final.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = self.final.parent / f".{self.final.name}.jaksim-tmp-{os.getpid()}"
+        partial = []
+        for p in find_partial(self.final):
+            if (p / CHECKPOINT).is_file():
+                partial.append(p)
+            else:
+                shutil.rmtree(p, ignore_errors=True)
+        self.resumed = False
+        if resume:
+            if not partial:
+                raise OutputError(f"--resume: no interrupted run to continue for '{self.final}' (nothing "
+                                  "left by a killed run next to it); run without --resume")
+            if partial[0] != self.tmp:
+                if self.tmp.exists():
+                    shutil.rmtree(self.tmp)
+                os.replace(partial[0], self.tmp)
+            for p in partial[1:]:
+                if p != self.tmp:
+                    shutil.rmtree(p, ignore_errors=True)
+            for leftover in self.tmp.rglob("*.tmp"):    # the segment that was being written
+                leftover.unlink()
+            self.resumed = True
+            return
+        if partial and not overwrite:
+            raise OutputError(f"an interrupted run to '{self.final}' left completed work in '{partial[0]}'; "
+                              "give --resume to continue it, or --overwrite to start again")
+        for p in partial:
+            shutil.rmtree(p, ignore_errors=True)
         if self.tmp.exists():
             shutil.rmtree(self.tmp)
         self.tmp.mkdir()
 
-    def path(self, table: str, arm: str) -> Path:
-        return self.tmp / table / f"arm={arm}" / "part-0.parquet"
+    def path(self, table: str, arm: str, part: int = 0) -> Path:
+        return self.tmp / table / f"arm={arm}" / f"part-{part}.parquet"
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.tmp / CHECKPOINT
 
     def commit(self, manifest: dict) -> None:
+        self.checkpoint.unlink(missing_ok=True)
         (self.tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         old = None
         if self.final.exists():

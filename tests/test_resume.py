@@ -1,0 +1,157 @@
+"""A killed or interrupted run continues from its last checkpoint (`jaksim run --resume`) and
+ends with the same files, byte for byte, as a run that was never stopped.
+
+A hard kill is made real: a child process runs the engine and leaves with ``os._exit`` (no
+clean-up, like SIGKILL) in the middle of a segment. Deterministic: no timing involved.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from helpers import leftovers
+from jaksim import config, engine
+from jaksim.cli import main
+from jaksim.errors import OutputError
+
+ROOT = Path(__file__).resolve().parents[1]
+#: six arms (one capacity-limited), vaccination schedules, economics and paired contrasts
+SCENARIO = ROOT / "scenarios" / "ra_tofacitinib_zoster_vaccination.yaml"
+ARMS = len(config.load_scenario(SCENARIO).arms)
+N, CHUNK, EVERY = 6000, 1000, 2500      # segments 0-2500, 2500-5000, 5000-6000
+
+
+def _model(seed: int | None = None) -> engine.Model:
+    sc = config.load_scenario(SCENARIO).with_overrides(n_patients=N, seed=seed)
+    return engine.build_model(sc)
+
+
+def _run(out: Path, **kw) -> engine.RunSummary:
+    return engine.run_to_folder(_model(kw.pop("seed", None)), out, chunk_size=CHUNK, checkpoint_patients=EVERY,
+                                threads=1, **kw)
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file's bytes; in the manifest, the capacity-limited arm's measured SimPy time
+    (``pathway_seconds``, a duration that differs between any two runs) is left out."""
+    snap = {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    manifest = json.loads(snap["jaksim.json"])
+    for arm in manifest["vaccination"].values():
+        assert arm.pop("pathway_seconds", 0.0) >= 0.0
+    snap["jaksim.json"] = json.dumps(manifest, sort_keys=True).encode()
+    return snap
+
+
+def _kill_midway(out: Path, after_patients: int) -> None:
+    """A child process runs the same call and dies without clean-up once ``after_patients``
+    patients (all arms) have been simulated."""
+    code = textwrap.dedent(f"""
+        import os, sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from test_resume import _run
+        from pathlib import Path
+        done = [0]
+        def progress(n):
+            done[0] += n
+            if done[0] >= {after_patients}:
+                os._exit(9)
+        _run(Path({str(out)!r}), progress=progress)
+    """)
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.returncode == 9, p.stderr
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> dict[str, bytes]:
+    out = tmp_path_factory.mktemp("ref") / "run"
+    _run(out)
+    return _snapshot(out)
+
+
+def test_layout_has_one_part_per_segment(reference):
+    parts = sorted(k for k in reference if k.startswith("events/arm="))
+    arms = {k.split("/")[1] for k in parts}
+    assert len(arms) == ARMS == 6
+    assert parts == sorted(f"events/{a}/part-{k}.parquet" for a in arms for k in range(3))
+    assert "checkpoint.pkl" not in reference
+
+
+def test_killed_run_resumes_to_identical_files(tmp_path, reference):
+    out = tmp_path / "run"
+    _kill_midway(out, after_patients=ARMS * (EVERY + 1500))        # inside the second segment
+    assert not out.exists()                                   # nothing half-written in place
+    hidden = leftovers(out)
+    assert len(hidden) == 1 and (hidden[0] / "checkpoint.pkl").is_file()
+    assert not list(hidden[0].rglob("part-1.parquet"))        # the unfinished segment never landed
+    _run(out, resume=True)
+    assert _snapshot(out) == reference
+    assert leftovers(out) == sorted(out.iterdir())            # no hidden folder left
+
+
+def test_killed_before_the_first_checkpoint_leaves_nothing_to_resume(tmp_path, reference):
+    out = tmp_path / "run"
+    _kill_midway(out, after_patients=ARMS * 1000)
+    with pytest.raises(OutputError, match="no interrupted run to continue"):
+        _run(out, resume=True)
+    _run(out)                                                 # starts afresh without asking
+    assert _snapshot(out) == reference
+
+
+def test_a_new_run_does_not_silently_drop_completed_work(tmp_path, reference):
+    out = tmp_path / "run"
+    _kill_midway(out, after_patients=ARMS * (EVERY + 100))
+    with pytest.raises(OutputError, match="--resume to continue it, or --overwrite"):
+        _run(out)
+    _run(out, overwrite=True)                                 # the user chose to start again
+    assert _snapshot(out) == reference
+    assert leftovers(out) == sorted(out.iterdir())
+
+
+def test_resume_with_other_settings_is_refused_and_keeps_the_partial_run(tmp_path, reference):
+    out = tmp_path / "run"
+    _kill_midway(out, after_patients=ARMS * (EVERY + 100))
+    with pytest.raises(OutputError, match="other settings"):
+        _run(out, resume=True, seed=99)
+    _run(out, resume=True)                                    # the right settings still resume
+    assert _snapshot(out) == reference
+
+
+def test_ctrl_c_keeps_completed_segments_and_says_how_to_resume(tmp_path, reference):
+    out = tmp_path / "run"
+    done = [0]
+
+    def progress(n):
+        done[0] += n
+        if done[0] >= ARMS * (2 * EVERY + 500):
+            raise KeyboardInterrupt
+    with pytest.raises(engine.RunInterrupted, match=r"first 5,000 of 6,000 patients .* --resume"):
+        _run(out, progress=progress)
+    _run(out, resume=True)
+    assert _snapshot(out) == reference
+
+
+def test_cli_resume(tmp_path, capsys, reference):
+    out = tmp_path / "run"
+    _kill_midway(out, after_patients=ARMS * (EVERY + 100))
+    argv = ["run", str(SCENARIO), "--n-patients", str(N), "--chunk-size", str(CHUNK), "--threads", "1",
+            "--checkpoint-every", str(EVERY), "--out", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--resume" in err[0]
+    assert main(argv + ["--resume"]) == 0
+    capsys.readouterr()
+    assert _snapshot(out) == reference
+
+
+def test_cli_default_checkpoint_interval_is_the_engines():
+    import inspect
+
+    from jaksim import cli
+    default = inspect.signature(cli.run).parameters["checkpoint_every"].default.default
+    assert default == engine.CHECKPOINT_PATIENTS
