@@ -177,8 +177,8 @@ def econ_run(tmp_path_factory):
 
 def test_zero_efficacy_zero_cost_vaccine_equals_reference_exactly(econ_run):
     tmp, res = econ_run
-    p0 = pq.read_table(tmp / "a" / "patients" / "arm=none" / "part-0.parquet")
-    p1 = pq.read_table(tmp / "a" / "patients" / "arm=vaccine_without_effect" / "part-0.parquet")
+    p0 = pq.read_table(tmp / "a" / "patients" / "arm=none" / "part-00000.parquet")
+    p1 = pq.read_table(tmp / "a" / "patients" / "arm=vaccine_without_effect" / "part-00000.parquet")
     assert np.isfinite(p1.column("vaccine_dose1_years").to_numpy(zero_copy_only=False)).any()
     # bit for bit: the kernel re-bases a clock only when its own hazard changes, so the extra
     # change points of the vaccine arm (doses, waning steps) move nothing when efficacy is 0
@@ -194,11 +194,11 @@ def test_zero_efficacy_zero_cost_vaccine_equals_reference_exactly(econ_run):
 def test_economics_table_independent_of_chunks_and_threads(econ_run):
     tmp, _ = econ_run
     for arm in ("none", "vaccine"):
-        a = pq.read_table(tmp / "a" / "economics" / f"arm={arm}" / "part-0.parquet")
-        b = pq.read_table(tmp / "b" / "economics" / f"arm={arm}" / "part-0.parquet")
+        a = pq.read_table(tmp / "a" / "economics" / f"arm={arm}" / "part-00000.parquet")
+        b = pq.read_table(tmp / "b" / "economics" / f"arm={arm}" / "part-00000.parquet")
         assert a.equals(b)
-    pa_ = pq.read_table(tmp / "a" / "patients" / "arm=vaccine" / "part-0.parquet").to_pandas()
-    e = pq.read_table(tmp / "a" / "economics" / "arm=vaccine" / "part-0.parquet").to_pylist()[0]
+    pa_ = pq.read_table(tmp / "a" / "patients" / "arm=vaccine" / "part-00000.parquet").to_pandas()
+    e = pq.read_table(tmp / "a" / "economics" / "arm=vaccine" / "part-00000.parquet").to_pylist()[0]
     assert e["mean_costs"] == pytest.approx(pa_["costs"].mean(), rel=1e-12)
     assert (pa_["qalys"] <= pa_["qalys_undiscounted"] + 1e-12).all()
     assert (pa_["life_years_undiscounted"] == pa_["follow_up_years"]).all()

@@ -70,8 +70,8 @@ def dataset(out: Path, table: str) -> pa.Table:
 # --------------------------------------------------------------------------- layout
 def test_layout(out):
     assert sorted(p.name for p in out.iterdir()) == ["contrasts", "events", "jaksim.json", "patients", "summary"]
-    expected = sorted([f"{t}/arm={a}/part-0.parquet" for t in ("events", "patients", "summary") for a in ARMS]
-                      + [f"contrasts/arm={a}/part-0.parquet" for a in ARMS   # versus the reference arm
+    expected = sorted([f"{t}/arm={a}/part-00000.parquet" for t in ("events", "patients", "summary") for a in ARMS]
+                      + [f"contrasts/arm={a}/part-00000.parquet" for a in ARMS   # versus the reference arm
                          if a != json.loads((out / "jaksim.json").read_text())["reference_arm"]])
     assert [str(p.relative_to(out)) for p in parquet_files(out)] == expected
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp") or p.name.startswith(".")]
@@ -158,7 +158,7 @@ def test_library_parameters_carry_citations(tmp_path):
     scenario = write_scenario(tmp_path, text)
     out = tmp_path / "out"
     assert main(["run", str(scenario), "--out", str(out), "--n-patients", "200"]) == 0
-    meta = pq.read_schema(out / "events" / "arm=base" / "part-0.parquet").metadata
+    meta = pq.read_schema(out / "events" / "arm=base" / "part-00000.parquet").metadata
     rate = json.loads(meta[b"jaksim.parameters"])["infections"]["herpes_zoster"]["rate_per_100py"]["ra"]
     assert rate["source"] == "library" and rate["citation"] and rate["doi"] and rate["status"] == "read"
 
@@ -193,7 +193,7 @@ def test_events_schema_is_stable(out):
 
 
 def test_patients_and_summary_schema(out):
-    patients = pq.read_schema(out / "patients" / "arm=low" / "part-0.parquet")
+    patients = pq.read_schema(out / "patients" / "arm=low" / "part-00000.parquet")
     names = patients.names
     for col, typ in [("patient_id", pa.int64()), ("draw", pa.int32()), ("age_years", pa.float64()),
                      ("female", pa.bool_()), ("asia", pa.bool_()), ("prior_zoster", pa.bool_()),
@@ -208,7 +208,7 @@ def test_patients_and_summary_schema(out):
         assert patients.field(f"{t}_events").type == pa.int32()
         assert patients.field(f"{t}_first_years").type == pa.float64()
     assert names[:3] == ["patient_id", "draw", "age_years"]
-    summary = pq.read_schema(out / "summary" / "arm=low" / "part-0.parquet")
+    summary = pq.read_schema(out / "summary" / "arm=low" / "part-00000.parquet")
     assert summary.names == SUMMARY_COLUMNS
 
 

@@ -112,8 +112,8 @@ def test_reference_run_spans_several_chunks_and_row_groups(runs):
     """The comparison below is meaningful: both arms, several row groups, plenty of events."""
     ref = runs["ref"]
     for arm in ("tofacitinib_5mg", "tofacitinib_10mg"):
-        patients = pq.ParquetFile(ref / "patients" / f"arm={arm}" / "part-0.parquet")
-        events = pq.ParquetFile(ref / "events" / f"arm={arm}" / "part-0.parquet")
+        patients = pq.ParquetFile(ref / "patients" / f"arm={arm}" / "part-00000.parquet")
+        events = pq.ParquetFile(ref / "events" / f"arm={arm}" / "part-00000.parquet")
         assert patients.metadata.num_rows == N and patients.metadata.num_row_groups >= 2
         assert events.metadata.num_rows > 20_000
         flags = events.read(columns=["hospitalised", "fatal", "stops_treatment", "on_treatment"])
@@ -137,12 +137,12 @@ def test_different_seed_gives_different_data(runs):
     (not just the seed in the metadata) differ."""
     a, b = runs["ref"], runs["other_seed"]
     for arm in ("tofacitinib_5mg", "tofacitinib_10mg"):
-        pa_ = pq.read_table(a / "patients" / f"arm={arm}" / "part-0.parquet")
-        pb_ = pq.read_table(b / "patients" / f"arm={arm}" / "part-0.parquet")
+        pa_ = pq.read_table(a / "patients" / f"arm={arm}" / "part-00000.parquet")
+        pb_ = pq.read_table(b / "patients" / f"arm={arm}" / "part-00000.parquet")
         ages_a, ages_b = pa_.column("age_years").to_numpy(), pb_.column("age_years").to_numpy()
         assert np.mean(ages_a == ages_b) < 0.001
-        ea = pq.read_table(a / "events" / f"arm={arm}" / "part-0.parquet").column("time_years").to_numpy()
-        eb = pq.read_table(b / "events" / f"arm={arm}" / "part-0.parquet").column("time_years").to_numpy()
+        ea = pq.read_table(a / "events" / f"arm={arm}" / "part-00000.parquet").column("time_years").to_numpy()
+        eb = pq.read_table(b / "events" / f"arm={arm}" / "part-00000.parquet").column("time_years").to_numpy()
         assert np.intersect1d(ea, eb).size < 0.001 * min(ea.size, eb.size)
         fa = pa_.column("follow_up_years").to_numpy()
         fb = pb_.column("follow_up_years").to_numpy()
@@ -159,8 +159,8 @@ def test_arms_share_patients_and_random_numbers(runs):
     hazard, never the random numbers): every TB event before the patient's first treatment
     stop in either arm (a TB event may itself stop treatment) appears in both."""
     ref = runs["ref"]
-    p5 = pq.read_table(ref / "patients" / "arm=tofacitinib_5mg" / "part-0.parquet")
-    p10 = pq.read_table(ref / "patients" / "arm=tofacitinib_10mg" / "part-0.parquet")
+    p5 = pq.read_table(ref / "patients" / "arm=tofacitinib_5mg" / "part-00000.parquet")
+    p10 = pq.read_table(ref / "patients" / "arm=tofacitinib_10mg" / "part-00000.parquet")
     for col in ("patient_id", "age_years", "female", "asia", "prior_zoster", "diabetes", "zoster_vaccinated",
                 "glucocorticoid_band", "indication"):
         assert p5.column(col).equals(p10.column(col)), col
@@ -168,7 +168,7 @@ def test_arms_share_patients_and_random_numbers(runs):
                    np.nan_to_num(p10.column("treatment_stop_years").to_numpy(zero_copy_only=False), nan=np.inf))
 
     def early_tb(arm):
-        ev = pq.read_table(ref / "events" / f"arm={arm}" / "part-0.parquet",
+        ev = pq.read_table(ref / "events" / f"arm={arm}" / "part-00000.parquet",
                            columns=["patient_id", "type", "time_years"]).to_pydict()
         return {(pid, t) for pid, typ, t in zip(ev["patient_id"], ev["type"], ev["time_years"])
                 if typ == "tuberculosis" and t <= stop[pid]}
@@ -189,8 +189,8 @@ def test_psa_draw_changes_data_reproducibly(tmp_path):
     finally:
         numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     assert outs["d1"] == outs["d1_again"]
-    t0 = pq.read_table(tmp_path / "d0" / "events" / "arm=tofacitinib_5mg" / "part-0.parquet")
-    t1 = pq.read_table(tmp_path / "d1" / "events" / "arm=tofacitinib_5mg" / "part-0.parquet")
+    t0 = pq.read_table(tmp_path / "d0" / "events" / "arm=tofacitinib_5mg" / "part-00000.parquet")
+    t1 = pq.read_table(tmp_path / "d1" / "events" / "arm=tofacitinib_5mg" / "part-00000.parquet")
     assert set(t1.column("draw").to_pylist()) == {1}
     times0, times1 = t0.column("time_years").to_numpy(), t1.column("time_years").to_numpy()
     assert np.intersect1d(times0, times1).size == 0

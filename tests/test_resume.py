@@ -78,7 +78,7 @@ def test_layout_has_one_part_per_segment(reference):
     parts = sorted(k for k in reference if k.startswith("events/arm="))
     arms = {k.split("/")[1] for k in parts}
     assert len(arms) == ARMS == 6
-    assert parts == sorted(f"events/{a}/part-{k}.parquet" for a in arms for k in range(3))
+    assert parts == sorted(f"events/{a}/part-{k:05d}.parquet" for a in arms for k in range(3))
     assert "checkpoint.pkl" not in reference
 
 
@@ -88,7 +88,7 @@ def test_killed_run_resumes_to_identical_files(tmp_path, reference):
     assert not out.exists()                                   # nothing half-written in place
     hidden = leftovers(out)
     assert len(hidden) == 1 and (hidden[0] / "checkpoint.pkl").is_file()
-    assert not list(hidden[0].rglob("part-1.parquet"))        # the unfinished segment never landed
+    assert not list(hidden[0].rglob("part-00001.parquet"))    # the unfinished segment never landed
     _run(out, resume=True)
     assert _snapshot(out) == reference
     assert leftovers(out) == sorted(out.iterdir())            # no hidden folder left
@@ -155,3 +155,16 @@ def test_cli_default_checkpoint_interval_is_the_engines():
     from jaksim import cli
     default = inspect.signature(cli.run).parameters["checkpoint_every"].default.default
     assert default == engine.CHECKPOINT_PATIENTS
+
+
+def test_parts_read_back_in_patient_order(tmp_path):
+    """Twelve parts (so part 10 must sort after part 2): pandas, polars, DuckDB and R's arrow
+    list a partition's files in name order, and the zero-padded names keep patient-id order."""
+    import numpy as np
+    import pyarrow.dataset as ds
+    out = tmp_path / "run"
+    engine.run_to_folder(_model(), out, chunk_size=CHUNK, checkpoint_patients=500, threads=1)
+    arm = sorted((out / "patients").iterdir())[0]
+    assert len(list(arm.glob("*.parquet"))) == 12
+    ids = ds.dataset(arm, format="parquet").to_table(columns=["patient_id"])["patient_id"].to_numpy()
+    np.testing.assert_array_equal(ids, np.arange(N))

@@ -381,8 +381,8 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
             "jaksim_version": __version__, "scenario": sc.name, "seed": sc.seed, "draw": draw,
             "n_patients": sc.n_patients, "horizon_years": sc.horizon_years,
             "arms": [a.name for a in model.arms], "infection_types": list(model.types),
-            "tables": {t: f"{t}/arm=<arm>/part-0.parquet" if t not in ("events", "patients") or n_parts == 1
-                       else f"{t}/arm=<arm>/part-<k>.parquet, k = 0..{n_parts - 1}" for t in written},
+            "tables": {t: f"{t}/arm=<arm>/part-00000.parquet" if t not in ("events", "patients") or n_parts == 1
+                       else f"{t}/arm=<arm>/part-<k>.parquet, k = 00000..{n_parts - 1:05d}" for t in written},
             "checkpoint_patients": checkpoint_patients,
             "reference_arm": reference,
             "vaccination": vaccination,

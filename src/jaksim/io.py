@@ -3,8 +3,8 @@
 Layout of a run folder::
 
     <out>/jaksim.json                              manifest (no timestamps)
-    <out>/{events,patients}/arm=<arm>/part-<k>.parquet   k = 0, 1, ...: one per checkpoint segment
-    <out>/{summary,contrasts,economics}/arm=<arm>/part-0.parquet
+    <out>/{events,patients}/arm=<arm>/part-<k>.parquet   k = 00000, 00001, ...: one per checkpoint segment
+    <out>/{summary,contrasts,economics}/arm=<arm>/part-00000.parquet
 
 Rows are regrouped into fixed-size row groups, so files are byte-identical whatever the
 chunk size. The run is written into a hidden sibling folder and renamed into place when
@@ -157,7 +157,7 @@ class OutputFolder:
         self.tmp.mkdir()
 
     def path(self, table: str, arm: str, part: int = 0) -> Path:
-        return self.tmp / table / f"arm={arm}" / f"part-{part}.parquet"
+        return self.tmp / table / f"arm={arm}" / f"part-{part:05d}.parquet"   # zero-padded: sorted = patient order
 
     @property
     def checkpoint(self) -> Path:

@@ -172,7 +172,7 @@ def write_report(folder, out=None) -> list:
     else:
         if not (folder / "economics").is_dir():
             raise OutputError(f"run '{folder}' has no economics table (its scenario has no economics section)")
-        econ = {a: pq.read_table(folder / "economics" / f"arm={a}" / "part-0.parquet") for a in arms}
+        econ = {a: pq.read_table(folder / "economics" / f"arm={a}" / "part-00000.parquet") for a in arms}
         rows = economics_rows(econ)
         pq.write_table(pa.Table.from_pylist(rows), out / "economics.parquet")
         written.append(out / "economics.parquet")
