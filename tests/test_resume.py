@@ -168,3 +168,11 @@ def test_parts_read_back_in_patient_order(tmp_path):
     assert len(list(arm.glob("*.parquet"))) == 12
     ids = ds.dataset(arm, format="parquet").to_table(columns=["patient_id"])["patient_id"].to_numpy()
     np.testing.assert_array_equal(ids, np.arange(N))
+
+
+def test_files_do_not_depend_on_chunk_size_within_segments(tmp_path, reference):
+    """Chunks of 700 do not divide the 2,500-patient segments (the last chunk of a segment is
+    cut at its end): the same files as chunks of 1,000."""
+    out = tmp_path / "run"
+    engine.run_to_folder(_model(), out, chunk_size=700, checkpoint_patients=EVERY, threads=2)
+    assert _snapshot(out) == reference
