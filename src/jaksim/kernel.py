@@ -63,6 +63,41 @@ def _event_flags(ck, p_id, j, on, p_hosp, p_serious, p_phn, p_fatal, p_stop):
 
 
 @njit(**JIT)
+def _earliest(nxt, nxt_d, t_end):
+    """(time, which) of the first clock to ring before ``t_end``: which is the type, _DEATH,
+    or _NO_EVENT (then the time is ``t_end``); ties go to the lowest type, then to death."""
+    t_min = t_end
+    which = _NO_EVENT
+    for k in range(nxt.shape[0]):
+        if nxt[k] < t_min:
+            t_min = nxt[k]
+            which = k
+    if nxt_d < t_min:
+        t_min = nxt_d
+        which = _DEATH
+    return t_min, which
+
+
+@njit(**JIT)
+def _count_event(counts, first_time, i, k, t):
+    """Count patient i's event of type k at time t; return its number before this one (j)."""
+    j = counts[i, k]
+    counts[i, k] = j + 1
+    if j == 0:
+        first_time[i, k] = t
+    return j
+
+
+@njit(**JIT)
+def _store_event(ev_pid, ev_type, ev_time, ev_num, ev_flags, slot, p_id, k, t, number, flags):
+    ev_pid[slot] = p_id
+    ev_type[slot] = k
+    ev_time[slot] = t
+    ev_num[slot] = number
+    ev_flags[slot] = flags
+
+
+@njit(**JIT)
 def _left(rem, lam, dt):
     """Target left after ``dt`` at hazard ``lam`` (never below 0: rounding must not move an
     event before the segment it falls in; +inf stays +inf)."""
@@ -211,36 +246,18 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
             t = horizon
             reason = EXIT_HORIZON
             while True:
-                t_min = horizon
-                which = _NO_EVENT
-                for k in range(K):
-                    if nxt[k] < t_min:
-                        t_min = nxt[k]
-                        which = k
-                if nxt_d < t_min:
-                    t_min = nxt_d
-                    which = _DEATH
+                t, which = _earliest(nxt, nxt_d, horizon)
                 if which == _NO_EVENT:
-                    t = horizon
                     break
-                t = t_min
                 if which == _DEATH:
                     reason = EXIT_BACKGROUND_DEATH
                     break
                 k = which
-                j = counts[i, k]
-                counts[i, k] = j + 1
-                if j == 0:
-                    first_time[i, k] = t
+                j = _count_event(counts, first_time, i, k, t)
                 flags = _event_flags(cons_keys[k], p_id, j, True, p_hosp[k], p_serious[k],
                                      p_phn_age[k, a_int], p_fatal[k], p_stop[k])
-                slot = ev_base + n_ev
                 if n_ev < cap:
-                    ev_pid[slot] = p_id
-                    ev_type[slot] = k
-                    ev_time[slot] = t
-                    ev_num[slot] = j + 1
-                    ev_flags[slot] = flags
+                    _store_event(ev_pid, ev_type, ev_time, ev_num, ev_flags, ev_base + n_ev, p_id, k, t, j + 1, flags)
                 n_ev += 1
                 if flags & FATAL:
                     reason = EXIT_INFECTION_DEATH
@@ -347,39 +364,21 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
                 nxt_d = t + rem_d / mu if mu > 0.0 else np.inf
             first = False
             while True:
-                t_min = seg_end
-                which = _NO_EVENT
-                for k in range(K):
-                    if nxt[k] < t_min:
-                        t_min = nxt[k]
-                        which = k
-                if nxt_d < t_min:
-                    t_min = nxt_d
-                    which = _DEATH
+                t, which = _earliest(nxt, nxt_d, seg_end)
                 if which == _NO_EVENT:
-                    t = seg_end
                     break
-                t = t_min
                 if which == _DEATH:
                     reason = EXIT_BACKGROUND_DEATH
                     done = True
                     break
                 k = which
-                j = counts[i, k]
-                counts[i, k] = j + 1
-                if j == 0:
-                    first_time[i, k] = t
+                j = _count_event(counts, first_time, i, k, t)
                 flags = _event_flags(cons_keys[k], p_id, j, on, p_hosp[k], p_serious[k],
                                      p_phn_age[k, a_now], p_fatal[k], p_stop[k])
                 fatal = (flags & FATAL) != 0
                 stop = (flags & STOPS_TREATMENT) != 0
-                slot = ev_base + n_ev
                 if n_ev < cap:
-                    ev_pid[slot] = p_id
-                    ev_type[slot] = k
-                    ev_time[slot] = t
-                    ev_num[slot] = j + 1
-                    ev_flags[slot] = flags
+                    _store_event(ev_pid, ev_type, ev_time, ev_num, ev_flags, ev_base + n_ev, p_id, k, t, j + 1, flags)
                 n_ev += 1
                 if fatal:
                     reason = EXIT_INFECTION_DEATH
