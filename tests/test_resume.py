@@ -176,3 +176,70 @@ def test_files_do_not_depend_on_chunk_size_within_segments(tmp_path, reference):
     out = tmp_path / "run"
     engine.run_to_folder(_model(), out, chunk_size=700, checkpoint_patients=EVERY, threads=2)
     assert _snapshot(out) == reference
+
+
+# ------------------------------------------------------------------------------------ PSA
+def _psa_cli_killed(scenario: Path, out: Path, after_draws: int, draws: int) -> None:
+    """`jaksim psa` in a child process that dies without clean-up after ``after_draws`` draws."""
+    code = textwrap.dedent(f"""
+        import os
+        from jaksim import cli, psa
+        real, n = psa._run_once, [0]
+        def run_once(*a, **k):
+            if n[0] == {after_draws}:
+                os._exit(9)
+            n[0] += 1
+            return real(*a, **k)
+        psa._run_once = run_once
+        cli.main(["psa", {str(scenario)!r}, "--draws", "{draws}", "--n-patients", "300", "--threads", "1",
+                  "--out", {str(out)!r}])
+    """)
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.returncode == 9, p.stderr
+
+
+def test_killed_psa_resumes_to_identical_tables(tmp_path, scenario_writer, capsys):
+    from test_economics import ECON_SCENARIO
+    path = scenario_writer(ECON_SCENARIO)
+    ref, out = tmp_path / "ref", tmp_path / "psa"
+    argv = ["psa", str(path), "--draws", "6", "--n-patients", "300", "--threads", "1"]
+    assert main(argv + ["--out", str(ref)]) == 0
+    _psa_cli_killed(path, out, after_draws=4, draws=6)
+    hidden = leftovers(out)
+    assert len(hidden) == 1 and len(list(hidden[0].rglob("draw-*.pkl"))) == 4
+    assert main(argv + ["--out", str(out)]) == 2            # kept work is not dropped silently
+    assert "--resume" in capsys.readouterr().err
+    assert main(["run", str(path), "--n-patients", "300", "--out", str(out), "--resume"]) == 2
+    assert "interrupted PSA, not a run" in capsys.readouterr().err
+    assert main(argv + ["--out", str(out), "--resume"]) == 0
+    capsys.readouterr()
+    assert _snapshot_psa(out) == _snapshot_psa(ref)
+    assert not list(out.rglob("*.pkl")) and leftovers(out) == sorted(out.iterdir())
+
+
+def test_psa_store_skips_finished_draws(tmp_path):
+    """Draws in the store are not run again (the progress counts them at once), and results
+    equal a run without the store; another scenario is refused."""
+    from test_economics import ECON_SCENARIO
+
+    from jaksim import psa
+    sc = config.scenario_from_text(ECON_SCENARIO).with_overrides(n_patients=300)
+    store = psa.DrawStore(tmp_path / "draws", sc)
+    first = psa.run_psa(sc, [0, 1, 2], threads=1, store=store)
+    calls, real = [], psa._run_once
+    try:
+        psa._run_once = lambda *a, **k: calls.append(a[1]) or real(*a, **k)
+        again = psa.run_psa(sc, [0, 1, 2, 3], threads=1, store=psa.DrawStore(tmp_path / "draws", sc))
+    finally:
+        psa._run_once = real
+    assert calls == [3]
+    plain = psa.run_psa(sc, [0, 1, 2, 3], threads=1)
+    assert again.outcomes.equals(plain.outcomes)
+    assert first.outcomes.equals(plain.outcomes.filter(plain.outcomes["draw"].to_numpy() < 3))
+    assert again.cycles.equals(plain.cycles) and again.summary.equals(plain.summary)
+    with pytest.raises(OutputError, match="another scenario"):
+        psa.DrawStore(tmp_path / "draws", sc.with_overrides(seed=sc.seed + 1))
+
+
+def _snapshot_psa(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

@@ -32,6 +32,21 @@ def test_psa_on_a_local_cluster_equals_the_serial_psa():
     assert on_cluster.outcomes.column("draw").to_pylist()[:6] == [0] * 6   # sorted by draw
 
 
+def test_resumed_psa_on_a_local_cluster_equals_the_serial_psa(tmp_path):
+    """Draws 0 and 2 finished (serially) before an interruption; the resumed PSA sends only
+    draws 1 and 3 to the workers, saves them as they finish, and gives the serial tables."""
+    sc = config.load_scenario(STUDY).with_overrides(n_patients=2000)
+    serial = psa.run_psa(sc, [0, 1, 2, 3])
+    psa.run_psa(sc, [0, 2], store=psa.DrawStore(tmp_path, sc))
+    done = []
+    resumed = psa.run_psa(sc, [3, 1, 0, 2], scheduler="local:2", progress=done.append,
+                          store=psa.DrawStore(tmp_path, sc))
+    assert done[0] == 2 and sum(done) == 4
+    assert sorted(p.name for p in tmp_path.glob("draw-*.pkl")) == [f"draw-{d}.pkl" for d in range(4)]
+    for name in ("outcomes", "parameters", "cycles", "summary"):
+        assert getattr(serial, name).equals(getattr(resumed, name)), name
+
+
 @pytest.mark.parametrize("scheduler", ["local", "local:1", "local:8", "tcp://10.0.0.5:8786", "myhost:8786",
                                        "tls://[::1]:8786"])
 def test_scheduler_values_accepted(scheduler):

@@ -147,12 +147,15 @@ def psa(
         help="Run the draws on Dask: 'local' (a worker per core), 'local:N' or a scheduler address "
              "(tcp://host:8786); same results as without."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier jaksim result in --out."),
+    resume: bool = typer.Option(False, "--resume", help="Continue a killed or interrupted PSA to --out: draws "
+                                "already finished are not run again (same scenario and options)."),
     debug: bool = Debug,
 ) -> None:
     """Probabilistic sensitivity analysis: every uncertain library parameter drawn per draw."""
-    from jaksim import config
+    from jaksim import config, engine
     from jaksim import psa as psa_mod
-    from jaksim.io import check_output_folder
+    from jaksim.engine import RunInterrupted
+    from jaksim.io import OutputFolder
 
     if draws < 1 or first_draw < 0:
         raise JaksimError(f"--draws must be at least 1 and --first-draw at least 0 (got {draws}, {first_draw})")
@@ -161,20 +164,39 @@ def psa(
         check_scheduler(scheduler)
     sc = config.load_scenario(scenario).with_overrides(n_patients=n_patients, seed=seed)
     out = out if out is not None else Path("results") / f"{sc.name}_psa"
-    check_output_folder(out, overwrite)
+    folder = OutputFolder(out, overwrite, resume=resume)   # finished draws are kept in it as they come
     err = Console(stderr=True)
     started = time.perf_counter()
     ids = range(first_draw, first_draw + draws)
-    if err.is_terminal:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-        with Progress(TextColumn("PSA draws"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=err, transient=True) as bar:
-            task = bar.add_task("psa", total=draws)
-            result = psa_mod.run_psa(sc, ids, threads=threads, one_way=one_way, scheduler=scheduler,
-                                     progress=lambda n: bar.advance(task, n))
-    else:
-        result = psa_mod.run_psa(sc, ids, threads=threads, one_way=one_way, scheduler=scheduler)
-    psa_mod.write_psa(result, sc, out, overwrite)
+    try:
+        if folder.resumed and engine.read_checkpoint(folder.checkpoint).get("kind") != "psa":
+            raise JaksimError(f"--resume: what was left next to '{out}' is an interrupted run, not a PSA; "
+                              "continue it with 'jaksim run --resume', or give --overwrite without --resume")
+        store = psa_mod.DrawStore(folder.tmp / psa_mod.DRAWS, sc)
+        engine.save_checkpoint(folder.checkpoint, {"kind": "psa", "fingerprint": store.fingerprint})
+        if err.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+            with Progress(TextColumn("PSA draws"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                          console=err, transient=True) as bar:
+                task = bar.add_task("psa", total=draws)
+                result = psa_mod.run_psa(sc, ids, threads=threads, one_way=one_way, scheduler=scheduler,
+                                         progress=lambda n: bar.advance(task, n), store=store)
+        else:
+            result = psa_mod.run_psa(sc, ids, threads=threads, one_way=one_way, scheduler=scheduler, store=store)
+        psa_mod.write_psa(result, sc, out, overwrite, folder=folder)
+    except (KeyboardInterrupt, OSError) as exc:
+        kept = len(list((folder.tmp / psa_mod.DRAWS).glob("draw-*.pkl")))
+        if not kept:
+            folder.abort()
+            raise
+        if isinstance(exc, OSError):
+            raise
+        raise RunInterrupted(f"interrupted; {kept} finished draw(s) are kept: run the same command with --resume "
+                             "to continue") from None
+    except BaseException:
+        if not folder.resumed:
+            folder.abort()
+        raise
     seconds = time.perf_counter() - started
     from jaksim.report import psa_table
     _console().print(psa_table(result))

@@ -317,15 +317,17 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
     try:
         econ = bool(model.economics)
         sch = schemas(model.types, economics=econ)
-        state = {"fingerprint": fingerprint, "next_start": 0,
+        state = {"kind": "run", "fingerprint": fingerprint, "next_start": 0,
                  "caps": {arm.name: _initial_cap(arm, sc.horizon_years) for arm in model.arms},
                  "acc": {arm.name: SummaryAccumulator(names) for arm in model.arms},
                  "contrasts": {arm.name: PairedContrast(names) for arm in model.arms[1:]},
                  "vstats": {arm.name: VaccinationStats() for arm in model.arms},
                  "eacc": {arm.name: EconomicsAccumulator(ECON_OUTCOMES) for arm in model.arms} if econ else {}}
         if folder.resumed:
-            with open(folder.checkpoint, "rb") as f:
-                saved = pickle.load(f)
+            saved = read_checkpoint(folder.checkpoint)
+            if saved.get("kind") != "run":
+                raise OutputError(f"--resume: what was left next to '{out}' is an interrupted PSA, not a run; "
+                                  "continue it with 'jaksim psa --resume', or give --overwrite without --resume")
             if saved.get("fingerprint") != fingerprint:
                 raise OutputError(
                     f"--resume: the interrupted run to '{out}' was made with other settings (scenario, "
@@ -352,7 +354,7 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
             writers = []
             state["next_start"] = seg_stop
             if seg_stop < sc.n_patients:
-                _save_checkpoint(folder.checkpoint, state)
+                save_checkpoint(folder.checkpoint, state)
         def write_small(table_name: str, arm: ArmSpec, table: pa.Table) -> pa.Table:
             """One small per-arm table (summary, contrasts, economics) as its own file."""
             w = RowGroupWriter(folder.path(table_name, arm.name),
@@ -403,14 +405,26 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
         if not keep:
             folder.abort()
         if keep and isinstance(exc, KeyboardInterrupt) and not isinstance(exc, RunInterrupted):
-            with open(folder.checkpoint, "rb") as f:
-                done = pickle.load(f)["next_start"]
+            done = read_checkpoint(folder.checkpoint)["next_start"]
             raise RunInterrupted(f"interrupted; the first {done:,} of {sc.n_patients:,} patients are kept: run "
                                  "the same command with --resume to continue") from None
         raise
 
 
-def _save_checkpoint(path: Path, state: dict) -> None:
+def read_checkpoint(path: Path) -> dict:
+    """The state a killed or interrupted run or PSA saved (see ``save_checkpoint``)."""
+    try:
+        with open(path, "rb") as f:
+            state = pickle.load(f)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as exc:
+        raise OutputError(f"--resume: the checkpoint '{path}' cannot be read ({type(exc).__name__}); give "
+                          "--overwrite without --resume to start again") from None
+    if not isinstance(state, dict):
+        raise OutputError(f"--resume: '{path}' is not a jaksim checkpoint; give --overwrite without --resume")
+    return state
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
     """The accumulators after a completed segment, written atomically (temp file, rename).
 
     A pickle (the accumulators hold exact Python-int sums); it is read back only by ``--resume``

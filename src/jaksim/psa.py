@@ -20,6 +20,11 @@ so arms stay paired within a draw. Results stay in memory and are written once:
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
+import os
+import pickle
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -33,7 +38,7 @@ from jaksim import __version__
 from jaksim.config import Scenario
 from jaksim.economics import OUTCOMES, entry_distribution, economics_library, library_parameters, yearly_counts
 from jaksim.engine import Schedules, build_model, chunk_economics, outcomes, set_threads, simulate_chunk
-from jaksim.errors import JaksimError
+from jaksim.errors import JaksimError, OutputError
 from jaksim.hazards import cohort_indications
 from jaksim.io import OutputFolder
 from jaksim.library import Library, load_library
@@ -42,6 +47,8 @@ from jaksim.records import phn_per_patient
 from jaksim.rng import stream_key, uniform
 
 CHUNK = 1 << 16
+#: subfolder of a PSA's hidden work folder holding the finished draws (``DrawStore``)
+DRAWS = "psa-draws"
 _VALUE_KEY = {"rates": "rate_per_100py", "hazard_ratios": "hazard_ratio", "consequences": "probability",
               "discontinuation": "rate_per_100py", "off_treatment_hazard_ratio": "hazard_ratio"}
 SUMMARISED = ("costs", "qalys", "life_years", "costs_undiscounted", "qalys_undiscounted")
@@ -289,31 +296,73 @@ def _first_blocks(scenario: Scenario, draw: int, params: Sequence[Parameter], va
     return _Blocks(build_model(scenario, draw=draw, library=lib, economics_library=econ))
 
 
-def _run_on_cluster(scenario, draws, params, values, scheduler, progress):
+class DrawStore:
+    """Finished PSA draws kept on disk as they finish, one small pickle per draw, so that a
+    killed or interrupted PSA continues where it stopped (``jaksim psa --resume``).
+
+    A draw's result depends only on the scenario and the draw number, so the store is keyed by
+    jaksim's version and the resolved scenario; any later run with the same ones may reuse it
+    (even with a longer ``--draws``). Files are written atomically (temp file, rename).
+    """
+
+    def __init__(self, folder: Path, scenario: Scenario):
+        self.folder = Path(folder)
+        self.fingerprint = hashlib.sha256(json.dumps([__version__, scenario.model_dump_json()]).encode()).hexdigest()
+        key = self.folder / "fingerprint"
+        if key.is_file():
+            if key.read_text() != self.fingerprint:
+                raise OutputError("--resume: the interrupted PSA was made with another scenario, seed, number of "
+                                  "patients or jaksim version; rerun it with the same ones, or give --overwrite "
+                                  "without --resume to start again")
+        else:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            key.write_text(self.fingerprint)
+
+    def load(self) -> dict[int, tuple]:
+        """{draw: (outcome names, results)} of every draw finished so far."""
+        out = {}
+        for f in self.folder.glob("draw-*.pkl"):
+            with open(f, "rb") as fh:
+                d, names, res = pickle.load(fh)
+            out[d] = (names, res)
+        return out
+
+    def save(self, draw: int, names, res) -> None:
+        path = self.folder / f"draw-{draw}.pkl"
+        tmp = path.with_name(path.name + ".writing")
+        with open(tmp, "wb") as fh:
+            pickle.dump((draw, names, res), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+
+
+def _run_on_cluster(scenario, draws, params, values, scheduler, progress, blocks, store):
     """The draws as tasks on Dask (``jaksim.scaleout``); results in draw order."""
     from distributed import as_completed
 
     from jaksim.scaleout import connect
-    blocks = _first_blocks(scenario, draws[0], params, values[0])
     with connect(scheduler) as cluster:
         client = cluster.client
         shared_params, shared_blocks = client.scatter([list(params), blocks], broadcast=True)
         futures = [client.submit(_draw, scenario, d, shared_params, values[i], shared_blocks,
                                  cluster.numba_threads, key=f"jaksim-psa-{scenario.name}-draw-{d}")
                    for i, d in enumerate(draws)]
-        for _ in as_completed(futures):
+        for _, (d, names, res) in as_completed(futures, with_results=True):
+            if store is not None:
+                store.save(d, names, res)
             if progress:
                 progress(1)
         done = client.gather(futures)
-    return blocks, done
+    return done
 
 
 def run_psa(scenario: Scenario, draws: Sequence[int], *, threads: int | None = None, one_way: bool = False,
-            progress: Callable[[int], None] | None = None, scheduler: str | None = None) -> PsaResult:
+            progress: Callable[[int], None] | None = None, scheduler: str | None = None,
+            store: DrawStore | None = None) -> PsaResult:
     """Run the PSA draws (any order; results sorted by draw) and optionally the one-way analysis.
 
     ``scheduler``: run the draws on Dask (``'local'``, ``'local:N'`` or a scheduler address, see
-    ``jaksim.scaleout``); the results are identical to the serial run's.
+    ``jaksim.scaleout``); the results are identical to the serial run's. ``store``: draws already
+    in it are not run again, and every draw run is saved there as it finishes.
     """
     if scenario.arms[0].economics is None:
         raise JaksimError(f"scenario '{scenario.name}' has no economics section; a PSA needs costs and QALYs "
@@ -327,16 +376,29 @@ def run_psa(scenario: Scenario, draws: Sequence[int], *, threads: int | None = N
     values = draw_values(params, scenario.seed, draws)
     out_rows: list[dict] = []
     cyc_rows: list[dict] = []
-    if scheduler is not None:
-        schedules, done = _run_on_cluster(scenario, draws, params, values, scheduler, progress)
+    finished = store.load() if store is not None else {}
+    todo = [i for i, d in enumerate(draws) if d not in finished]
+    if progress and len(todo) < len(draws):
+        progress(len(draws) - len(todo))
+    # cohort chunks and schedules are made under the first draw's values (also when that draw
+    # was finished before a resume), so a resumed PSA equals an uninterrupted one
+    schedules = None if 0 in todo[:1] else _first_blocks(scenario, draws[0], params, values[0])
+    if scheduler is not None and todo:
+        if schedules is None:
+            schedules = _first_blocks(scenario, draws[0], params, values[0])
+        for d, names, res in _run_on_cluster(scenario, [draws[i] for i in todo], params, values[todo],
+                                             scheduler, progress, schedules, store):
+            finished[d] = (names, res)
     else:
-        schedules, done = None, []
-        for i, d in enumerate(draws):     # the first draw makes the cohort chunks and schedules
+        for i in todo:                    # the first draw makes the cohort chunks and schedules
             lib, econ = libraries(params, values[i])
-            _, names, res, schedules = _run_once(scenario, d, lib, econ, schedules)
-            done.append((d, names, res))
+            _, names, res, schedules = _run_once(scenario, draws[i], lib, econ, schedules)
+            finished[draws[i]] = (names, res)
+            if store is not None:
+                store.save(draws[i], names, res)
             if progress:
                 progress(1)
+    done = [(d, *finished[d]) for d in draws]
     for d, names, res in done:
         _rows(d, scenario.n_patients, names, res, out_rows, cyc_rows)
     ptable = pa.table({"draw": pa.array(draws, pa.int64()),
@@ -395,10 +457,14 @@ def _one_way(scenario: Scenario, params: Sequence[Parameter], schedules) -> pa.T
     return pa.Table.from_pylist(rows)
 
 
-def write_psa(result: PsaResult, scenario: Scenario, out: Path, overwrite: bool = False) -> None:
-    """Write the PSA tables to ``out`` atomically (one Parquet file per table, plus jaksim.json)."""
-    folder = OutputFolder(Path(out), overwrite)
+def write_psa(result: PsaResult, scenario: Scenario, out: Path, overwrite: bool = False,
+              folder: OutputFolder | None = None) -> None:
+    """Write the PSA tables to ``out`` atomically (one Parquet file per table, plus jaksim.json);
+    into ``folder`` when the caller made it (``jaksim psa`` does, to keep finished draws there)."""
+    own = folder is None
+    folder = OutputFolder(Path(out), overwrite) if own else folder
     try:
+        shutil.rmtree(folder.tmp / DRAWS, ignore_errors=True)
         meta = {b"jaksim.version": __version__.encode(), b"jaksim.scenario_yaml": (scenario.text or "").encode(),
                 b"jaksim.seed": str(scenario.seed).encode()}
         tables = {"outcomes": result.outcomes, "parameters": result.parameters,
@@ -414,6 +480,7 @@ def write_psa(result: PsaResult, scenario: Scenario, out: Path, overwrite: bool 
                        "willingness_to_pay": list(result.willingness_to_pay),
                        "tables": {n: f"{n}.parquet" for n in tables}})
     except BaseException:
-        folder.abort()
+        if own:
+            folder.abort()
         raise
 
