@@ -56,7 +56,7 @@ def _u(seed: int, name: str, ids: np.ndarray, index: int = 0) -> np.ndarray:
     return uniforms(stream_key(seed, f"cohort/{name}"), ids, index)
 
 
-# rows of the uniforms matrix of a synthetic cohort: its streams "cohort/<name>"
+# a synthetic cohort's streams "cohort/<name>", in the order of Synthesiser.keys
 _AGE, _AGE_BAND, _GC, _INDICATION, _FIRST_COVARIATE = 0, 1, 2, 3, 4
 
 
