@@ -247,3 +247,25 @@ def test_rerun_with_same_seed_is_byte_identical(run_dir, tmp_path):
     assert first.keys() == second.keys()
     for name in first:
         assert first[name] == second[name], name
+
+
+def test_write_queue_keeps_order_and_hands_errors_to_the_caller(tmp_path):
+    """Batches are written in the order put (one thread), and an error of the writing thread
+    is raised in the caller, not lost with the thread."""
+    import pyarrow as pa
+    from jaksim.io import RowGroupWriter, WriteQueue
+    schema = pa.schema([("x", pa.int64())])
+    w = RowGroupWriter(tmp_path / "a.parquet", schema, rows_per_group=7)
+    q = WriteQueue(max_pending=2)
+    for start in range(0, 100, 10):
+        q.put(w, pa.record_batch([pa.array(range(start, start + 10))], schema=schema))
+    q.drain()
+    w.close()
+    assert pq.read_table(tmp_path / "a.parquet")["x"].to_pylist() == list(range(100))
+    bad = RowGroupWriter(tmp_path / "b.parquet", schema, rows_per_group=1)
+    q.put(bad, pa.record_batch([pa.array(["not an int"])], names=["x"]))
+    with pytest.raises(pa.ArrowInvalid):
+        q.drain()
+    q.close(cancel=True)
+    bad.abort()
+    assert not list(tmp_path.glob("b.parquet*"))

@@ -30,7 +30,7 @@ from jaksim.economics import resolve as resolve_economics
 from jaksim.config import Scenario
 from jaksim.errors import JaksimError, OutputError
 from jaksim.hazards import ZOSTER, ArmSpec, build_arms
-from jaksim.io import TABLES, OutputFolder, RowGroupWriter, with_metadata
+from jaksim.io import TABLES, OutputFolder, RowGroupWriter, WriteQueue, with_metadata
 from jaksim.kernel import HOSPITALISED, POST_HERPETIC_NEURALGIA, compact, simulate
 from jaksim.library import load_library
 from jaksim.memory import keep_freed_memory
@@ -314,6 +314,7 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
     fingerprint = _fingerprint(model, draw, chunk_size, checkpoint_patients)
     folder = OutputFolder(out, overwrite, resume=resume)
     writers: list[RowGroupWriter] = []
+    queue = WriteQueue()
     try:
         econ = bool(model.economics)
         sch = schemas(model.types, economics=econ)
@@ -348,13 +349,15 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
                     sch["patients"], file_metadata(model, arm, "patients", draw)))
                 writers += [w_ev[arm.name], w_pat[arm.name]]
             _simulate_segment(model, schedules, seg_start, seg_stop, chunk_size, draw, sch, names, econ,
-                              w_ev, w_pat, acc, contrasts, vstats, eacc, caps, progress)
+                              w_ev, w_pat, acc, contrasts, vstats, eacc, caps, progress, queue)
+            queue.drain()
             for w in writers:
                 w.close()
             writers = []
             state["next_start"] = seg_stop
             if seg_stop < sc.n_patients:
                 save_checkpoint(folder.checkpoint, state)
+        queue.close()
         def write_small(table_name: str, arm: ArmSpec, table: pa.Table) -> pa.Table:
             """One small per-arm table (summary, contrasts, economics) as its own file."""
             w = RowGroupWriter(folder.path(table_name, arm.name),
@@ -394,6 +397,7 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
         })
         return RunSummary(summaries, contrast_tables, vaccination, econ_tables or None)
     except BaseException as exc:
+        queue.close(cancel=True)                 # no write may run while the writers are aborted
         for w in writers:
             try:
                 w.abort()
@@ -440,9 +444,9 @@ def save_checkpoint(path: Path, state: dict) -> None:
 def _simulate_segment(model: Model, schedules: Schedules, seg_start: int, seg_stop: int, chunk_size: int,
                       draw: int, sch: dict, names: tuple, econ: bool, w_ev: dict, w_pat: dict, acc: dict,
                       contrasts: dict, vstats: dict, eacc: dict, caps: dict,
-                      progress: Callable[[int], None] | None) -> None:
-    """Patients seg_start..seg_stop-1 chunk by chunk under every arm: write their events and
-    patient rows, add them to the accumulators."""
+                      progress: Callable[[int], None] | None, queue: WriteQueue) -> None:
+    """Patients seg_start..seg_stop-1 chunk by chunk under every arm: queue their events and
+    patient rows for writing, add them to the accumulators."""
     for start in range(seg_start, seg_stop, chunk_size):
         stop = min(seg_stop, start + chunk_size)
         cohort = model.cohort.block(start, stop)
@@ -456,8 +460,8 @@ def _simulate_segment(model: Model, schedules: Schedules, seg_start: int, seg_st
             if econ:
                 eacc[arm.name].add(pe, ref_econ)
                 ref_econ = pe if ref_econ is None else ref_econ
-            w_ev[arm.name].write(event_batch(sch["events"], model.types, cohort, r, draw))
-            w_pat[arm.name].write(patient_batch(sch["patients"], model.types, cohort, r, sched, phn, draw, pe))
+            queue.put(w_ev[arm.name], event_batch(sch["events"], model.types, cohort, r, draw))
+            queue.put(w_pat[arm.name], patient_batch(sch["patients"], model.types, cohort, r, sched, phn, draw, pe))
             counts, first = r.counts, r.first_time
             if len(names) > len(model.types):
                 counts = np.column_stack([counts, phn])

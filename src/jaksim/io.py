@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
+import threading
 from pathlib import Path
 
 import pyarrow as pa
@@ -77,6 +79,56 @@ class RowGroupWriter:
             self._writer.close()
         finally:
             self.tmp.unlink(missing_ok=True)
+
+
+class WriteQueue:
+    """Record batches written to their RowGroupWriters on one background thread, in the order
+    they were put, so that Parquet encoding (which releases the GIL) overlaps the simulation of
+    the next chunk. Same files as writing inline; at most ``max_pending`` batches wait, so
+    memory stays bounded. An error of the writing thread is raised in the caller at its next
+    ``put`` or ``drain``."""
+
+    def __init__(self, max_pending: int = 16):
+        self._queue: queue.Queue = queue.Queue(max_pending)
+        self._error: BaseException | None = None
+        self._cancelled = False
+        self._thread = threading.Thread(target=self._work, name="jaksim-parquet-writer", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is None:
+                    return
+                if self._error is None and not self._cancelled:
+                    writer, batch = item
+                    writer.write(batch)
+            except BaseException as exc:          # handed to the caller
+                self._error = exc
+            finally:
+                self._queue.task_done()
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def put(self, writer: RowGroupWriter, batch: pa.RecordBatch) -> None:
+        self._check()
+        self._queue.put((writer, batch))
+
+    def drain(self) -> None:
+        """Wait until every batch put so far is written (before closing their writers)."""
+        self._queue.join()
+        self._check()
+
+    def close(self, cancel: bool = False) -> None:
+        """Stop the thread, after writing what is queued (or dropping it: ``cancel``)."""
+        self._cancelled = cancel
+        self._queue.put(None)
+        self._thread.join()
+        if not cancel:
+            self._check()
 
 
 def with_metadata(schema: pa.Schema, metadata: dict[str, str]) -> pa.Schema:
