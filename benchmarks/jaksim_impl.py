@@ -69,7 +69,7 @@ def simulate_only(model, n: int) -> tuple[Tally, float, float]:
         t2 = time.perf_counter()
         seconds += t2 - t0
         kernel += t2 - t1
-        tally.add_parts(r.counts, r.exit_reason == EXIT_BACKGROUND_DEATH, r.follow_up)
+        tally.add_parts(r.counts, r.exit_reason, EXIT_BACKGROUND_DEATH, r.follow_up)
     return tally, seconds, kernel
 
 
