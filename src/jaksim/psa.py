@@ -380,12 +380,14 @@ def run_psa(scenario: Scenario, draws: Sequence[int], *, threads: int | None = N
     todo = [i for i, d in enumerate(draws) if d not in finished]
     if progress and len(todo) < len(draws):
         progress(len(draws) - len(todo))
-    # cohort chunks and schedules are made under the first draw's values (also when that draw
-    # was finished before a resume), so a resumed PSA equals an uninterrupted one
-    schedules = None if 0 in todo[:1] else _first_blocks(scenario, draws[0], params, values[0])
+    # cohort chunks and schedules are made under the first draw's values: by that draw's run
+    # when it runs here first, else up front (on Dask, or when a resumed PSA had finished it),
+    # so a resumed PSA equals an uninterrupted one
+    if scheduler is None and todo[:1] == [0]:
+        schedules = None
+    else:
+        schedules = _first_blocks(scenario, draws[0], params, values[0])
     if scheduler is not None and todo:
-        if schedules is None:
-            schedules = _first_blocks(scenario, draws[0], params, values[0])
         for d, names, res in _run_on_cluster(scenario, [draws[i] for i in todo], params, values[todo],
                                              scheduler, progress, schedules, store):
             finished[d] = (names, res)
