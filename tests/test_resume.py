@@ -243,3 +243,29 @@ def test_psa_store_skips_finished_draws(tmp_path):
 
 def _snapshot_psa(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_ctrl_c_during_a_psa_keeps_finished_draws(tmp_path, scenario_writer, capsys, monkeypatch):
+    from test_economics import ECON_SCENARIO
+
+    from jaksim import psa
+    path = scenario_writer(ECON_SCENARIO)
+    out = tmp_path / "psa"
+    argv = ["psa", str(path), "--draws", "5", "--n-patients", "300", "--threads", "1", "--out", str(out)]
+    real, n = psa._run_once, [0]
+
+    def interrupted(*a, **k):
+        if n[0] == 2:
+            raise KeyboardInterrupt
+        n[0] += 1
+        return real(*a, **k)
+    monkeypatch.setattr(psa, "_run_once", interrupted)
+    assert main(argv) == 130
+    assert "2 finished draw(s) are kept" in capsys.readouterr().err
+    monkeypatch.setattr(psa, "_run_once", real)
+    assert main(argv + ["--resume"]) == 0
+    capsys.readouterr()
+    assert main(["psa", str(path), "--draws", "5", "--n-patients", "300", "--threads", "1",
+                 "--out", str(tmp_path / "ref")]) == 0
+    capsys.readouterr()
+    assert _snapshot_psa(out) == _snapshot_psa(tmp_path / "ref")
