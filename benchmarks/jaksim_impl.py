@@ -30,8 +30,8 @@ def load(yaml_text: str, threads: int | None):
 
 
 def _dispatchers():
-    from jaksim import cohort, kernel, rng
-    return (kernel.simulate, kernel.compact, rng.uniforms, cohort._synthesise)
+    from jaksim import cohort, kernel
+    return (kernel.simulate, kernel.compact, cohort._synthesise)
 
 
 def _cache_state() -> str:

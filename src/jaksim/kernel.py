@@ -98,6 +98,21 @@ def _store_event(ev_pid, ev_type, ev_time, ev_num, ev_flags, slot, p_id, k, t, n
 
 
 @njit(**JIT)
+def _ring_time(t, rem, lam):
+    """When a clock with target ``rem`` left at time ``t`` rings at constant hazard ``lam``."""
+    return t + rem / lam if lam > 0.0 else np.inf
+
+
+@njit(**JIT)
+def _next_target(recurrent, key, p_id, j, upper):
+    """The Exp(1) target after a type's event number j+1 (+inf when the type does not recur or
+    its counters run out); lazy above ``upper``."""
+    if recurrent and j + 1 < _MAX_EVENTS_PER_TYPE:
+        return exponential_target(key, p_id, j + 1, upper)
+    return np.inf
+
+
+@njit(**JIT)
 def _left(rem, lam, dt):
     """Target left after ``dt`` at hazard ``lam`` (never below 0: rounding must not move an
     event before the segment it falls in; +inf stays +inf)."""
@@ -240,10 +255,9 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
                 lk = s[k] * hr_gc[k, band]
                 lk *= tot_mult[k, 0]
                 lam[k] = lk
-                nxt[k] = 0.0 + rem[k] / lk if lk > 0.0 else np.inf
+                nxt[k] = _ring_time(0.0, rem[k], lk)
             mu = mortality[sex, a_int]
-            nxt_d = 0.0 + rem_d / mu if mu > 0.0 else np.inf
-            t = horizon
+            nxt_d = _ring_time(0.0, rem_d, mu)
             reason = EXIT_HORIZON
             while True:
                 t, which = _earliest(nxt, nxt_d, horizon)
@@ -262,11 +276,8 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
                 if flags & FATAL:
                     reason = EXIT_INFECTION_DEATH
                     break
-                if recurrent[k] and j + 1 < _MAX_EVENTS_PER_TYPE:
-                    rem[k] = exponential_target(clock_keys[k], p_id, j + 1, ub[k] * 1.0000001)
-                else:
-                    rem[k] = np.inf
-                nxt[k] = t + rem[k] / lam[k] if lam[k] > 0.0 else np.inf
+                rem[k] = _next_target(recurrent[k], clock_keys[k], p_id, j, ub[k] * 1.0000001)
+                nxt[k] = _ring_time(t, rem[k], lam[k])
             follow_up[i] = t if t < horizon else horizon
             exit_reason[i] = reason
             stop_time[i] = np.nan
@@ -354,14 +365,14 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
                         rem[k] = _left(rem[k], lam[k], t - t0[k])
                     t0[k] = t
                     lam[k] = lk
-                    nxt[k] = t + rem[k] / lk if lk > 0.0 else np.inf
+                    nxt[k] = _ring_time(t, rem[k], lk)
             mu_new = mortality[sex, a_now]
             if first or mu_new != mu:
                 if not first:
                     rem_d = _left(rem_d, mu, t - t0_d)
                 t0_d = t
                 mu = mu_new
-                nxt_d = t + rem_d / mu if mu > 0.0 else np.inf
+                nxt_d = _ring_time(t, rem_d, mu)
             first = False
             while True:
                 t, which = _earliest(nxt, nxt_d, seg_end)
@@ -384,12 +395,9 @@ def _simulate_block(lo, hi, pid, age, cov, gc_band, indication, age_advances, ho
                     reason = EXIT_INFECTION_DEATH
                     done = True
                     break
-                if recurrent[k] and j + 1 < _MAX_EVENTS_PER_TYPE:
-                    rem[k] = exponential_target(clock_keys[k], p_id, j + 1, ub[k] * 1.0000001)
-                else:
-                    rem[k] = np.inf
+                rem[k] = _next_target(recurrent[k], clock_keys[k], p_id, j, ub[k] * 1.0000001)
                 t0[k] = t
-                nxt[k] = t + rem[k] / lam[k] if lam[k] > 0.0 else np.inf
+                nxt[k] = _ring_time(t, rem[k], lam[k])
                 if stop:
                     # hazards change now: the next segment re-bases the clocks whose hazard changes
                     on = False

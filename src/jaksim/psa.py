@@ -22,8 +22,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
-import pickle
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +35,8 @@ import pyarrow.parquet as pq
 from jaksim import __version__
 from jaksim.config import Scenario
 from jaksim.economics import OUTCOMES, entry_distribution, economics_library, library_parameters, yearly_counts
-from jaksim.engine import Schedules, build_model, chunk_economics, outcomes, set_threads, simulate_chunk
+from jaksim.engine import (Schedules, build_model, chunk_economics, outcomes, read_checkpoint, save_checkpoint,
+                           set_threads, simulate_chunk)
 from jaksim.errors import JaksimError, OutputError
 from jaksim.hazards import cohort_indications
 from jaksim.io import OutputFolder
@@ -302,7 +301,7 @@ class DrawStore:
 
     A draw's result depends only on the scenario and the draw number, so the store is keyed by
     jaksim's version and the resolved scenario; any later run with the same ones may reuse it
-    (even with a longer ``--draws``). Files are written atomically (temp file, rename).
+    (even with a longer ``--draws``). Files are written atomically (``engine.save_checkpoint``).
     """
 
     def __init__(self, folder: Path, scenario: Scenario):
@@ -322,17 +321,12 @@ class DrawStore:
         """{draw: (outcome names, results)} of every draw finished so far."""
         out = {}
         for f in self.folder.glob("draw-*.pkl"):
-            with open(f, "rb") as fh:
-                d, names, res = pickle.load(fh)
-            out[d] = (names, res)
+            saved = read_checkpoint(f)
+            out[saved["draw"]] = (saved["names"], saved["results"])
         return out
 
     def save(self, draw: int, names, res) -> None:
-        path = self.folder / f"draw-{draw}.pkl"
-        tmp = path.with_name(path.name + ".writing")
-        with open(tmp, "wb") as fh:
-            pickle.dump((draw, names, res), fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
+        save_checkpoint(self.folder / f"draw-{draw}.pkl", {"draw": draw, "names": names, "results": res})
 
 
 def _run_on_cluster(scenario, draws, params, values, scheduler, progress, blocks, store):
