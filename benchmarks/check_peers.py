@@ -61,8 +61,9 @@ def test_stored_expectation_equals_quadrature():
 
 
 def test_scenario_file_is_m0():
-    from jaksim import config, engine
-    from jaksim.config import BINARY_COVARIATES
+    from jaksim.scenario import load as config
+    from jaksim.run import engine
+    from jaksim.scenario.schema import BINARY_COVARIATES
     p = m0.PARAMS
     model = engine.build_model(config.load_scenario(m0.SCENARIO))
     arm = model.arms[0]

@@ -21,7 +21,8 @@ CHUNK = 1 << 16
 def load(yaml_text: str, threads: int | None):
     """(model, threads used, import seconds) for a scenario given as YAML text."""
     t0 = time.perf_counter()
-    from jaksim import config, engine
+    from jaksim.scenario import load as config
+    from jaksim.run import engine
     import_seconds = time.perf_counter() - t0
     sc = config.scenario_from_text(yaml_text, file=str(SCENARIO))
     model = engine.build_model(sc)
@@ -30,7 +31,8 @@ def load(yaml_text: str, threads: int | None):
 
 
 def _dispatchers():
-    from jaksim import cohort, kernel
+    from jaksim.cohort import patients as cohort
+    from jaksim.kernel import sampling as kernel
     return (kernel.simulate, kernel.compact, cohort._synthesise)
 
 
@@ -41,7 +43,7 @@ def _cache_state() -> str:
 
 def first_call(model) -> tuple[float, str]:
     """Time of the first (compiling or cache-loading) call on 256 patients, and cache state."""
-    from jaksim import engine
+    from jaksim.run import engine
     t0 = time.perf_counter()
     cohort = model.cohort.block(0, 256)
     engine.simulate_chunk(model, model.arms[0], cohort, 4096)
@@ -54,8 +56,8 @@ def simulate_only(model, n: int) -> tuple[Tally, float, float]:
     ``seconds`` covers making each chunk's cohort and running the kernel (with compaction of
     the event buffers), i.e. everything but writing; the tally's bookkeeping is excluded.
     """
-    from jaksim import engine
-    from jaksim.kernel import EXIT_BACKGROUND_DEATH
+    from jaksim.run import engine
+    from jaksim.kernel.sampling import EXIT_BACKGROUND_DEATH
     arm = model.arms[0]
     horizon = float(model.scenario.horizon_years)
     cap = engine._initial_cap(arm, horizon)
@@ -75,7 +77,7 @@ def simulate_only(model, n: int) -> tuple[Tally, float, float]:
 
 def end_to_end(model, n: int, threads: int) -> tuple[dict, float, float]:
     """(events by type, seconds, patient-years) of engine.run_to_folder writing all Parquet."""
-    from jaksim import engine
+    from jaksim.run import engine
     sc = model.scenario.with_overrides(n_patients=n)
     model = engine.build_model(sc)
     with tempfile.TemporaryDirectory(prefix="jaksim-bench-") as tmp:

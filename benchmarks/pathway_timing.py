@@ -17,7 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from jaksim import config, engine
+from jaksim.scenario import load as config
+from jaksim.run import engine
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "ra_tofacitinib_zoster_vaccination.yaml"
 

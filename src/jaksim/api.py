@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jaksim import config, engine
-from jaksim.config import Scenario
+from jaksim.scenario import load as config
+from jaksim.run import engine
+from jaksim.scenario.schema import Scenario
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -93,8 +93,9 @@ def run(
     debug: bool = Debug,
 ) -> None:
     """Simulate every arm of a scenario and write events, patients and summary as Parquet."""
-    from jaksim import config, engine
-    from jaksim.report import contrast_table, print_summary, vaccination_table
+    from jaksim.scenario import load as config
+    from jaksim.run import engine
+    from jaksim.report.tables import contrast_table, print_summary, vaccination_table
 
     sc = config.load_scenario(scenario).with_overrides(n_patients=n_patients, seed=seed)
     model = engine.build_model(sc)
@@ -124,7 +125,7 @@ def run(
     if result.contrasts:
         console.print(contrast_table(result.contrasts, model.arms[0].name))
     if result.economics:
-        from jaksim.report import economics_table
+        from jaksim.report.tables import economics_table
         console.print(economics_table(result.economics, model.economics[0].willingness_to_pay))
     console.print(f"Results: {out}/ (events, patients, summary{', economics' if result.economics else ''} "
                   f"as Parquet) — {seconds:.1f} s")
@@ -152,15 +153,16 @@ def psa(
     debug: bool = Debug,
 ) -> None:
     """Probabilistic sensitivity analysis: every uncertain library parameter drawn per draw."""
-    from jaksim import config, engine
-    from jaksim import psa as psa_mod
-    from jaksim.engine import RunInterrupted
-    from jaksim.io import OutputFolder
+    from jaksim.scenario import load as config
+    from jaksim.run import engine
+    from jaksim.run import psa as psa_mod
+    from jaksim.run.engine import RunInterrupted
+    from jaksim.output.parquet import OutputFolder
 
     if draws < 1 or first_draw < 0:
         raise JaksimError(f"--draws must be at least 1 and --first-draw at least 0 (got {draws}, {first_draw})")
     if scheduler is not None:
-        from jaksim.scaleout import check_scheduler
+        from jaksim.run.scaleout import check_scheduler
         check_scheduler(scheduler)
     sc = config.load_scenario(scenario).with_overrides(n_patients=n_patients, seed=seed)
     out = out if out is not None else Path("results") / f"{sc.name}_psa"
@@ -198,7 +200,7 @@ def psa(
             folder.abort()
         raise
     seconds = time.perf_counter() - started
-    from jaksim.report import psa_table
+    from jaksim.report.tables import psa_table
     _console().print(psa_table(result))
     _console().print(f"PSA: {draws} draws × {sc.n_patients:,} patients × {len(result.arms)} arms, "
                      f"{result.parameters.num_columns - 1} uncertain parameters — {out}/ — {seconds:.1f} s")
@@ -210,7 +212,7 @@ def report(folder: Path = typer.Argument(..., help="A run folder (jaksim run) or
            out: Optional[Path] = typer.Option(None, "--out", help="Where to write (default: FOLDER/report)."),
            debug: bool = Debug) -> None:
     """Decision tables and figures: CE plane, acceptability curves with frontier, EVPI, tornado."""
-    from jaksim.report import write_report
+    from jaksim.report.tables import write_report
     paths = write_report(folder, out)
     for p in paths:
         _console().print(str(p))
@@ -229,7 +231,7 @@ def params(drug: Optional[str] = typer.Option(None, "--drug", help="Only this dr
     from jaksim.library import load_library
     lib = load_library()
     if markdown:
-        from jaksim.library.docs import parameters_markdown
+        from jaksim.report.parameter_document import parameters_markdown
         sys.stdout.write(parameters_markdown(lib))
         return
     if drug is not None and drug not in lib.drugs:

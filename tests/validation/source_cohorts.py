@@ -33,8 +33,9 @@ from dataclasses import dataclass
 import numpy as np
 
 import jaksim
-from jaksim import config, engine
-from jaksim.calibration import SourcePopulation
+from jaksim.scenario import load as config
+from jaksim.run import engine
+from jaksim.model.calibration import SourcePopulation
 from jaksim.library import load_library
 
 TYPES = ("serious_infection", "herpes_zoster", "opportunistic_infection", "tuberculosis")

@@ -62,8 +62,9 @@ import numpy as np
 import pytest
 from scipy import optimize, stats
 
-from jaksim import config, engine
-from jaksim.kernel import POST_HERPETIC_NEURALGIA
+from jaksim.scenario import load as config
+from jaksim.run import engine
+from jaksim.kernel.sampling import POST_HERPETIC_NEURALGIA
 
 R = 1000
 MTVC_START = 0.25                     # one month after dose 2 (months 0 and 2), years

@@ -151,7 +151,7 @@ class Library:
 
     def _pops_all(self) -> dict:
         if not hasattr(self, "_pops"):
-            from jaksim.calibration import source_populations
+            from jaksim.model.calibration import source_populations
             self._pops = source_populations(self.root)
         return self._pops
 

@@ -1,0 +1,336 @@
+"""Cohorts: one row per patient as a struct of numpy arrays.
+
+Patients are synthesised from the scenario's distributions, or resampled with replacement
+from a user's table. Every draw comes from the counter-based generator keyed by patient id,
+so patient i has the same characteristics whatever the chunk size and in every arm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numba import njit, prange
+from scipy import special
+
+from jaksim.kernel.jit import JIT
+from jaksim.scenario.schema import (BINARY_COVARIATES, GLUCOCORTICOID_BANDS, INDICATIONS, FileCohort,
+                           Scenario, SyntheticCohort)
+from jaksim.errors import CohortFileError
+from jaksim.cohort.normal import central_quantile, in_central_region, normal_quantile
+from jaksim.kernel.rng import stream_key, uniform, uniforms
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """Baseline characteristics of a block of patients (arrays of equal length)."""
+
+    patient_id: np.ndarray   # int64
+    age: np.ndarray          # float64, years at treatment start
+    covariates: np.ndarray   # uint8 (n, len(BINARY_COVARIATES)): female, asia, prior_zoster, diabetes,
+    #                          zoster_vaccinated, chronic_lung_disease
+    gc_band: np.ndarray      # int8: 0 none, 1 < 7.5, 2 >= 7.5 mg/day prednisone-equivalent
+    indication: np.ndarray   # int8 index into INDICATIONS
+
+    def __len__(self) -> int:
+        return self.patient_id.shape[0]
+
+    def column(self, name: str) -> np.ndarray:
+        return self.covariates[:, BINARY_COVARIATES.index(name)]
+
+
+@dataclass(frozen=True)
+class PatientTable:
+    """A user's table of patient characteristics, validated, as arrays."""
+
+    path: str
+    age: np.ndarray
+    covariates: np.ndarray
+    gc_band: np.ndarray
+    indication: np.ndarray
+    defaulted: tuple[str, ...]   # optional columns absent from the file (set to 0 / 'none' / 'ra')
+
+
+def _u(seed: int, name: str, ids: np.ndarray, index: int = 0) -> np.ndarray:
+    return uniforms(stream_key(seed, f"cohort/{name}"), ids, index)
+
+
+# a synthetic cohort's streams "cohort/<name>", in the order of Synthesiser.keys
+_AGE, _AGE_BAND, _GC, _INDICATION, _FIRST_COVARIATE = 0, 1, 2, 3, 4
+
+
+_BLOCK = 4096
+
+
+@njit(parallel=True, **JIT)
+def _synthesise(keys, use, ids, age_offset, age_scale, age_mode, age_par, band_cum, band_lo, band_hi,
+                cov_prob, gc_from_age, gc_low, gc_high, ind_cum, ind_codes):
+    """Age, binary covariates, glucocorticoid band (shares by age) and indication of the
+    patients ``ids``, in one parallel pass over blocks of patients.
+
+    Stream s (row s of ``keys``, used where ``use[s]``) gives each patient one uniform
+    (counter 0), drawn per block in a simple loop that the compiler vectorises (Squares64 is
+    branch-free). ``age_mode`` 0: truncated normal by inverse transform (exact, monotone in
+    the uniform): age = mean + sd·q, q the standard normal quantile at probability
+    ``age_offset + age_scale·u``, clipped to [min, max] (``age_par``) against rounding.
+    1: age bands: band from the band stream, age uniform within it.
+    """
+    n = ids.shape[0]
+    S = keys.shape[0]
+    C = cov_prob.shape[0]
+    R = gc_from_age.shape[0]
+    age = np.empty(n)
+    cov = np.zeros((n, C), dtype=np.uint8)
+    gc = np.empty(n, dtype=np.int8)
+    ind = np.empty(n, dtype=np.int8)
+    for blk in prange((n + _BLOCK - 1) // _BLOCK):
+        lo = blk * _BLOCK
+        hi = min(n, lo + _BLOCK)
+        m = hi - lo
+        u = np.empty((S, m))
+        for s in range(S):
+            if use[s]:
+                key = keys[s]
+                row = u[s]
+                for j in range(m):
+                    row[j] = uniform(key, ids[lo + j], 0)
+        ua, ug, ui = u[_AGE], u[_GC], u[_INDICATION]
+        if age_mode == 0:
+            # the quantile in two loops: the central formula for all (vectorised), then the
+            # tails (about 15% of draws) with the full function
+            z = np.empty(m)
+            for j in range(m):
+                ua[j] = age_offset + age_scale * ua[j]
+                z[j] = central_quantile(ua[j])
+            for j in range(m):
+                if not in_central_region(ua[j]):
+                    z[j] = normal_quantile(ua[j])
+            for j in range(m):
+                age[lo + j] = min(max(age_par[0] + age_par[1] * z[j], age_par[2]), age_par[3])
+        else:
+            ub = u[_AGE_BAND]
+            for j in range(m):
+                b = 0
+                while b < band_cum.shape[0] - 1 and ub[j] >= band_cum[b]:
+                    b += 1
+                age[lo + j] = band_lo[b] + ua[j] * (band_hi[b] - band_lo[b])
+        for c in range(C):
+            p = cov_prob[c]
+            if p > 0.0:
+                row = u[_FIRST_COVARIATE + c]
+                for j in range(m):
+                    cov[lo + j, c] = row[j] < p
+        for j in range(m):        # row r: the last whose from-age <= age (from-ages ascending)
+            a = age[lo + j]
+            r = 0
+            for rr in range(1, R):
+                r += a >= gc_from_age[rr]
+            # band 1 below gc_low[r], 2 below gc_low[r] + gc_high[r], else 0 (branch-free)
+            lo_share = gc_low[r]
+            gc[lo + j] = 2 * np.int8(ug[j] < lo_share + gc_high[r]) - np.int8(ug[j] < lo_share)
+        if ind_codes.shape[0] == 1:
+            for j in range(m):
+                ind[lo + j] = ind_codes[0]
+        else:
+            for j in range(m):
+                b = 0
+                while b < ind_cum.shape[0] - 1 and ui[j] >= ind_cum[b]:
+                    b += 1
+                ind[lo + j] = ind_codes[b]
+    return age, cov, gc, ind
+
+
+class Synthesiser:
+    """A synthetic cohort specification as arrays, built once; called per block of patient ids."""
+
+    def __init__(self, spec: SyntheticCohort, seed: int):
+        names = ["age", "age_band", "glucocorticoid", "indication"] + list(BINARY_COVARIATES)
+        self.keys = np.array([stream_key(seed, f"cohort/{name}") for name in names], dtype=np.uint64)
+        a = spec.age
+        self.age = a
+        self.cov_prob = np.array([getattr(spec, c) for c in BINARY_COVARIATES], dtype=np.float64)
+        use = [True, a.distribution != "truncated_normal", True, not isinstance(spec.indication, str)]
+        self.use = np.array(use + [p > 0 for p in self.cov_prob], dtype=np.bool_)
+        self.band_cum = self.band_lo = self.band_hi = np.zeros(1)
+        if a.distribution == "truncated_normal":
+            p_lo = special.ndtr((a.min_years - a.mean_years) / a.sd_years)
+            p_hi = special.ndtr((a.max_years - a.mean_years) / a.sd_years)
+            self.age_offset, self.age_scale = float(p_lo), float(p_hi - p_lo)
+            self.age_par = np.array([a.mean_years, a.sd_years, a.min_years, a.max_years], dtype=np.float64)
+        else:
+            self.age_offset, self.age_scale = 0.0, 1.0
+            self.age_par = np.zeros(4)
+            self.band_cum = np.cumsum([b.share for b in a.bands]).astype(np.float64)
+            self.band_lo = np.array([b.min_years for b in a.bands], dtype=np.float64)
+            self.band_hi = np.array([b.max_years for b in a.bands], dtype=np.float64)
+        g = spec.glucocorticoid
+        rows = sorted(g.by_age, key=lambda r: r.from_age_years)
+        self.gc_from_age = np.array([0.0] + [r.from_age_years for r in rows], dtype=np.float64)
+        self.gc_low = np.array([g.below_7_5mg] + [r.below_7_5mg for r in rows], dtype=np.float64)
+        self.gc_high = np.array([g.at_least_7_5mg] + [r.at_least_7_5mg for r in rows], dtype=np.float64)
+        if isinstance(spec.indication, str):
+            self.ind_codes = np.array([INDICATIONS.index(spec.indication)], dtype=np.int8)
+            self.ind_cum = np.ones(1)
+        else:
+            names_ind = list(spec.indication)
+            self.ind_codes = np.array([INDICATIONS.index(k) for k in names_ind], dtype=np.int8)
+            self.ind_cum = np.cumsum([spec.indication[k] for k in names_ind]).astype(np.float64)
+
+    def __call__(self, ids: np.ndarray) -> Cohort:
+        age, cov, gc, ind = _synthesise(
+            self.keys, self.use, ids, self.age_offset, self.age_scale,
+            0 if self.age.distribution == "truncated_normal" else 1, self.age_par, self.band_cum,
+            self.band_lo, self.band_hi, self.cov_prob, self.gc_from_age, self.gc_low, self.gc_high,
+            self.ind_cum, self.ind_codes)
+        return Cohort(ids, age, cov, gc, ind)
+
+
+def resample(table: PatientTable, seed: int, ids: np.ndarray) -> Cohort:
+    """Resample rows of a user's table with replacement (row chosen by patient id)."""
+    nrows = table.age.shape[0]
+    rows = np.minimum((_u(seed, "resample", ids) * nrows).astype(np.int64), nrows - 1)
+    return Cohort(ids, table.age[rows], table.covariates[rows], table.gc_band[rows], table.indication[rows])
+
+
+_TRUE = {"1", "true", "yes", "y", "t"}
+_FALSE = {"0", "false", "no", "n", "f"}
+
+
+def _binary(values: list, column: str, path: str) -> np.ndarray:
+    out = np.empty(len(values), dtype=np.uint8)
+    for i, v in enumerate(values):
+        s = str(v).strip().lower() if v is not None else ""
+        if s in _TRUE or s == "1.0":
+            out[i] = 1
+        elif s in _FALSE or s == "0.0":
+            out[i] = 0
+        else:
+            raise CohortFileError(f"{path}: column '{column}', row {i + 1}: {v!r} is not 0/1 or true/false")
+    return out
+
+
+def _categorical(values: list, column: str, path: str, allowed: dict[str, int]) -> np.ndarray:
+    out = np.empty(len(values), dtype=np.int8)
+    for i, v in enumerate(values):
+        s = str(v).strip().lower() if v is not None else ""
+        if s not in allowed:
+            raise CohortFileError(f"{path}: column '{column}', row {i + 1}: {v!r} is not allowed; "
+                                  f"allowed: {', '.join(sorted(set(allowed)))}")
+        out[i] = allowed[s]
+    return out
+
+
+def read_patient_table(spec: FileCohort, base_dir: Path) -> PatientTable:
+    """Read and validate a CSV or Parquet table of patient characteristics.
+
+    Required: ``age`` (years, 0-120) and ``sex`` (F/M) or ``female`` (0/1). Optional:
+    ``asia`` (0/1) or ``region`` (asia / rest_of_world), ``indication`` (ra/uc/psa/ad),
+    ``glucocorticoid_band`` (none / below_7_5mg / at_least_7_5mg), ``prior_zoster``,
+    ``diabetes``, ``zoster_vaccinated`` (0/1). Other columns are ignored.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    path = Path(spec.from_file)
+    path = path if path.is_absolute() else base_dir / path
+    shown = str(spec.from_file)
+    if not path.is_file():
+        raise CohortFileError(f"cohort.from_file: file not found: '{path}'; give the path of a .csv or "
+                              ".parquet table of patients (relative to the scenario file's folder)")
+    try:
+        if path.suffix.lower() == ".parquet":
+            table = pq.read_table(path)
+        elif path.suffix.lower() == ".csv":
+            table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
+        else:
+            raise CohortFileError(f"cohort.from_file: '{shown}' must end in .csv or .parquet")
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise CohortFileError(f"cohort.from_file: cannot read '{shown}': {exc}") from None
+    cols = {c.lower(): c for c in table.column_names}
+    n = table.num_rows
+    if n == 0:
+        raise CohortFileError(f"{shown}: the table has no rows")
+    if "age" not in cols:
+        raise CohortFileError(f"{shown}: missing column 'age' (years at treatment start); "
+                              f"found: {', '.join(table.column_names)}")
+    column = table[cols["age"]]
+    age = None
+    if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
+        age = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+    if age is None or not np.all(np.isfinite(age) & (age >= 0) & (age <= 120)):
+        for i, v in enumerate(column.to_pylist()):  # name the first bad value and its row
+            try:
+                ok = v is not None and not isinstance(v, bool) and 0 <= float(v) <= 120
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                shown_v = "an empty value" if v is None else repr(v)
+                raise CohortFileError(f"{shown}: column 'age', row {i + 1}: {shown_v} is not allowed; "
+                                      "allowed: a number of years between 0 and 120")
+        age = np.asarray(column.to_pylist(), dtype=np.float64)
+
+    def values(name):
+        return table[cols[name]].to_pylist()
+
+    defaulted = []
+    cov = np.zeros((n, len(BINARY_COVARIATES)), dtype=np.uint8)
+    if "female" in cols:
+        cov[:, 0] = _binary(values("female"), "female", shown)
+    elif "sex" in cols:
+        cov[:, 0] = _categorical(values("sex"), "sex", shown, {"f": 1, "female": 1, "m": 0, "male": 0})
+    else:
+        raise CohortFileError(f"{shown}: missing column 'sex' (F/M) or 'female' (0/1); "
+                              f"found: {', '.join(table.column_names)}")
+    if "asia" in cols:
+        cov[:, 1] = _binary(values("asia"), "asia", shown)
+    elif "region" in cols:
+        cov[:, 1] = _categorical(values("region"), "region", shown, {"asia": 1, "rest_of_world": 0})
+    else:
+        defaulted.append("asia")
+    for c, name in enumerate(BINARY_COVARIATES[2:], start=2):
+        if name in cols:
+            cov[:, c] = _binary(values(name), name, shown)
+        else:
+            defaulted.append(name)
+    if "glucocorticoid_band" in cols:
+        gc = _categorical(values("glucocorticoid_band"), "glucocorticoid_band", shown,
+                          {b: i for i, b in enumerate(GLUCOCORTICOID_BANDS)})
+    else:
+        gc = np.zeros(n, np.int8)
+        defaulted.append("glucocorticoid_band")
+    if "indication" in cols:
+        ind = _categorical(values("indication"), "indication", shown,
+                           {b: i for i, b in enumerate(INDICATIONS)})
+    else:
+        ind = np.zeros(n, np.int8)
+        defaulted.append("indication")
+    return PatientTable(shown, age, cov, gc, ind, tuple(defaulted))
+
+
+class CohortSource:
+    """Makes the cohort of any block of patient ids for a scenario."""
+
+    def __init__(self, scenario: Scenario):
+        self.seed = scenario.seed
+        self.spec = scenario.cohort
+        self.table = (read_patient_table(self.spec, scenario.base_dir)
+                      if isinstance(self.spec, FileCohort) else None)
+        self.synthesiser = Synthesiser(self.spec, self.seed) if self.table is None else None
+
+    @property
+    def age_advances(self) -> bool:
+        return self.spec.age_advances
+
+    def indications(self) -> list[str] | None:
+        """Indications present (file cohorts), so rates are needed for exactly these."""
+        if self.table is None:
+            return None
+        return [INDICATIONS[i] for i in sorted(set(self.table.indication.tolist()))]
+
+    def block(self, start: int, stop: int) -> Cohort:
+        ids = np.arange(start, stop, dtype=np.int64)
+        if self.table is not None:
+            return resample(self.table, self.seed, ids)
+        return self.synthesiser(ids)

@@ -1,0 +1,308 @@
+"""Economics: costs, QALYs and life-years of every patient, discounted exactly in continuous time.
+
+With an annual discount rate r and δ = ln(1 + r), money or health at time t (years since the
+index date) is worth e^{−δt} = (1 + r)^{−t} today. Every quantity is integrated exactly:
+
+* an event at t costing c:                  c·e^{−δt}
+* a constant rate c over [a, b]:             c·(e^{−δa} − e^{−δb})/δ      (c·(b − a) when r = 0)
+
+so no half-cycle correction is needed (there are no cycles). Per patient, over follow-up
+[0, exit] (exit = death or the horizon):
+
+* life-years = ∫_0^exit e^{−δs} ds;
+* QALYs = ∫_0^exit u(a(s)) e^{−δs} ds − Σ_events d_k ∫_t^{min(t + D_k, exit)} e^{−δs} ds, with the
+  baseline utility u piecewise constant in completed age a(s) (birthdays are breakpoints, as in
+  the kernel; baseline age throughout when ``age_advances: false``); a zoster episode with
+  post-herpetic neuralgia adds the PHN decrement over [t + D_zoster, t + D_zoster + D_PHN]
+  (capped at exit). Decrements add up (overlapping episodes are not capped at the baseline);
+* QALYs (and life-years) lost at death: what a patient who dies would have had from death to
+  the horizon at baseline utility — reported beside, not subtracted again;
+* costs: each event costs its type's hospitalised or outpatient cost at its time, plus the
+  PHN cost at the event time when PHN follows; each vaccine dose costs price + administration
+  at its time — a dose before the index date (t < 0) is counted at t = 0 (undiscounted, not
+  compounded back) and a dose after exit is not given; the drug costs a constant rate per year
+  over [treatment start, stop or exit].
+
+Undiscounted totals (r = 0) are reported beside the discounted ones. Everything is vectorised
+over patients and events; the only Python loop is over the years of age in the horizon.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from jaksim.scenario.schema import Economics, Vaccination
+from jaksim.errors import LibraryError
+
+MAX_AGE = 120
+PHN = "post_herpetic_neuralgia"
+ZOSTER = "herpes_zoster"
+#: Per-patient economic outcomes, in the order of the patients table's columns.
+OUTCOMES = ("costs", "costs_undiscounted", "qalys", "qalys_undiscounted", "life_years",
+            "life_years_undiscounted", "qalys_lost_at_death", "qalys_lost_at_death_undiscounted",
+            "event_costs", "vaccine_costs", "drug_costs")
+
+
+# ----------------------------------------------------------------------- discounting
+def discount_factor(t, rate: float) -> np.ndarray:
+    """(1 + r)^{−t} = e^{−δt}, δ = ln(1 + r)."""
+    return np.exp(-np.log1p(rate) * np.asarray(t, dtype=np.float64))
+
+
+def discounted_time(a, b, rate: float) -> np.ndarray:
+    """∫_a^b e^{−δs} ds = (e^{−δa} − e^{−δb})/δ (b − a when r = 0; 0 when b ≤ a)."""
+    a = np.asarray(a, dtype=np.float64)
+    length = np.maximum(np.asarray(b, dtype=np.float64) - a, 0.0)
+    if rate == 0.0:
+        return length
+    d = np.log1p(rate)
+    return np.exp(-d * a) * (-np.expm1(-d * length)) / d
+
+
+def utility_time(age0: np.ndarray, a, b, utility_by_age: np.ndarray, rate: float,
+                 age_advances: bool = True) -> np.ndarray:
+    """∫_a^b u(completed age at s) e^{−δs} ds, birthdays as breakpoints (per patient)."""
+    a = np.broadcast_to(np.asarray(a, dtype=np.float64), age0.shape)
+    b = np.broadcast_to(np.asarray(b, dtype=np.float64), age0.shape)
+    whole = np.floor(age0)
+    top = utility_by_age.shape[0] - 1
+    if not age_advances:
+        return utility_by_age[np.clip(whole, 0, top).astype(np.int64)] * discounted_time(a, b, rate)
+    frac = age0 - whole
+    total = np.zeros(age0.shape)
+    first = int(np.floor(float(a.min(initial=0.0)))) - 1
+    last = int(np.ceil(float(b.max(initial=0.0)))) + 1
+    for m in range(first, last + 1):
+        lo = np.clip(m - frac, a, b)
+        hi = np.clip(m + 1 - frac, a, b)
+        u = utility_by_age[np.clip(whole + m, 0, top).astype(np.int64)]
+        total += u * discounted_time(lo, hi, rate)
+    return total
+
+
+# ----------------------------------------------------------------------- library
+def _library_path() -> Path:
+    return Path(str(resources.files("jaksim") / "library" / "economics.yaml"))
+
+
+@lru_cache(maxsize=1)
+def _economics_library() -> dict:
+    return yaml.safe_load(_library_path().read_text(encoding="utf-8"))
+
+
+def economics_library() -> dict:
+    """A copy of ``library/economics.yaml`` (the PSA changes values in its copies)."""
+    return copy.deepcopy(_economics_library())
+
+
+def library_parameters(data: dict) -> list[tuple[tuple, dict]]:
+    """Every entry of the economics library that carries a value: (key path, entry)."""
+    out: list[tuple[tuple, dict]] = []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            if "value" in node and "status" in node:
+                out.append((path, node))
+                return
+            for k, v in node.items():
+                walk(v, path + (k,))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, path + (i,))
+    walk({"currencies": data["currencies"], "utility": data["utility"]}, ())
+    return out
+
+
+def entry_distribution(entry: dict):
+    """Frozen scipy distribution of an economics entry (None: fixed, no uncertainty)."""
+    from jaksim.library.uncertainty import Z95, probability_distribution
+    ci, value, kind = entry.get("ci95"), float(entry["value"]), entry.get("distribution", "fixed")
+    if kind == "fixed" or not ci or value <= 0:
+        return None
+    sd = (float(ci[1]) - float(ci[0])) / (2 * Z95)
+    if kind == "gamma":
+        from scipy import stats   # imported when needed (slow to import)
+        return stats.gamma(a=(value / sd) ** 2, scale=sd**2 / value)
+    if kind == "beta":
+        d = probability_distribution(value, list(ci))
+        return d.frozen() if d.family == "beta" else None
+    raise LibraryError(f"economics library: unknown distribution '{kind}'")
+
+
+# ----------------------------------------------------------------------- resolved spec
+@dataclass(frozen=True)
+class EconSpec:
+    """Every number the economics of one arm needs, as arrays over the arm's infection types."""
+
+    currency: str
+    price_year: int | None
+    rate_costs: float
+    rate_outcomes: float
+    willingness_to_pay: tuple[float, ...]
+    cost_outpatient: np.ndarray       # (K,)
+    cost_hospitalised: np.ndarray     # (K,)
+    decrement: np.ndarray             # (K,)
+    duration_years: np.ndarray        # (K,)
+    phn_cost: float
+    phn_decrement: float
+    phn_duration_years: float
+    zoster_index: int                 # -1 if zoster is not simulated
+    cost_per_dose: float              # vaccine price + administration
+    drug_cost_per_year: float
+    utility_by_age: np.ndarray        # (MAX_AGE + 1,)
+    provenance: dict = field(default_factory=dict)
+
+
+def _lib(entry: dict | None, given, what: str, prov: dict, key: str) -> float:
+    if given is not None:
+        prov[key] = {"value": given, "source": "scenario file"}
+        return float(given)
+    if entry is None:
+        prov[key] = {"value": 0.0, "source": "assumption", "status": "assumption",
+                     "note": f"{what}: no library value (0 assumed)"}
+        return 0.0
+    prov[key] = {"source": "library", **{k: entry.get(k) for k in ("value", "citation", "status", "note")}}
+    return float(entry["value"])
+
+
+def resolve(econ: Economics, types: tuple[str, ...], vaccination: Vaccination | None,
+            library: dict | None = None) -> EconSpec:
+    """An arm's economics section resolved against the economics library."""
+    lib = library if library is not None else _economics_library()
+    if isinstance(econ.discount, str):
+        preset = lib["discount_presets"][econ.discount]
+        r_c, r_o = float(preset["costs"]), float(preset["outcomes"])
+        wtp = econ.willingness_to_pay or preset["willingness_to_pay"]
+        currency = econ.currency or preset["currency"]
+        prov = {"discount": {"preset": econ.discount, "costs": r_c, "outcomes": r_o,
+                             "citation": preset["citation"], "status": preset["status"]}}
+    else:
+        r_c, r_o = econ.discount.costs, econ.discount.outcomes
+        wtp = econ.willingness_to_pay or [20000.0, 30000.0]
+        currency = econ.currency or "GBP"
+        prov = {"discount": {"costs": r_c, "outcomes": r_o, "source": "scenario file"}}
+    cur = lib["currencies"][currency]
+    prov["currency"], prov["price_year"] = currency, econ.price_year or cur["price_year"]
+    K = len(types)
+    c_out, c_hosp, dec, dur = np.zeros(K), np.zeros(K), np.zeros(K), np.zeros(K)
+    ev_prov: dict = {}
+    for k, t in enumerate(types):
+        given = econ.events.get(t)
+        lc = cur["event_costs"].get(t, {})
+        lu = lib["utility"]["decrements"].get(t, {})
+        p: dict = {}
+        c_out[k] = _lib(lc.get("outpatient"), given and given.cost, f"{t} cost", p, "cost")
+        c_hosp[k] = _lib(lc.get("hospitalised"), given and given.cost_hospitalised, f"{t} hospitalised cost",
+                         p, "cost_hospitalised")
+        dec[k] = _lib(lu.get("decrement"), given and given.utility_decrement, f"{t} utility decrement",
+                      p, "utility_decrement")
+        dur[k] = _lib(lu.get("duration_years"), given and given.duration_years, f"{t} decrement duration",
+                      p, "duration_years")
+        ev_prov[t] = p
+    prov["events"] = ev_prov
+    phn: dict = {}
+    g = econ.post_herpetic_neuralgia
+    lu = lib["utility"]["decrements"][PHN]
+    phn_cost = _lib(cur.get(PHN), g.cost, "PHN cost", phn, "cost")
+    phn_dec = _lib(lu["decrement"], g.utility_decrement, "PHN decrement", phn, "utility_decrement")
+    phn_dur = _lib(lu["duration_years"], g.duration_years, "PHN duration", phn, "duration_years")
+    prov[PHN] = phn
+    per_dose = 0.0
+    if vaccination is not None:
+        lv = cur["vaccines"][vaccination.vaccine]
+        vp: dict = {}
+        per_dose = (_lib(lv["cost_per_dose"], econ.vaccine_cost_per_dose, "vaccine price", vp, "cost_per_dose")
+                    + _lib(lv["administration_per_dose"], econ.vaccine_administration_cost_per_dose,
+                           "vaccine administration", vp, "administration_per_dose"))
+        prov["vaccine"] = vp
+    prov["drug_cost_per_year"] = {"value": econ.drug_cost_per_year,
+                                  "source": "scenario file" if econ.drug_cost_per_year else "not costed"}
+    if econ.baseline_utility is not None:
+        rows = sorted(((r.from_age_years, r.utility) for r in econ.baseline_utility))
+        prov["baseline_utility"] = {"value": rows, "source": "scenario file"}
+    else:
+        lrows = lib["utility"]["baseline_by_age"]
+        rows = sorted((float(r["from_age_years"]), float(r["value"])) for r in lrows)
+        prov["baseline_utility"] = {"source": "library", "by_age": lrows}
+    u = np.full(MAX_AGE + 1, rows[0][1])
+    for age, val in rows:
+        u[int(np.ceil(age)):] = val
+    return EconSpec(currency, prov["price_year"], r_c, r_o, tuple(float(w) for w in wtp), c_out, c_hosp, dec,
+                    dur, phn_cost, phn_dec, phn_dur, types.index(ZOSTER) if ZOSTER in types else -1,
+                    per_dose, float(econ.drug_cost_per_year), u, prov)
+
+
+# ----------------------------------------------------------------------- per patient
+def patient_economics(spec: EconSpec, age: np.ndarray, age_advances: bool, horizon: float,
+                      follow_up: np.ndarray, exit_reason: np.ndarray, treatment_start: np.ndarray,
+                      stop_time: np.ndarray, dose1: np.ndarray, dose2: np.ndarray, ev_index: np.ndarray,
+                      ev_type: np.ndarray, ev_time: np.ndarray, hospitalised: np.ndarray,
+                      phn: np.ndarray) -> dict[str, np.ndarray]:
+    """Costs, QALYs and life-years of each patient of a chunk (see the module docstring).
+
+    ``ev_index`` is each event's row in the chunk (patient id − first id); the event arrays
+    come from the kernel (``ChunkResult``), the schedule's dose and start times from
+    ``vaccination.Schedule``. Returns arrays of shape (n,) named as in :data:`OUTCOMES`.
+    """
+    n = follow_up.shape[0]
+    out: dict[str, np.ndarray] = {}
+    rc, ro = spec.rate_costs, spec.rate_outcomes
+    fu = follow_up
+    ev_t = ev_time.astype(np.float64)
+    died = exit_reason != 0
+
+    def per_patient(weights):
+        return np.bincount(ev_index, weights=weights, minlength=n)[:n]
+
+    # event costs
+    cost_ev = np.where(hospitalised, spec.cost_hospitalised[ev_type], spec.cost_outpatient[ev_type])
+    cost_ev = cost_ev + np.where(phn, spec.phn_cost, 0.0)
+    # vaccine doses: before the index date counted at t = 0; after exit not given
+    doses = []
+    for d in (dose1, dose2):
+        given = np.isfinite(d) & (d < fu)
+        doses.append((given, np.where(given, np.maximum(d, 0.0), 0.0)))
+    on_from = np.minimum(treatment_start, fu)
+    on_to = np.where(np.isnan(stop_time), fu, np.minimum(stop_time, fu))
+    # QALY decrements of events
+    ev_exit = fu[ev_index]
+    dur = spec.duration_years[ev_type]
+    dec = spec.decrement[ev_type]
+    phn_from = ev_t + dur
+    for label, r in (("", rc), ("_undiscounted", 0.0)):
+        ec = per_patient(cost_ev * discount_factor(ev_t, r)) if ev_t.size else np.zeros(n)
+        vc = np.zeros(n)
+        for given, t in doses:
+            vc += np.where(given, spec.cost_per_dose * discount_factor(t, r), 0.0)
+        dc = spec.drug_cost_per_year * discounted_time(on_from, on_to, r)
+        out["costs" + label] = ec + vc + dc
+        if not label:
+            out["event_costs"], out["vaccine_costs"], out["drug_costs"] = ec, vc, dc
+    for label, r in (("", ro), ("_undiscounted", 0.0)):
+        loss = dec * discounted_time(ev_t, np.minimum(ev_t + dur, ev_exit), r)
+        loss += np.where(phn, spec.phn_decrement * discounted_time(
+            np.minimum(phn_from, ev_exit), np.minimum(phn_from + spec.phn_duration_years, ev_exit), r), 0.0)
+        q = utility_time(age, 0.0, fu, spec.utility_by_age, r, age_advances)
+        out["qalys" + label] = q - (per_patient(loss) if ev_t.size else 0.0)
+        out["life_years" + label] = discounted_time(0.0, fu, r)
+        lost = utility_time(age, fu, horizon, spec.utility_by_age, r, age_advances)
+        out["qalys_lost_at_death" + label] = np.where(died, lost, 0.0)
+    return {k: out[k] for k in OUTCOMES}
+
+
+def yearly_counts(types: tuple[str, ...], horizon: float, follow_up: np.ndarray, ev_type: np.ndarray,
+                  ev_time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Events by year of follow-up and type (Y, K), and person-years in each year (Y,)."""
+    Y = int(np.ceil(horizon))
+    years = np.arange(Y)
+    py = np.clip(follow_up[None, :] - years[:, None], 0.0, 1.0).sum(axis=1)
+    cyc = np.minimum(np.floor(ev_time).astype(np.int64), Y - 1)
+    counts = np.bincount(cyc * len(types) + ev_type.astype(np.int64), minlength=Y * len(types))
+    return counts[: Y * len(types)].reshape(Y, len(types)), py

@@ -1,0 +1,112 @@
+"""``docs/parameters.md``: the parameter library as a document, generated from the data files.
+
+Regenerate with ``jaksim params --markdown > docs/parameters.md``; a test keeps the two in sync.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from jaksim.model.calibration import calibrate
+from jaksim.scenario.schema import BINARY_COVARIATES
+from jaksim.library import Library
+from jaksim.library.uncertainty import distribution
+
+_GC = ("glucocorticoid_below_7_5mg", "glucocorticoid_7_5mg_or_more")
+
+
+def library_hazard_model(lib: Library, infection_type: str) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """The library's default hazard ratios of a type: (log HR by covariate, HR by GC band,
+    log HR per year of age, reference age). Missing entries are 1 (no effect)."""
+    def hr(cov: str) -> float:
+        s = lib.hazard_ratio(infection_type, cov)
+        return s.value if s else 1.0
+    log_hr = np.log([hr(c) for c in BINARY_COVARIATES])
+    hr_gc = np.array([1.0, hr(_GC[0]), hr(_GC[1])])
+    age = lib.hazard_ratio(infection_type, "age_per_10_years")
+    ref = dict(age.extra).get("reference_age", 50.0) if age else 50.0
+    return log_hr, hr_gc, (np.log(age.value) / 10.0 if age else 0.0), float(ref)
+
+
+def _cite(e: dict) -> str:
+    doi = e.get("doi") or e.get("doi_or_url")
+    return (str(e.get("citation", "")).replace("|", "/") + (f" doi:{doi}" if doi else "")).strip()
+
+
+def _ci(ci) -> str:
+    return f"{ci[0]:g}–{ci[1]:g}" if ci and ci[0] is not None and ci[1] is not None else "–"
+
+
+def _note(e: dict) -> str:
+    return str(e.get("note", "") or "").replace("|", "/").replace("\n", " ")
+
+
+def parameters_markdown(lib: Library) -> str:
+    """The whole library as Markdown: values, CIs, PSA distributions, calibration, sources."""
+    out = ["# Parameter library", "",
+           "Generated from `src/jaksim/library/*.yaml` by `jaksim params --markdown`; do not edit by hand.",
+           "Status: **read** = number read in the source; **computed** = arithmetic on read numbers "
+           "(shown in the note); **assumption** = not from a source (the note says why).",
+           "PSA distribution: what a probabilistic sensitivity analysis draws (see "
+           "`jaksim/library/uncertainty.py`).", ""]
+    out += ["## Infection rates (per 100 patient-years)", "",
+            "*Published* is the rate in its source population; *reference* is the rate of the model's "
+            "reference patient (male, non-Asian, no glucocorticoid, no diabetes or prior zoster, at the "
+            "reference age) that reproduces the published rate in the source population under the "
+            "library's hazard ratios (marginal calibration, `jaksim/calibration.py`). A scenario that "
+            "changes hazard ratios is recalibrated with its own. A rate without a described source "
+            "population is uncalibrated (the published rate is the reference rate).", "",
+            "| drug | dose mg | indication | type | published (95% CI) | measure | reference | source population | "
+            "PSA distribution | status | source | note |", "|" + "---|" * 12]
+    for e in lib.data.get("rates", []):
+        ind = e.get("indication", "ra")
+        pop = lib.source_population(e["drug"], e["dose_mg"], e["type"], ind)
+        if pop is not None:
+            cal = calibrate(float(e["rate_per_100py"]), e.get("measure") or "first_event", pop,
+                            *library_hazard_model(lib, e["type"]))
+            ref, pid = f"{cal.reference_rate_per_100py:.3g}", pop.id
+        else:
+            ref, pid = "(uncalibrated)", "–"
+        out.append(f"| {e['drug']} | {e['dose_mg']:g} | {ind} | {e['type']} | {e['rate_per_100py']:g} "
+                   f"({_ci(e.get('ci95_per_100py'))}) | {e.get('measure', '')} | {ref} | {pid} | "
+                   f"{distribution('rates', e).derivation} | {e['status']} | {_cite(e)} | {_note(e)} |")
+    out += ["", "## Hazard ratios", "", "| type | covariate | HR (95% CI) | PSA distribution | status | source | note |",
+            "|" + "---|" * 7]
+    for e in lib.data.get("hazard_ratios", []):
+        ref = f", reference age {e['reference_age']:g}" if "reference_age" in e else ""
+        out.append(f"| {e['type']} | {e['covariate']}{ref} | {e['hazard_ratio']:g} ({_ci(e.get('ci95'))}) | "
+                   f"{distribution('hazard_ratios', e).derivation} | {e['status']} | {_cite(e)} | {_note(e)} |")
+    out += ["", "## Consequences of an event (probabilities)", "",
+            "| type | quantity | probability (95% CI) | PSA distribution | status | source | note |", "|" + "---|" * 7]
+    for e in lib.data.get("consequences", []):
+        out.append(f"| {e['type']} | {e['quantity']} | {e['probability']:g} ({_ci(e.get('ci95'))}) | "
+                   f"{distribution('consequences', e).derivation} | {e['status']} | {_cite(e)} | {_note(e)} |")
+    out += ["", "## Treatment discontinuation (all causes, per 100 patient-years)", "",
+            "| drug | rate | status | source | note |", "|---|---|---|---|---|"]
+    for e in lib.data.get("discontinuation", []):
+        out.append(f"| {e['drug']} | {e['rate_per_100py']:g} | {e['status']} | {_cite(e)} | {_note(e)} |")
+    out += ["", "## Hazard ratio after stopping treatment", "", "| type | HR | status | source | note |",
+            "|---|---|---|---|---|"]
+    for e in lib.data.get("off_treatment_hazard_ratio", []):
+        out.append(f"| {e['type']} | {e['hazard_ratio']:g} | {e['status']} | {_cite(e)} | {_note(e)} |")
+    mort = lib.data.get("mortality", {})
+    out += ["", "## Mortality", ""]
+    if "excess_mortality_ratio" in mort:
+        e = mort["excess_mortality_ratio"]
+        out.append(f"* Excess mortality ratio (RA vs general population): {e['value']:g} ({_ci(e.get('ci95'))}), "
+                   f"{e['status']}; {_cite(e)}. {_note(e)}")
+    for name, t in mort.get("life_tables", {}).items():
+        out.append(f"* Life table `{name}` (`{t['file']}`): {t.get('description', '')} {t['status']}; {_cite(t)}")
+    out += ["", "## Source populations (for calibration)", "",
+            "| id | mean age | female | Asia | GC users <7.5 / ≥7.5 mg | mean follow-up (y) | assumptions |",
+            "|---|---|---|---|---|---|---|"]
+    seen = set()
+    for key in sorted(lib._pops_all()):
+        pop = lib._pops_all()[key]
+        if pop.id in seen:
+            continue
+        seen.add(pop.id)
+        out.append(f"| {pop.id} | {pop.age_mean_years:g} (SD {pop.age_sd_years:g}) | {pop.shares['female']:g} | "
+                   f"{pop.shares['asia']:g} | {pop.glucocorticoid_below_7_5mg:g} / {pop.glucocorticoid_7_5mg_or_more:g} | "
+                   f"{pop.follow_up_years:.3g} | {'; '.join(pop.assumptions)} |")
+    return "\n".join(out) + "\n"

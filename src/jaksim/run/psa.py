@@ -1,0 +1,482 @@
+"""Probabilistic (and one-way) sensitivity analysis over the library's uncertain parameters.
+
+Draw d of parameter p is the quantile function of p's distribution (``library/uncertainty.py``
+for ``parameters.yaml``, ``economics.entry_distribution`` for ``economics.yaml``) at one
+uniform keyed by (seed, ``psa/<p>``, d): reproducible, independent of other parameters and of
+how draws are scheduled. Each draw re-resolves every arm with the drawn values (calibration
+re-applied) and runs all arms with the draw's event clocks (``engine.build_model(draw=d)``),
+so arms stay paired within a draw. Results stay in memory and are written once:
+
+* ``outcomes.parquet``   draw, arm, n_patients, mean costs / QALYs / life-years (discounted and
+  undiscounted) per patient with their within-draw standard errors, events by type;
+* ``parameters.parquet`` one row per draw, one column per parameter (dampack/BCEA shape);
+* ``parameter_info.parquet`` each parameter's distribution, point value and source;
+* ``cycles.parquet``     draw, arm, cycle (year of follow-up), person-years, events by type;
+* ``summary.parquet``    per arm: mean over draws, SD, Monte Carlo standard error, 2.5/97.5%;
+* ``one_way.parquet``    (``one_way=True``) each parameter at its 2.5% and 97.5% quantile with
+  every other at its point value, all under draw 0's clocks (common random numbers).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numba
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from jaksim import __version__
+from jaksim.scenario.schema import Scenario
+from jaksim.economics.costs_qalys import OUTCOMES, entry_distribution, economics_library, library_parameters, yearly_counts
+from jaksim.run.engine import (Schedules, build_model, chunk_economics, outcomes, read_checkpoint, save_checkpoint,
+                           set_threads, simulate_chunk)
+from jaksim.errors import JaksimError, OutputError
+from jaksim.model.hazards import cohort_indications
+from jaksim.output.parquet import OutputFolder
+from jaksim.library import Library, load_library
+from jaksim.library.uncertainty import distribution, probability_distribution
+from jaksim.output.tables import phn_per_patient
+from jaksim.kernel.rng import stream_key, uniform
+
+CHUNK = 1 << 16
+#: subfolder of a PSA's hidden work folder holding the finished draws (``DrawStore``)
+DRAWS = "psa-draws"
+_VALUE_KEY = {"rates": "rate_per_100py", "hazard_ratios": "hazard_ratio", "consequences": "probability",
+              "discontinuation": "rate_per_100py", "off_treatment_hazard_ratio": "hazard_ratio"}
+SUMMARISED = ("costs", "qalys", "life_years", "costs_undiscounted", "qalys_undiscounted")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One uncertain library value: where it lives, its distribution and its point value."""
+
+    name: str
+    library: str          # "parameters" or "economics"
+    location: tuple       # (section, index, key) in parameters.yaml, or the key path in economics.yaml
+    dist: object          # frozen scipy distribution
+    point: float
+    family: str
+    citation: str
+    status: str
+
+
+def _param_name(section: str, e: dict) -> str:
+    if section == "rates":
+        return f"rate.{e['drug']}.{float(e['dose_mg']):g}mg.{e.get('indication', 'ra')}.{e['type']}"
+    if section == "hazard_ratios":
+        return f"hazard_ratio.{e['type']}.{e['covariate']}"
+    if section == "consequences":
+        return f"{e['quantity']}_probability.{e['type']}"
+    if section == "discontinuation":
+        return f"discontinuation_rate.{e['drug']}"
+    return f"off_treatment_hazard_ratio.{e['type']}"
+
+
+def parameters(scenario: Scenario, library: Library | None = None) -> list[Parameter]:
+    """Uncertain library parameters that the scenario's arms can use (fixed values left out)."""
+    lib = library or load_library()
+    drugs = {(a.treatment.drug, float(a.treatment.dose_mg)) for a in scenario.arms}
+    types = set(scenario.arms[0].infections)
+    inds = set(cohort_indications(scenario))
+    out: list[Parameter] = []
+    for section, key in _VALUE_KEY.items():
+        for i, e in enumerate(lib.data.get(section, [])):
+            if section == "rates" and ((e["drug"], float(e["dose_mg"])) not in drugs or e["type"] not in types
+                                       or e.get("indication", "ra") not in inds):
+                continue
+            if section == "discontinuation" and e["drug"] not in {d for d, _ in drugs}:
+                continue
+            if section != "discontinuation" and section != "rates" and e["type"] not in types:
+                continue
+            d = distribution(section, e)
+            if d.family == "fixed":
+                continue
+            out.append(Parameter(_param_name(section, e), "parameters", (section, i, key), d.frozen(),
+                                 float(e[key]), d.family, str(e.get("citation", "")), str(e.get("status", ""))))
+    for vaccine in sorted({a.vaccination.vaccine for a in scenario.arms if a.vaccination is not None}):
+        for gi, grp in enumerate(lib.vaccines["vaccines"][vaccine]["age_groups"]):
+            if "anchor_efficacy" not in grp:
+                continue
+            d = probability_distribution(float(grp["anchor_efficacy"]), grp.get("anchor_ci95"))
+            if d.family == "fixed":
+                continue
+            out.append(Parameter(f"vaccine_efficacy.{vaccine}.from_age_{grp['from_age_years']:g}", "vaccines",
+                                 ("vaccines", vaccine, "age_groups", gi, "anchor_efficacy"), d.frozen(),
+                                 float(grp["anchor_efficacy"]), d.family, str(grp.get("citation", "")),
+                                 str(grp.get("status", ""))))
+    mort = lib.data.get("mortality", {}).get("excess_mortality_ratio")
+    if mort and any(a.mortality.rate_per_100py is None for a in scenario.arms):
+        d = distribution("mortality", mort)
+        if d.family != "fixed":
+            out.append(Parameter("excess_mortality_ratio", "parameters", ("mortality", None, "value"), d.frozen(),
+                                 float(mort["value"]), d.family, str(mort.get("citation", "")),
+                                 str(mort.get("status", ""))))
+    econ = scenario.arms[0].economics
+    if econ is not None:
+        model = build_model(scenario)
+        currency = model.economics[0].currency
+        vaccines = {a.vaccination.vaccine for a in scenario.arms if a.vaccination is not None}
+        for path, e in library_parameters(economics_library()):
+            if path[0] == "currencies" and (path[1] != currency or (path[2] == "event_costs" and path[3] not in types)
+                                            or (path[2] == "vaccines" and path[3] not in vaccines)
+                                            or (path[2] == "post_herpetic_neuralgia" and "herpes_zoster" not in types)):
+                continue
+            if path[:2] == ("utility", "decrements") and path[2] not in types | {"post_herpetic_neuralgia"}:
+                continue
+            dist = entry_distribution(e)
+            if dist is None:
+                continue
+            name = ".".join(str(p) for p in (path[2:] if path[0] == "currencies" else path))
+            name = "event_costs." + name if name == "post_herpetic_neuralgia" else name
+            out.append(Parameter(name, "economics", path, dist, float(e["value"]), e.get("distribution", ""),
+                                 str(e.get("citation", "")), str(e.get("status", ""))))
+    names = [p.name for p in out]
+    if len(set(names)) != len(names):
+        raise JaksimError(f"PSA parameter names are not unique: {sorted(n for n in names if names.count(n) > 1)}")
+    return out
+
+
+def draw_values(params: Sequence[Parameter], seed: int, draws: Sequence[int]) -> np.ndarray:
+    """(len(draws), len(params)) drawn values: ppf of one keyed uniform per (parameter, draw)."""
+    out = np.empty((len(draws), len(params)))
+    for j, p in enumerate(params):
+        u = np.array([uniform(stream_key(seed, f"psa/{p.name}", int(d)), 0, 0) for d in draws])
+        out[:, j] = p.dist.ppf(u)
+    return out
+
+
+def libraries(params: Sequence[Parameter], values: Sequence[float]) -> tuple[Library, dict]:
+    """A parameter library and an economics library holding the given values."""
+    base = load_library()
+    data = copy.deepcopy(base.data)
+    vaccines = copy.deepcopy(base.vaccines)
+    econ = economics_library()
+    for p, v in zip(params, values):
+        if p.library == "vaccines":
+            node = vaccines
+            for k in p.location[:-1]:
+                node = node[k]
+            node[p.location[-1]] = float(v)
+        elif p.library == "parameters":
+            section, i, key = p.location
+            entry = data["mortality"]["excess_mortality_ratio"] if i is None else data[section][i]
+            entry[key] = float(v)
+        else:
+            node = econ
+            for k in p.location:
+                node = node[k]
+            node["value"] = float(v)
+    lib = Library(data, base.root, vaccines)
+    lib._pops = base._pops_all()
+    return lib, econ
+
+
+class _Blocks:
+    """Cohort chunks and each arm's vaccination schedules: the same in every draw (made once).
+
+    Kept in memory up to ``KEEP`` patients; larger cohorts are rebuilt for each draw.
+    """
+
+    KEEP = 1 << 21
+
+    def __init__(self, model):
+        self.model = model
+        self.schedules = Schedules(model, CHUNK)
+        self._cache: dict = {}
+
+    def get(self, start: int, arm):
+        key = (start, arm.name)
+        if key in self._cache:
+            return self._cache[key]
+        n = self.model.scenario.n_patients
+        cohort = self.model.cohort.block(start, min(n, start + CHUNK))
+        item = (cohort, self.schedules.chunk(arm, cohort))
+        if n <= self.KEEP:
+            self._cache[key] = item
+        return item
+
+
+def _run_once(scenario: Scenario, draw: int, lib: Library, econ: dict, blocks: _Blocks | None):
+    """All arms for one parameter set and draw: per-arm totals, event counts and yearly counts."""
+    model = build_model(scenario, draw=draw, library=lib, economics_library=econ)
+    if blocks is None:
+        blocks = _Blocks(model)
+    names = outcomes(model)
+    K = len(model.types)
+    Y = int(np.ceil(scenario.horizon_years))
+    res = {}
+    for a, arm in enumerate(model.arms):
+        s1 = {o: 0.0 for o in OUTCOMES}
+        s2 = {o: 0.0 for o in OUTCOMES}
+        events = np.zeros(len(names), dtype=np.int64)
+        cyc = np.zeros((Y, K + (len(names) > K)), dtype=np.int64)
+        py = np.zeros(Y)
+        cap = 1024
+        for start in range(0, scenario.n_patients, CHUNK):
+            cohort, sched = blocks.get(start, arm)
+            r, cap = simulate_chunk(model, arm, cohort, cap, sched)
+            events[:K] += r.counts.sum(axis=0, dtype=np.int64)
+            phn, _ = phn_per_patient(r, len(cohort), start)
+            if len(names) > K:
+                events[K] += int(phn.sum())
+            c, p = yearly_counts(model.types, scenario.horizon_years, r.follow_up, r.ev_type, r.ev_time)
+            cyc[:, :K] += c
+            if len(names) > K:
+                from jaksim.kernel.sampling import POST_HERPETIC_NEURALGIA
+                sel = (r.ev_flags & POST_HERPETIC_NEURALGIA) != 0
+                cyc[:, K] += np.bincount(np.minimum(r.ev_time[sel].astype(np.int64), Y - 1), minlength=Y)[:Y]
+            py += p
+            if model.economics:
+                pe = chunk_economics(model, a, cohort, r, sched)
+                for o in OUTCOMES:
+                    s1[o] += float(pe[o].sum())
+                    s2[o] += float((pe[o] * pe[o]).sum())
+        res[arm.name] = (s1, s2, events, cyc, py)
+    return model, names, res, blocks
+
+
+@dataclass
+class PsaResult:
+    """Tables of a PSA (see the module docstring)."""
+
+    outcomes: pa.Table
+    parameters: pa.Table
+    parameter_info: pa.Table
+    cycles: pa.Table
+    summary: pa.Table
+    one_way: pa.Table | None
+    arms: list[str]
+    willingness_to_pay: tuple[float, ...]
+    currency: str
+
+
+def _rows(draw: int, n: int, names, res, out_rows: list, cyc_rows: list) -> None:
+    for arm, (s1, s2, events, cyc, py) in res.items():
+        row = {"draw": draw, "arm": arm, "n_patients": n}
+        for o in OUTCOMES:
+            m = s1[o] / n
+            row[o] = m
+            if o in SUMMARISED:
+                row[f"{o}_se"] = float(np.sqrt(max(s2[o] / n - m * m, 0.0) / max(n - 1, 1)))
+        for k, t in enumerate(names):
+            row[f"events_{t}"] = int(events[k])
+        out_rows.append(row)
+        for y in range(cyc.shape[0]):
+            crow = {"draw": draw, "arm": arm, "cycle": y, "person_years": float(py[y])}
+            for k, t in enumerate(names):
+                crow[f"events_{t}"] = int(cyc[y, k])
+            cyc_rows.append(crow)
+
+
+def _table(rows: list[dict]) -> pa.Table:
+    return pa.Table.from_pylist(rows) if rows else pa.table({})
+
+
+def _draw(scenario: Scenario, draw: int, params: Sequence[Parameter], values: np.ndarray,
+          blocks: _Blocks, numba_threads: int | None = None):
+    """One draw as a task on a Dask worker: (draw, outcome names, results); ``blocks`` shared."""
+    if numba_threads is not None:
+        set_threads(min(numba_threads, numba.config.NUMBA_NUM_THREADS))
+    lib, econ = libraries(params, values)
+    _, names, res, _ = _run_once(scenario, draw, lib, econ, blocks)
+    return draw, names, res
+
+
+def _first_blocks(scenario: Scenario, draw: int, params: Sequence[Parameter], values: np.ndarray) -> _Blocks:
+    """Cohort chunks and schedules shared by all draws, made under the first draw's values."""
+    lib, econ = libraries(params, values)
+    return _Blocks(build_model(scenario, draw=draw, library=lib, economics_library=econ))
+
+
+class DrawStore:
+    """Finished PSA draws kept on disk as they finish, one small pickle per draw, so that a
+    killed or interrupted PSA continues where it stopped (``jaksim psa --resume``).
+
+    A draw's result depends only on the scenario and the draw number, so the store is keyed by
+    jaksim's version and the resolved scenario; any later run with the same ones may reuse it
+    (even with a longer ``--draws``). Files are written atomically (``engine.save_checkpoint``).
+    """
+
+    def __init__(self, folder: Path, scenario: Scenario):
+        self.folder = Path(folder)
+        self.fingerprint = hashlib.sha256(json.dumps([__version__, scenario.model_dump_json()]).encode()).hexdigest()
+        key = self.folder / "fingerprint"
+        if key.is_file():
+            if key.read_text() != self.fingerprint:
+                raise OutputError("--resume: the interrupted PSA was made with another scenario, seed, number of "
+                                  "patients or jaksim version; rerun it with the same ones, or give --overwrite "
+                                  "without --resume to start again")
+        else:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            key.write_text(self.fingerprint)
+
+    def load(self) -> dict[int, tuple]:
+        """{draw: (outcome names, results)} of every draw finished so far."""
+        out = {}
+        for f in self.folder.glob("draw-*.pkl"):
+            saved = read_checkpoint(f)
+            out[saved["draw"]] = (saved["names"], saved["results"])
+        return out
+
+    def save(self, draw: int, names, res) -> None:
+        save_checkpoint(self.folder / f"draw-{draw}.pkl", {"draw": draw, "names": names, "results": res})
+
+
+def _run_on_cluster(scenario, draws, params, values, scheduler, progress, blocks, store):
+    """The draws as tasks on Dask (``jaksim.scaleout``); results in draw order."""
+    from distributed import as_completed
+
+    from jaksim.run.scaleout import connect
+    with connect(scheduler) as cluster:
+        client = cluster.client
+        shared_params, shared_blocks = client.scatter([list(params), blocks], broadcast=True)
+        futures = [client.submit(_draw, scenario, d, shared_params, values[i], shared_blocks,
+                                 cluster.numba_threads, key=f"jaksim-psa-{scenario.name}-draw-{d}")
+                   for i, d in enumerate(draws)]
+        for _, (d, names, res) in as_completed(futures, with_results=True):
+            if store is not None:
+                store.save(d, names, res)
+            if progress:
+                progress(1)
+        done = client.gather(futures)
+    return done
+
+
+def run_psa(scenario: Scenario, draws: Sequence[int], *, threads: int | None = None, one_way: bool = False,
+            progress: Callable[[int], None] | None = None, scheduler: str | None = None,
+            store: DrawStore | None = None) -> PsaResult:
+    """Run the PSA draws (any order; results sorted by draw) and optionally the one-way analysis.
+
+    ``scheduler``: run the draws on Dask (``'local'``, ``'local:N'`` or a scheduler address, see
+    ``jaksim.scaleout``); the results are identical to the serial run's. ``store``: draws already
+    in it are not run again, and every draw run is saved there as it finishes.
+    """
+    if scenario.arms[0].economics is None:
+        raise JaksimError(f"scenario '{scenario.name}' has no economics section; a PSA needs costs and QALYs "
+                          "(add 'economics: {discount: nice}')")
+    if scheduler is not None:
+        from jaksim.run.scaleout import check_scheduler
+        check_scheduler(scheduler)
+    set_threads(threads)
+    params = parameters(scenario)
+    draws = sorted(int(d) for d in draws)
+    values = draw_values(params, scenario.seed, draws)
+    out_rows: list[dict] = []
+    cyc_rows: list[dict] = []
+    finished = store.load() if store is not None else {}
+    todo = [i for i, d in enumerate(draws) if d not in finished]
+    if progress and len(todo) < len(draws):
+        progress(len(draws) - len(todo))
+    # cohort chunks and schedules are made under the first draw's values: by that draw's run
+    # when it runs here first, else up front (on Dask, or when a resumed PSA had finished it),
+    # so a resumed PSA equals an uninterrupted one
+    if scheduler is None and todo[:1] == [0]:
+        schedules = None
+    else:
+        schedules = _first_blocks(scenario, draws[0], params, values[0])
+    if scheduler is not None and todo:
+        for d, names, res in _run_on_cluster(scenario, [draws[i] for i in todo], params, values[todo],
+                                             scheduler, progress, schedules, store):
+            finished[d] = (names, res)
+    else:
+        for i in todo:                    # the first draw makes the cohort chunks and schedules
+            lib, econ = libraries(params, values[i])
+            _, names, res, schedules = _run_once(scenario, draws[i], lib, econ, schedules)
+            finished[draws[i]] = (names, res)
+            if store is not None:
+                store.save(draws[i], names, res)
+            if progress:
+                progress(1)
+    done = [(d, *finished[d]) for d in draws]
+    for d, names, res in done:
+        _rows(d, scenario.n_patients, names, res, out_rows, cyc_rows)
+    ptable = pa.table({"draw": pa.array(draws, pa.int64()),
+                       **{p.name: pa.array(values[:, j]) for j, p in enumerate(params)}})
+    info = pa.Table.from_pylist([{
+        "parameter": p.name, "library": p.library, "family": p.family, "point_value": p.point,
+        "mean": float(p.dist.mean()), "ci_lower": float(p.dist.ppf(0.025)), "ci_upper": float(p.dist.ppf(0.975)),
+        "status": p.status, "citation": p.citation} for p in params]) if params else pa.table({})
+    ow = _one_way(scenario, params, schedules) if one_way else None
+    arms = [a.name for a in scenario.arms]
+    spec = (schedules.model if schedules is not None else build_model(scenario)).economics[0]
+    outcomes_t = _table(out_rows)
+    return PsaResult(outcomes_t, ptable, info, _table(cyc_rows), summarise(outcomes_t, arms), ow, arms,
+                     spec.willingness_to_pay, spec.currency)
+
+
+def summarise(outcomes_t: pa.Table, arms: list[str]) -> pa.Table:
+    """Per arm and outcome: mean over draws, SD, Monte Carlo SE of the mean, 2.5% and 97.5%;
+    increments versus the first arm likewise (paired within draws)."""
+    rows = []
+    if outcomes_t.num_rows == 0:
+        return pa.table({})
+    arm_col = np.array(outcomes_t.column("arm").to_pylist())
+    draw_col = outcomes_t.column("draw").to_numpy()
+    order = {a: np.argsort(draw_col[arm_col == a], kind="stable") for a in arms}
+    for o in SUMMARISED:
+        x = outcomes_t.column(o).to_numpy()
+        ref = x[arm_col == arms[0]][order[arms[0]]]
+        for a in arms:
+            v = x[arm_col == a][order[a]]
+            for kind, y in (("mean", v), ("incremental", v - ref)):
+                D = y.shape[0]
+                sd = float(y.std(ddof=1)) if D > 1 else 0.0
+                rows.append({"arm": a, "outcome": o, "statistic": kind, "n_draws": D, "mean": float(y.mean()),
+                             "sd": sd, "mcse": sd / np.sqrt(D), "p2_5": float(np.quantile(y, 0.025)),
+                             "p97_5": float(np.quantile(y, 0.975))})
+    return pa.Table.from_pylist(rows)
+
+
+def _one_way(scenario: Scenario, params: Sequence[Parameter], schedules) -> pa.Table:
+    """Each parameter at its 2.5% and 97.5% quantiles, others at point values; draw 0's clocks."""
+    point = [p.point for p in params]
+    rows = []
+    settings = [("base", None, None)] + [(b, j, q) for j in range(len(params)) for b, q in (("low", 0.025),
+                                                                                           ("high", 0.975))]
+    for bound, j, q in settings:
+        vals = list(point)
+        if j is not None:
+            vals[j] = float(params[j].dist.ppf(q))
+        lib, econ = libraries(params, vals)
+        _, _, res, schedules = _run_once(scenario, 0, lib, econ, schedules)
+        for arm, (s1, _, _, _, _) in res.items():
+            rows.append({"parameter": params[j].name if j is not None else "", "bound": bound,
+                         "value": vals[j] if j is not None else float("nan"), "arm": arm,
+                         "costs": s1["costs"] / scenario.n_patients, "qalys": s1["qalys"] / scenario.n_patients})
+    return pa.Table.from_pylist(rows)
+
+
+def write_psa(result: PsaResult, scenario: Scenario, out: Path, overwrite: bool = False,
+              folder: OutputFolder | None = None) -> None:
+    """Write the PSA tables to ``out`` atomically (one Parquet file per table, plus jaksim.json);
+    into ``folder`` when the caller made it (``jaksim psa`` does, to keep finished draws there)."""
+    own = folder is None
+    folder = OutputFolder(Path(out), overwrite) if own else folder
+    try:
+        shutil.rmtree(folder.tmp / DRAWS, ignore_errors=True)
+        meta = {b"jaksim.version": __version__.encode(), b"jaksim.scenario_yaml": (scenario.text or "").encode(),
+                b"jaksim.seed": str(scenario.seed).encode()}
+        tables = {"outcomes": result.outcomes, "parameters": result.parameters,
+                  "parameter_info": result.parameter_info, "cycles": result.cycles, "summary": result.summary}
+        if result.one_way is not None:
+            tables["one_way"] = result.one_way
+        for name, t in tables.items():
+            pq.write_table(t.replace_schema_metadata(meta), folder.tmp / f"{name}.parquet")
+        folder.commit({"kind": "psa", "jaksim_version": __version__, "scenario": scenario.name,
+                       "seed": scenario.seed, "n_patients": scenario.n_patients,
+                       "horizon_years": scenario.horizon_years, "arms": result.arms, "reference_arm": result.arms[0],
+                       "n_draws": result.parameters.num_rows, "currency": result.currency,
+                       "willingness_to_pay": list(result.willingness_to_pay),
+                       "tables": {n: f"{n}.parquet" for n in tables}})
+    except BaseException:
+        if own:
+            folder.abort()
+        raise
+

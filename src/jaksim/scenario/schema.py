@@ -1,0 +1,479 @@
+"""Scenario files: validated, frozen configuration objects with line-numbered errors.
+
+A scenario is YAML with the sections ``name``, ``seed``, ``n_patients``, ``horizon_years``,
+``cohort``, ``treatment``, ``infections``, ``mortality`` and ``arms``. Arms are named
+overrides of ``treatment``, ``infections`` and ``mortality``; every arm simulates the same
+patients. This module knows nothing of numba or the parameter library's numbers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag,
+                      ValidationError, field_validator, model_validator)
+
+from jaksim.errors import ScenarioError
+
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+                            description="letters, digits, '_', '.', '-'; at most 64 characters")]
+Probability = Annotated[float, Field(ge=0.0, le=1.0, description="probability in [0, 1]")]
+HazardRatio = Annotated[float, Field(gt=0.0, le=1000.0, description="hazard ratio, > 0")]
+Indication = Literal["ra", "uc", "psa", "ad"]
+GlucocorticoidBand = Literal["none", "below_7_5mg", "at_least_7_5mg"]
+GLUCOCORTICOID_BANDS: tuple[str, ...] = ("none", "below_7_5mg", "at_least_7_5mg")
+INDICATIONS: tuple[str, ...] = ("ra", "uc", "psa", "ad")
+#: Binary patient covariates that carry a hazard ratio, in kernel column order.
+BINARY_COVARIATES: tuple[str, ...] = ("female", "asia", "prior_zoster", "diabetes", "zoster_vaccinated",
+                                      "chronic_lung_disease")
+
+
+class ValueErrorAt(ValueError):
+    """A validation problem located at a key below the object that found it.
+
+    ``at`` is the key path relative to the validated object; the error message then points
+    at that key (file line and key path) instead of the enclosing mapping.
+    """
+
+    def __init__(self, message: str, at: tuple = ()):
+        super().__init__(message)
+        self.at = tuple(at)
+
+
+class Model(BaseModel):
+    """Frozen, closed configuration object: unknown keys are errors."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# ----------------------------------------------------------------------------- cohort
+class TruncatedNormalAge(Model):
+    """Age at index date (years), normal truncated to [min_years, max_years]."""
+
+    distribution: Literal["truncated_normal"]
+    mean_years: float = Field(ge=0, le=120, description="mean before truncation, years")
+    sd_years: float = Field(gt=0, le=60, description="standard deviation before truncation, years")
+    min_years: float = Field(18.0, ge=0, le=120)
+    max_years: float = Field(100.0, ge=0, le=120)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.min_years >= self.max_years:
+            raise ValueErrorAt(f"min_years ({self.min_years:g}) must be below max_years ({self.max_years:g})",
+                               at=("min_years",))
+        return self
+
+
+class AgeBand(Model):
+    """Share of patients with age uniform in [min_years, max_years)."""
+
+    min_years: float = Field(ge=0, le=120)
+    max_years: float = Field(gt=0, le=120)
+    share: Probability
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.min_years >= self.max_years:
+            raise ValueErrorAt(f"min_years ({self.min_years:g}) must be below max_years ({self.max_years:g})",
+                               at=("min_years",))
+        return self
+
+
+class AgeBands(Model):
+    """Age at index date from bands; shares must add up to 1."""
+
+    distribution: Literal["bands"]
+    bands: list[AgeBand] = Field(min_length=1)
+
+    @field_validator("bands")
+    @classmethod
+    def _shares(cls, bands):
+        total = sum(b.share for b in bands)
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"band shares add up to {total:g}; they must add up to 1")
+        return bands
+
+
+AgeDistribution = Annotated[Union[TruncatedNormalAge, AgeBands], Field(discriminator="distribution")]
+
+
+class GlucocorticoidShares(Model):
+    """Share of patients in each glucocorticoid band (mg/day prednisone-equivalent)."""
+
+    below_7_5mg: Probability = 0.0
+    at_least_7_5mg: Probability = 0.0
+
+    @model_validator(mode="after")
+    def _sum(self):
+        if self.below_7_5mg + self.at_least_7_5mg > 1.0 + 1e-12:
+            raise ValueError("below_7_5mg + at_least_7_5mg must not exceed 1 "
+                             f"(got {self.below_7_5mg + self.at_least_7_5mg:g})")
+        return self
+
+
+class GlucocorticoidFromAge(GlucocorticoidShares):
+    """Band shares that apply from ``from_age_years`` on (overriding younger entries)."""
+
+    from_age_years: float = Field(ge=0, le=120)
+
+
+class Glucocorticoid(GlucocorticoidShares):
+    """Glucocorticoid band prevalence, optionally different from given ages on."""
+
+    by_age: list[GlucocorticoidFromAge] = []
+
+
+class SyntheticCohort(Model):
+    """Patient characteristics drawn from distributions (one row per patient)."""
+
+    age: AgeDistribution
+    age_advances: bool = Field(True, description="age (and age-dependent hazards) advance during follow-up")
+    female: Probability
+    asia: Probability = 0.0
+    indication: Union[Indication, dict[Indication, Probability]] = "ra"
+    glucocorticoid: Glucocorticoid = Glucocorticoid()
+    prior_zoster: Probability = 0.0
+    diabetes: Probability = 0.0
+    zoster_vaccinated: Probability = 0.0
+    chronic_lung_disease: Probability = Field(0.0, description="share with chronic lung disease (COPD, ILD, asthma)")
+
+    @field_validator("indication")
+    @classmethod
+    def _shares(cls, v):
+        if isinstance(v, dict):
+            total = sum(v.values())
+            if not v or abs(total - 1.0) > 1e-9:
+                raise ValueError(f"indication shares add up to {total:g}; they must add up to 1")
+        return v
+
+
+class FileCohort(Model):
+    """Patients resampled with replacement from a user's CSV or Parquet table."""
+
+    from_file: str = Field(min_length=1, description="path to .csv or .parquet, relative to the scenario file")
+    age_advances: bool = True
+
+
+Cohort = Annotated[
+    Union[Annotated[SyntheticCohort, Tag("synthetic")], Annotated[FileCohort, Tag("file")]],
+    Discriminator(lambda v: "file" if (isinstance(v, dict) and "from_file" in v)
+                  or isinstance(v, FileCohort) else "synthetic"),
+]
+
+
+# -------------------------------------------------------------------------- treatment
+class GlucocorticoidTaper(Model):
+    """From ``at_weeks`` after treatment start, nobody is above ``max_band``."""
+
+    at_weeks: float = Field(ge=0, le=5200)
+    max_band: GlucocorticoidBand
+
+
+class Treatment(Model):
+    """The drug and dose every patient of an arm starts at t = 0."""
+
+    drug: str = Field(min_length=1)
+    dose_mg: float = Field(ge=0, description="dose per administration, mg")
+    discontinuation_rate_per_100py: float | None = Field(None, ge=0, le=10000,
+                                                         description="all-cause stop hazard; default from library")
+    off_treatment_hazard_ratio: HazardRatio | None = Field(
+        None, description="multiplies every infection hazard after stopping (per-type values win)")
+    glucocorticoid_taper: list[GlucocorticoidTaper] = []
+
+
+# -------------------------------------------------------------------------- infections
+class HazardRatios(Model):
+    """Hazard ratios of one infection type; a missing one comes from the library."""
+
+    age_per_10_years: HazardRatio | None = None
+    reference_age_years: float | None = Field(None, ge=0, le=120,
+                                              description="age at which the age factor is 1")
+    glucocorticoid_below_7_5mg: HazardRatio | None = None
+    glucocorticoid_7_5mg_or_more: HazardRatio | None = None
+    female: HazardRatio | None = None
+    asia: HazardRatio | None = None
+    prior_zoster: HazardRatio | None = None
+    diabetes: HazardRatio | None = None
+    zoster_vaccinated: HazardRatio | None = None
+    chronic_lung_disease: HazardRatio | None = None
+
+
+class TimeOnTreatmentStep(Model):
+    """Hazard multiplier on treatment from the previous step's end until ``until_years``."""
+
+    until_years: float = Field(gt=0, le=100)
+    hazard_ratio: HazardRatio
+
+
+class Infection(Model):
+    """One infection type: its rate for the reference patient, modifiers and consequences."""
+
+    rate_per_100py: float | None = Field(None, ge=0, le=100000,
+                                         description="events per 100 patient-years; default from library")
+    recurrent: bool = True
+    hazard_ratios: HazardRatios = HazardRatios()
+    time_on_treatment: list[TimeOnTreatmentStep] = []
+    off_treatment_hazard_ratio: HazardRatio | None = None
+    hospitalisation_probability: Probability | None = None
+    serious_probability: Probability | None = None
+    discontinuation_probability: Probability | None = None
+    background_incidence: Literal["low", "medium", "high"] | None = Field(
+        None, description="tuberculosis only: background TB incidence of the setting (library ratio)")
+    post_herpetic_neuralgia_probability: Probability | None = Field(
+        None, description="per episode, all ages; default (herpes_zoster): library, by age")
+
+    @field_validator("time_on_treatment")
+    @classmethod
+    def _increasing(cls, steps):
+        ends = [s.until_years for s in steps]
+        for i in range(1, len(ends)):
+            if ends[i] <= ends[i - 1]:
+                raise ValueErrorAt(f"until_years must strictly increase from step to step (got {ends[i]:g} "
+                                   f"after {ends[i - 1]:g})", at=(i, "until_years"))
+        return steps
+
+
+# -------------------------------------------------------------------------- mortality
+class Mortality(Model):
+    """Background mortality (life table by age and sex, or a constant rate) and case fatality."""
+
+    life_table: str | None = Field(None, description="library table name or path to a CSV age,male_qx,female_qx")
+    rate_per_100py: float | None = Field(None, ge=0, le=10000, description="constant background death rate")
+    excess_mortality_ratio: float | None = Field(None, gt=0, le=100,
+                                                 description="multiplies life-table hazards (e.g. RA SMR)")
+    case_fatality: dict[Name, Probability] = {}
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if self.life_table is not None and self.rate_per_100py is not None:
+            raise ValueErrorAt(f"give either life_table or rate_per_100py, not both (got life_table "
+                               f"{self.life_table!r} and rate_per_100py {self.rate_per_100py:g}; an arm "
+                               "that switches from one to the other sets the base section's one to null)",
+                               at=("life_table",))
+        if self.rate_per_100py is not None and self.excess_mortality_ratio is not None:
+            raise ValueErrorAt("excess_mortality_ratio applies to a life_table, not to rate_per_100py "
+                               f"(got excess_mortality_ratio {self.excess_mortality_ratio:g})",
+                               at=("excess_mortality_ratio",))
+        return self
+
+
+# ------------------------------------------------------------------------ vaccination
+class Eligibility(Model):
+    """Who is offered vaccination: every criterion given must hold (none given: everyone)."""
+
+    min_age_years: float | None = Field(None, ge=0, le=120, description="age at treatment start, years")
+    glucocorticoid_users: bool = Field(False, description="only patients on glucocorticoids at start")
+    prior_zoster: bool = Field(False, description="only patients with prior herpes zoster")
+
+
+class Clinic(Model):
+    """A vaccination clinic with limited appointment slots (SimPy care pathway)."""
+
+    slots_per_week: int = Field(ge=0, le=10_000_000, description="appointments available per week")
+    enrolment_weeks: float = Field(52.0, gt=0, le=5200,
+                                   description="planned treatment starts spread evenly over this period")
+    no_show_probability: Probability = Field(0.0, description="a booked patient does not attend; rebooked")
+    max_wait_weeks: float = Field(52.0, gt=0, le=520, description="referrals not seen by then are not vaccinated")
+
+
+class Vaccination(Model):
+    """A zoster vaccination strategy of one arm."""
+
+    vaccine: Literal["recombinant", "live"]
+    eligible: Eligibility = Eligibility()
+    first_dose_weeks: float = Field(-4.0, ge=-520, le=520,
+                                    description="dose 1 relative to planned treatment start (negative: before)")
+    uptake: Probability = Field(1.0, description="share of eligible patients who accept")
+    second_dose_interval_weeks: float | None = Field(None, ge=1, le=104, description="default from library")
+    second_dose_completion: Probability = Field(1.0, description="share of dose-1 recipients who get dose 2")
+    treatment_waits_for_first_dose: bool = Field(
+        False, description="treatment starts only wait_weeks_after_first_dose after dose 1 (if later than planned)")
+    wait_weeks_after_first_dose: float = Field(0.0, ge=0, le=104)
+    clinic: Clinic | None = Field(None, description="limited capacity: vaccination times come from the pathway")
+    efficacy_multiplier: float = Field(
+        1.0, ge=0, le=1, description="multiplies every vaccinee's efficacy (0: a vaccine without effect, "
+                                     "for checks and sensitivity analyses)")
+
+    @model_validator(mode="after")
+    def _live_never_on_treatment(self):
+        if self.vaccine != "live":
+            return self
+        rule = ("live zoster vaccine is contraindicated on JAK inhibitors: it may only be given at least "
+                "4 weeks before treatment start")
+        if self.clinic is None and self.first_dose_weeks > -4 and not (
+                self.treatment_waits_for_first_dose and self.wait_weeks_after_first_dose >= 4):
+            raise ValueErrorAt(f"{rule}; use first_dose_weeks <= -4, or treatment_waits_for_first_dose: true "
+                               f"with wait_weeks_after_first_dose >= 4 (got {self.first_dose_weeks:g})",
+                               at=("first_dose_weeks",))
+        if self.clinic is not None and not (self.treatment_waits_for_first_dose
+                                            and self.wait_weeks_after_first_dose >= 4):
+            raise ValueErrorAt(f"{rule}; with a capacity-limited clinic the dose date is not known in advance, "
+                               "so set treatment_waits_for_first_dose: true and wait_weeks_after_first_dose >= 4",
+                               at=("treatment_waits_for_first_dose",))
+        if self.second_dose_interval_weeks is not None:
+            raise ValueErrorAt("the live zoster vaccine has a single dose; remove second_dose_interval_weeks",
+                               at=("second_dose_interval_weeks",))
+        return self
+
+
+# -------------------------------------------------------------------------- economics
+Money = Annotated[float, Field(ge=0, le=1e9, description="cost in the scenario's currency and price year")]
+
+
+class DiscountRates(Model):
+    """Annual discount rates (0.035 = 3.5% a year), applied in continuous time."""
+
+    costs: float = Field(ge=0, le=0.5, description="per year, for costs")
+    outcomes: float = Field(ge=0, le=0.5, description="per year, for QALYs and life-years")
+
+
+class EventEconomics(Model):
+    """Cost and utility loss of one event type; a missing value comes from the library."""
+
+    cost: Money | None = Field(None, description="per event not hospitalised")
+    cost_hospitalised: Money | None = Field(None, description="per hospitalised event")
+    utility_decrement: Probability | None = Field(None, description="utility lost while the episode lasts")
+    duration_years: float | None = Field(None, ge=0, le=100, description="how long the decrement lasts")
+
+
+class UtilityFromAge(Model):
+    """Baseline utility from a completed age on (until the next entry)."""
+
+    from_age_years: float = Field(ge=0, le=120)
+    utility: float = Field(ge=-1, le=1)
+
+
+class Economics(Model):
+    """Costs, utilities and discounting (per arm: an arm may override e.g. its drug cost)."""
+
+    currency: Literal["GBP", "USD"] | None = Field(None, description="default: the discount preset's")
+    price_year: int | None = Field(None, ge=1900, le=2200)
+    discount: Union[Literal["nice", "us"], DiscountRates] = "nice"
+    willingness_to_pay: list[Annotated[float, Field(ge=0)]] | None = Field(
+        None, description="per QALY; default: the preset's thresholds")
+    events: dict[Name, EventEconomics] = {}
+    post_herpetic_neuralgia: EventEconomics = EventEconomics()
+    vaccine_cost_per_dose: Money | None = None
+    vaccine_administration_cost_per_dose: Money | None = None
+    drug_cost_per_year: Money = Field(0.0, description="per year on treatment (0: not costed)")
+    baseline_utility: list[UtilityFromAge] | None = Field(None, description="by completed age; default: library")
+
+
+# -------------------------------------------------------------------------- scenario
+ARM_KEYS = ("description", "treatment", "infections", "mortality", "vaccination", "economics")
+
+
+class Arm(Model):
+    """One fully resolved arm: the base scenario with the arm's overrides applied."""
+
+    name: Name
+    description: str = ""
+    treatment: Treatment
+    infections: dict[Name, Infection] = Field(min_length=1)
+    mortality: Mortality = Mortality()
+    vaccination: Vaccination | None = None
+    economics: Economics | None = None
+
+    @model_validator(mode="after")
+    def _case_fatality_types(self):
+        if self.economics is not None:
+            unknown = [t for t in self.economics.events if t not in self.infections]
+            if unknown:
+                raise ValueErrorAt(f"economics.events names infection type(s) not simulated: {', '.join(unknown)}; "
+                                   f"allowed: {', '.join(self.infections)}",
+                                   at=("economics", "events", unknown[0]))
+        unknown = [t for t in self.mortality.case_fatality if t not in self.infections]
+        if unknown:
+            raise ValueErrorAt(f"case_fatality names infection type(s) not simulated: {', '.join(unknown)}; "
+                               f"allowed: {', '.join(self.infections)}",
+                               at=("mortality", "case_fatality", unknown[0]))
+        return self
+
+
+class Scenario(Model):
+    """A validated scenario: study population, arms and run settings."""
+
+    name: Name
+    description: str = ""
+    seed: int = Field(ge=0, lt=2**63)
+    n_patients: int = Field(ge=1, le=2**40)
+    horizon_years: float = Field(gt=0, le=100)
+    cohort: Cohort
+    arms: tuple[Arm, ...] = Field(min_length=1)
+
+    _source: Any = PrivateAttr(default=None)
+
+    @field_validator("arms")
+    @classmethod
+    def _unique(cls, arms):
+        names = [a.name for a in arms]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"arm names must be unique (repeated: {', '.join(sorted(dup))})")
+        for i, arm in enumerate(arms):
+            for t in arm.infections:
+                other = next((b for b in arms if t not in b.infections), None)
+                if other is not None:
+                    raise ValueErrorAt(f"infection type '{t}' is simulated in arm '{arm.name}' but not in arm "
+                                       f"'{other.name}'; every arm must simulate the same infection types "
+                                       "(add the type to the base 'infections' section instead)",
+                                       at=(i, "infections", t))
+        with_econ = [a for a in arms if a.economics is not None]
+        if with_econ and len(with_econ) < len(arms):
+            bad = next(i for i, a in enumerate(arms) if a.economics is None)
+            raise ValueErrorAt(f"arm '{arms[bad].name}' has no economics section but other arms do; put "
+                               "'economics' in the base scenario (arms may override parts of it)", at=(bad,))
+        for i, a in enumerate(arms[1:], start=1):
+            e0, e = arms[0].economics, a.economics
+            if e0 is not None and (e.currency, e.discount) != (e0.currency, e0.discount):
+                raise ValueErrorAt(f"arm '{a.name}' changes the currency or discount rates of the economics "
+                                   "section; every arm must use the reference arm's", at=(i, "economics"))
+        return arms
+
+    @property
+    def source_file(self) -> str | None:
+        return self._source.file if self._source else None
+
+    @property
+    def base_dir(self) -> Path:
+        return Path(self._source.file).parent if self._source and self._source.file else Path.cwd()
+
+    @property
+    def text(self) -> str | None:
+        return self._source.text if self._source else None
+
+    def line_of(self, path: tuple) -> int | None:
+        """Line of a key path in the scenario file (nearest existing parent)."""
+        return self._source.line_of(path) if self._source else None
+
+    def error(self, path: tuple, message: str) -> ScenarioError:
+        """A ScenarioError pointing at ``path`` (a location in the resolved scenario) in the source file.
+
+        ``arms.<i>.…`` locations are reported where the user wrote the key: in the arm's
+        overrides, or in the base section the arm inherited it from.
+        """
+        if self._source is None:
+            return ScenarioError(message, path=".".join(map(str, path)) or None)
+        user_path, line = self._source.locate(tuple(path))
+        return ScenarioError(message, file=self.source_file, line=line,
+                             path=".".join(map(str, user_path)) or None)
+
+    def with_overrides(self, **overrides) -> "Scenario":
+        """A re-validated copy with top-level fields replaced (``n_patients``, ``seed``…)."""
+        data = self.model_dump(mode="python")
+        for key, value in overrides.items():
+            if value is None:
+                continue
+            if key not in ("n_patients", "seed", "horizon_years", "name"):
+                raise ScenarioError(f"cannot override '{key}'; allowed: n_patients, seed, horizon_years, name")
+            data[key] = value
+        try:
+            new = Scenario.model_validate(data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            loc = tuple(err["loc"])
+            from jaksim.scenario.load import describe_error
+            raise ScenarioError(describe_error(err, Scenario, loc), path=".".join(map(str, loc))) from None
+        new._source = self._source
+        return new
