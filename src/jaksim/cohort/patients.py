@@ -229,6 +229,17 @@ def read_patient_table(spec: FileCohort, base_dir: Path) -> PatientTable:
     ``glucocorticoid_band`` (none / below_7_5mg / at_least_7_5mg), ``prior_zoster``,
     ``diabetes``, ``zoster_vaccinated`` (0/1). Other columns are ignored.
     """
+    table, shown = _read_table(spec, base_dir)
+    cols = {c.lower(): c for c in table.column_names}
+    if table.num_rows == 0:
+        raise CohortFileError(f"{shown}: the table has no rows")
+    age = _age_column(table, cols, shown)
+    cov, gc, ind, defaulted = _characteristics(table, cols, shown)
+    return PatientTable(shown, age, cov, gc, ind, tuple(defaulted))
+
+
+def _read_table(spec: FileCohort, base_dir: Path):
+    """(Arrow table, name as the user gave it) of a cohort file; one-line errors."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
@@ -248,10 +259,13 @@ def read_patient_table(spec: FileCohort, base_dir: Path) -> PatientTable:
             raise CohortFileError(f"cohort.from_file: '{shown}' must end in .csv or .parquet")
     except (pa.ArrowInvalid, OSError) as exc:
         raise CohortFileError(f"cohort.from_file: cannot read '{shown}': {exc}") from None
-    cols = {c.lower(): c for c in table.column_names}
-    n = table.num_rows
-    if n == 0:
-        raise CohortFileError(f"{shown}: the table has no rows")
+    return table, shown
+
+
+def _age_column(table, cols: dict[str, str], shown: str) -> np.ndarray:
+    """Ages in years (float64); the first bad value is named with its row."""
+    import pyarrow as pa
+
     if "age" not in cols:
         raise CohortFileError(f"{shown}: missing column 'age' (years at treatment start); "
                               f"found: {', '.join(table.column_names)}")
@@ -270,6 +284,12 @@ def read_patient_table(spec: FileCohort, base_dir: Path) -> PatientTable:
                 raise CohortFileError(f"{shown}: column 'age', row {i + 1}: {shown_v} is not allowed; "
                                       "allowed: a number of years between 0 and 120")
         age = np.asarray(column.to_pylist(), dtype=np.float64)
+    return age
+
+
+def _characteristics(table, cols: dict[str, str], shown: str):
+    """(binary covariates, steroid band, indication, names of columns defaulted) of a cohort table."""
+    n = table.num_rows
 
     def values(name):
         return table[cols[name]].to_pylist()
@@ -306,7 +326,7 @@ def read_patient_table(spec: FileCohort, base_dir: Path) -> PatientTable:
     else:
         ind = np.zeros(n, np.int8)
         defaulted.append("indication")
-    return PatientTable(shown, age, cov, gc, ind, tuple(defaulted))
+    return cov, gc, ind, defaulted
 
 
 class CohortSource:
