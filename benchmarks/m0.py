@@ -1,6 +1,7 @@
 """The reference model M0: its scenario file, variants of it, and its analytic expectation.
 
-M0 is defined in /work/shared/BENCHMARK.md and written as a jaksim scenario in ``m0.yaml``.
+M0 is the project's reference benchmark model; its definition is written out at the top of
+``m0.yaml`` (the jaksim scenario of it).
 Its parameters are repeated here as plain numbers (``PARAMS``) for the peers, which do not
 read jaksim scenarios; ``check_peers.py`` checks that both agree with ``m0_expected.json``.
 """
