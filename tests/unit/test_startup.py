@@ -1,0 +1,45 @@
+"""Start-up stays light (issue 11): importing jaksim or its command line loads no compiled stack.
+
+numba and pyarrow together take most of a second to import; ``jaksim --help``, ``jaksim
+validate`` and ``import jaksim`` in a notebook must not pay for them. Each check runs in a
+fresh interpreter (the test process has imported everything already) and looks at
+``sys.modules``; no timing is involved (timings: ``benchmarks/startup.py``).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("numba", "pyarrow")
+
+
+def loaded_after(code: str) -> set[str]:
+    """Which of HEAVY a fresh interpreter has imported after running ``code``."""
+    probe = f"{code}\nimport sys\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+@pytest.mark.parametrize("code", ["import jaksim", "import jaksim.cli", "import jaksim.api",
+                                  "import jaksim; jaksim.__version__"])
+def test_import_loads_neither_numba_nor_pyarrow(code):
+    assert loaded_after(code) == set()
+
+
+def test_help_loads_neither_numba_nor_pyarrow():
+    code = ("from jaksim.cli import main\n"
+            "import contextlib, io\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    assert main(['--help']) == 0")
+    assert loaded_after(code) == set()
+
+
+def test_public_functions_still_load_on_first_use():
+    code = ("import jaksim\n"
+            "from jaksim.run import engine\n"          # the subpackage jaksim.run, imported first
+            "assert callable(jaksim.run) and jaksim.run.__module__ == 'jaksim.api'\n"
+            "assert jaksim.load_scenario.__module__ == 'jaksim.api'")
+    assert "numba" in loaded_after(code)   # the engine, once asked for, brings the kernel
