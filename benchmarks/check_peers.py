@@ -62,10 +62,10 @@ def test_stored_expectation_equals_quadrature():
 
 def test_scenario_file_is_m0():
     from jaksim.scenario import load as config
-    from jaksim.run import engine
+    from jaksim.model import spec
     from jaksim.scenario.schema import BINARY_COVARIATES
     p = m0.PARAMS
-    model = engine.build_model(config.load_scenario(m0.SCENARIO))
+    model = spec.build_model(config.load_scenario(m0.SCENARIO))
     arm = model.arms[0]
     assert model.types == m0.TYPES and not model.cohort.age_advances
     assert float(model.scenario.horizon_years) == p["horizon"]

@@ -20,13 +20,17 @@ CHUNK = 1 << 16
 
 def load(yaml_text: str, threads: int | None):
     """(model, threads used, import seconds) for a scenario given as YAML text."""
+    from jaksim.run.memory import keep_freed_memory
+    keep_freed_memory()   # as `jaksim run` does: chunks reuse freed pages (process-wide, so set here)
     t0 = time.perf_counter()
     from jaksim.scenario import load as config
-    from jaksim.run import engine
+    from jaksim.model import spec
+    from jaksim.run import chunks as chunk_loop
+    from jaksim.run import engine  # noqa: F401  (timed with the others: a run imports it)
     import_seconds = time.perf_counter() - t0
     sc = config.scenario_from_text(yaml_text, file=str(SCENARIO))
-    model = engine.build_model(sc)
-    used = engine.set_threads(threads)
+    model = spec.build_model(sc)
+    used = chunk_loop.set_threads(threads)
     return model, used, import_seconds
 
 
@@ -43,10 +47,10 @@ def _cache_state() -> str:
 
 def first_call(model) -> tuple[float, str]:
     """Time of the first (compiling or cache-loading) call on 256 patients, and cache state."""
-    from jaksim.run import engine
+    from jaksim.run import chunks as chunk_loop
     t0 = time.perf_counter()
     cohort = model.cohort.block(0, 256)
-    engine.simulate_chunk(model, model.arms[0], cohort, 4096)
+    chunk_loop.simulate_chunk(model, model.arms[0], cohort, 4096)
     return time.perf_counter() - t0, _cache_state()
 
 
@@ -56,18 +60,18 @@ def simulate_only(model, n: int) -> tuple[Tally, float, float]:
     ``seconds`` covers making each chunk's cohort and running the kernel (with compaction of
     the event buffers), i.e. everything but writing; the tally's bookkeeping is excluded.
     """
-    from jaksim.run import engine
+    from jaksim.run import chunks as chunk_loop
     from jaksim.kernel.sampling import EXIT_BACKGROUND_DEATH
     arm = model.arms[0]
     horizon = float(model.scenario.horizon_years)
-    cap = engine._initial_cap(arm, horizon)
+    cap = chunk_loop.initial_cap(arm, horizon)
     tally = Tally(tuple(model.types) + ("death",))
     seconds = kernel = 0.0
     for start in range(0, n, CHUNK):
         t0 = time.perf_counter()
         cohort = model.cohort.block(start, min(n, start + CHUNK))
         t1 = time.perf_counter()
-        r, cap = engine.simulate_chunk(model, arm, cohort, cap)
+        r, cap = chunk_loop.simulate_chunk(model, arm, cohort, cap)
         t2 = time.perf_counter()
         seconds += t2 - t0
         kernel += t2 - t1
@@ -77,9 +81,10 @@ def simulate_only(model, n: int) -> tuple[Tally, float, float]:
 
 def end_to_end(model, n: int, threads: int) -> tuple[dict, float, float]:
     """(events by type, seconds, patient-years) of engine.run_to_folder writing all Parquet."""
+    from jaksim.model import spec
     from jaksim.run import engine
     sc = model.scenario.with_overrides(n_patients=n)
-    model = engine.build_model(sc)
+    model = spec.build_model(sc)
     with tempfile.TemporaryDirectory(prefix="jaksim-bench-") as tmp:
         t0 = time.perf_counter()
         result = engine.run_to_folder(model, Path(tmp) / "run", threads=threads)

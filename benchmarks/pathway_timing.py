@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 
 from jaksim.scenario import load as config
+from jaksim.model import spec
+from jaksim.run import chunks as chunk_loop
 from jaksim.run import engine
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "ra_tofacitinib_zoster_vaccination.yaml"
@@ -30,15 +32,15 @@ def main() -> None:
     args = ap.parse_args()
     sc = config.load_scenario(SCENARIO)
     with tempfile.TemporaryDirectory(prefix="jaksim-bench-") as tmp:
-        engine.run_to_folder(engine.build_model(sc.with_overrides(n_patients=1000)), Path(tmp) / "warm",
+        engine.run_to_folder(spec.build_model(sc.with_overrides(n_patients=1000)), Path(tmp) / "warm",
                              threads=args.threads)
-        model = engine.build_model(sc.with_overrides(n_patients=args.n_patients))
+        model = spec.build_model(sc.with_overrides(n_patients=args.n_patients))
         started = time.perf_counter()
         engine.run_to_folder(model, Path(tmp) / "run", threads=args.threads)
         total = time.perf_counter() - started
         meta = json.loads((Path(tmp) / "run" / "jaksim.json").read_text())
     print(f"{sc.name}: {args.n_patients:,} patients x {len(model.arms)} arms, threads "
-          f"{engine.set_threads(args.threads)}: full run {total:.2f} s")
+          f"{chunk_loop.set_threads(args.threads)}: full run {total:.2f} s")
     for arm, stats in meta["vaccination"].items():
         if "pathway_seconds" in stats:
             s = stats["pathway_seconds"]

@@ -94,11 +94,12 @@ def run(
 ) -> None:
     """Simulate every arm of a scenario and write events, patients and summary as Parquet."""
     from jaksim.scenario import load as config
+    from jaksim.model.spec import build_model
     from jaksim.run import engine
     from jaksim.report.tables import contrast_table, print_summary, vaccination_table
 
     sc = config.load_scenario(scenario).with_overrides(n_patients=n_patients, seed=seed)
-    model = engine.build_model(sc)
+    model = build_model(sc)
     out = out if out is not None else Path("results") / sc.name
     console = _console()
     err = Console(stderr=True)
@@ -154,7 +155,7 @@ def psa(
 ) -> None:
     """Probabilistic sensitivity analysis: every uncertain library parameter drawn per draw."""
     from jaksim.scenario import load as config
-    from jaksim.run import engine
+    from jaksim.run import checkpoint
     from jaksim.run import psa as psa_mod
     from jaksim.run.engine import RunInterrupted
     from jaksim.output.parquet import OutputFolder
@@ -171,11 +172,7 @@ def psa(
     started = time.perf_counter()
     ids = range(first_draw, first_draw + draws)
     try:
-        if folder.resumed and engine.read_checkpoint(folder.checkpoint).get("kind") != "psa":
-            raise JaksimError(f"--resume: what was left next to '{out}' is an interrupted run, not a PSA; "
-                              "continue it with 'jaksim run --resume', or give --overwrite without --resume")
-        store = psa_mod.DrawStore(folder.tmp / psa_mod.DRAWS, sc)
-        engine.save_checkpoint(folder.checkpoint, {"kind": "psa", "fingerprint": store.fingerprint})
+        store = checkpoint.open_draw_store(folder, sc, out)
         if err.is_terminal:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
             with Progress(TextColumn("PSA draws"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -187,7 +184,7 @@ def psa(
             result = psa_mod.run_psa(sc, ids, threads=threads, one_way=one_way, scheduler=scheduler, store=store)
         psa_mod.write_psa(result, sc, out, overwrite, folder=folder)
     except (KeyboardInterrupt, OSError) as exc:
-        kept = len(list((folder.tmp / psa_mod.DRAWS).glob("draw-*.pkl")))
+        kept = checkpoint.count_draws(folder.tmp)
         if not kept:
             folder.abort()
             raise

@@ -19,7 +19,9 @@ from hypothesis import strategies as st
 
 import jaksim
 from jaksim.scenario import load as config
-from jaksim.run import engine
+from jaksim.model import spec
+from jaksim.model.hazards import ArmSpec
+from jaksim.run import chunks as chunk_loop
 from jaksim.kernel import rng
 from jaksim.kernel.sampling import FATAL, HOSPITALISED, ON_TREATMENT, POST_HERPETIC_NEURALGIA, SERIOUS, STOPS_TREATMENT
 
@@ -79,15 +81,15 @@ def scenario(draw, *, stop=True, simple=False, types=TYPES):
             "mortality": mortality}
 
 
-def model_of(sc: dict, draw: int = 0) -> engine.Model:
-    return engine.build_model(config.scenario_from_text(json.dumps(sc)), draw=draw)
+def model_of(sc: dict, draw: int = 0) -> spec.Model:
+    return spec.build_model(config.scenario_from_text(json.dumps(sc)), draw=draw)
 
 
-def run_arm(model: engine.Model, arm: int, start: int, stop: int, cap: int = 64) -> engine.ChunkResult:
-    return engine.simulate_chunk(model, model.arms[arm], model.cohort.block(start, stop), cap=cap)[0]
+def run_arm(model: spec.Model, arm: int, start: int, stop: int, cap: int = 64) -> chunk_loop.ChunkResult:
+    return chunk_loop.simulate_chunk(model, model.arms[arm], model.cohort.block(start, stop), cap=cap)[0]
 
 
-def events_of(r: engine.ChunkResult, keep: np.ndarray) -> tuple:
+def events_of(r: chunk_loop.ChunkResult, keep: np.ndarray) -> tuple:
     return tuple(a[keep] for a in (r.ev_pid, r.ev_type, r.ev_time, r.ev_num, r.ev_flags))
 
 
@@ -283,7 +285,7 @@ def test_results_do_not_depend_on_chunk_size(sc, n, chunk):
 
 
 # ------------------------------------------------------------ direct replay (no lazy logs)
-def replay(model: engine.Model, arm: engine.ArmSpec, cohort, T: float):
+def replay(model: spec.Model, arm: ArmSpec, cohort, T: float):
     """Events of every patient from the documented random numbers, with every log taken.
 
     Constant hazards (no age advance, taper, steps or discontinuation): type k's j-th event
@@ -331,7 +333,7 @@ def replay(model: engine.Model, arm: engine.ArmSpec, cohort, T: float):
     return (ids[ev["i"]], ev["k"], ev["t"], ev["j"] + 1, ev["f"]), exit_t, reason
 
 
-def hazard(arm: engine.ArmSpec, cohort, k: int) -> np.ndarray:
+def hazard(arm: ArmSpec, cohort, k: int) -> np.ndarray:
     """λ_ik = base × exp(Σ_c log HR_c x_ic) × exp(log HR_age/yr × (age − ref)) × HR_GC(band)."""
     cov = cohort.covariates.astype(np.float64)
     return (arm.base_rate[k, cohort.indication.astype(np.int64)] * np.exp(cov @ arm.log_hr[k])
@@ -357,7 +359,7 @@ def test_kernel_equals_direct_replay_of_its_random_numbers(sc, n, tiny):
         sc["infections"][name]["rate_per_100py"] *= scale * (1e-3 if tiny else 1.0)
     model = model_of(sc)
     arm = model.arms[0]
-    r = engine.simulate_chunk(model, arm, cohort, cap=64)[0]
+    r = chunk_loop.simulate_chunk(model, arm, cohort, cap=64)[0]
     (pid, typ, tim, num, flags), fu, reasons = replay(model, arm, cohort, T)
     np.testing.assert_array_equal(r.exit_reason, reasons)
     np.testing.assert_allclose(r.follow_up, fu, rtol=1e-9, atol=0)
@@ -398,7 +400,7 @@ def test_a_change_point_that_changes_no_hazard_changes_no_output(sc, n, where):
     general = dataclasses.replace(arm, tot_edges=np.array([step]),
                                   tot_mult=np.hstack([arm.tot_mult, arm.tot_mult[:, -1:]]))
     cohort = model.cohort.block(0, n)
-    a = engine.simulate_chunk(model, arm, cohort, cap=64)[0]
-    b = engine.simulate_chunk(model, general, cohort, cap=64)[0]
+    a = chunk_loop.simulate_chunk(model, arm, cohort, cap=64)[0]
+    b = chunk_loop.simulate_chunk(model, general, cohort, cap=64)[0]
     for name in FIELDS:
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))

@@ -18,6 +18,7 @@ import pytest
 import jaksim
 from jaksim import cli
 from jaksim.scenario import load as config
+from jaksim.model import spec
 from jaksim.run import engine
 
 # Every time-varying part, consequences, two arms; 140 000 patients make two row groups of
@@ -186,7 +187,7 @@ def test_psa_draw_changes_data_reproducibly(tmp_path):
     outs = {}
     try:
         for name, draw in (("d0", 0), ("d1", 1), ("d1_again", 1)):
-            engine.run_to_folder(engine.build_model(sc, draw=draw), tmp_path / name, draw=draw)
+            engine.run_to_folder(spec.build_model(sc, draw=draw), tmp_path / name, draw=draw)
             outs[name] = files(tmp_path / name)
     finally:
         numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)

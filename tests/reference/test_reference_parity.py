@@ -18,7 +18,8 @@ import pytest
 from scipy import stats
 
 from jaksim.scenario import load as config
-from jaksim.run import engine
+from jaksim.model import spec
+from jaksim.run import chunks as chunk_loop
 
 import reference_model as ref
 
@@ -50,11 +51,11 @@ PARAMS_B = ref.Params(
 N = {"A": 100_000, "B": 50_000}
 
 
-def simulate_jaksim(p: ref.Params, n: int, seed: int) -> engine.ChunkResult:
+def simulate_jaksim(p: ref.Params, n: int, seed: int) -> chunk_loop.ChunkResult:
     sc = config.scenario_from_text(ref.scenario_text(p, seed=seed, n=n))
-    model = engine.build_model(sc)
+    model = spec.build_model(sc)
     assert model.types == p.types
-    return engine.simulate_chunk(model, model.arms[0], model.cohort.block(0, n), cap=64)[0]
+    return chunk_loop.simulate_chunk(model, model.arms[0], model.cohort.block(0, n), cap=64)[0]
 
 
 @pytest.fixture(scope="module")

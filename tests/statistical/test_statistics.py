@@ -21,7 +21,8 @@ from scipy import integrate, stats
 
 import jaksim
 from jaksim.scenario import load as config
-from jaksim.run import engine
+from jaksim.model import spec
+from jaksim.run import chunks as chunk_loop
 from jaksim.kernel.sampling import FATAL, HOSPITALISED, ON_TREATMENT, SERIOUS, STOPS_TREATMENT
 
 Z = 4.0            # P(|N(0,1)| >= 4) = 6.3e-5
@@ -63,9 +64,9 @@ def scenario(infections: dict, horizon: float, *, seed: int = 1, cohort: dict | 
 
 def simulate(sc: dict, n: int, arm: int = 0):
     """Kernel output for patients 0..n-1 of one arm (no files)."""
-    model = engine.build_model(config.scenario_from_text(json.dumps(sc)))
+    model = spec.build_model(config.scenario_from_text(json.dumps(sc)))
     cohort = model.cohort.block(0, n)
-    r, _ = engine.simulate_chunk(model, model.arms[arm], cohort, cap=64)
+    r, _ = chunk_loop.simulate_chunk(model, model.arms[arm], cohort, cap=64)
     return model, cohort, r
 
 

@@ -33,6 +33,9 @@ from hypothesis import strategies as st
 
 from helpers import write_scenario
 from jaksim.scenario import load as config
+from jaksim.model import spec
+from jaksim.run import chunks as chunk_loop
+from jaksim.run.schedules import Schedules
 from jaksim.run import engine
 from jaksim.kernel import rng
 from jaksim.cli import main
@@ -128,18 +131,18 @@ def scenario(draw, n: int) -> dict:
             "infections": infections, "mortality": mortality}
 
 
-def model_of(sc: dict) -> engine.Model:
-    return engine.build_model(config.scenario_from_text(json.dumps(sc)))
+def model_of(sc: dict) -> spec.Model:
+    return spec.build_model(config.scenario_from_text(json.dumps(sc)))
 
 
 def simulate_arms(sc: dict):
     """Schedules and kernel output of every arm for all patients (one chunk)."""
     model = model_of(sc)
     n = sc["n_patients"]
-    schedules = engine.Schedules(model, n)
+    schedules = Schedules(model, n)
     cohort = model.cohort.block(0, n)
     scheds = [schedules.chunk(arm, cohort) for arm in model.arms]
-    results = [engine.simulate_chunk(model, arm, cohort, 64, s)[0] for arm, s in zip(model.arms, scheds)]
+    results = [chunk_loop.simulate_chunk(model, arm, cohort, 64, s)[0] for arm, s in zip(model.arms, scheds)]
     return model, schedules, cohort, scheds, results
 
 
@@ -284,7 +287,7 @@ def test_live_vaccine_is_accepted_only_when_given_4_weeks_before_start(v, seed):
         assert "arms.live.vaccination." in str(exc)
         return
     assert live_rule_holds(v), v
-    schedules = engine.Schedules(model, sc["n_patients"])
+    schedules = Schedules(model, sc["n_patients"])
     s = schedules.chunk(model.arms[1], model.cohort.block(0, sc["n_patients"]))
     vacc = np.isfinite(s.dose1)
     assert np.all(np.isinf(s.dose2))
@@ -428,7 +431,7 @@ def test_zero_capacity_vaccinates_nobody():
     assert np.isfinite(d.dose1).all()
     assert not np.isfinite(c.dose1).any() and not np.isfinite(c.dose2).any()
     assert np.all(c.scale == 0.0) and np.all(c.treatment_start == 0.0)
-    for name in engine.ChunkResult.__dataclass_fields__:
+    for name in chunk_loop.ChunkResult.__dataclass_fields__:
         np.testing.assert_array_equal(getattr(none, name), getattr(clin, name), err_msg=name)
 
 

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from helpers import MINIMAL, leftovers, replace, write_scenario
-from jaksim.run import engine
+from jaksim.run import chunks as chunk_loop
 from jaksim.cli import main
 
 TWO_ARMS = MINIMAL + "arms:\n  low: {}\n  high:\n    infections: {infection_a: {rate_per_100py: 20.0}}\n"
@@ -175,13 +175,13 @@ def test_seed_changes_results(tmp_path, capsys):
 def test_chunk_size_and_threads_override(tmp_path, capsys, monkeypatch):
     scenario = write_scenario(tmp_path)
     chunks: list[int] = []
-    real = engine.simulate_chunk
+    real = chunk_loop.simulate_chunk
 
     def spy(model, arm, cohort, cap, schedule=None):
         chunks.append(len(cohort))
         return real(model, arm, cohort, cap, schedule)
 
-    monkeypatch.setattr(engine, "simulate_chunk", spy)
+    monkeypatch.setattr(chunk_loop, "simulate_chunk", spy)
     try:
         run_ok(capsys, scenario, "--out", tmp_path / "small", "--n-patients", 300, "--chunk-size", 64,
                "--threads", 1)
@@ -212,7 +212,7 @@ def test_bad_override_refused(tmp_path, capsys, option, value, expected):
 
 # ----------------------------------------------------------------- failure mid-run
 def _fail_on_second_chunk(monkeypatch, exc: BaseException):
-    real = engine.simulate_chunk
+    real = chunk_loop.simulate_chunk
     calls = []
 
     def flaky(model, arm, cohort, cap, schedule=None):
@@ -221,7 +221,7 @@ def _fail_on_second_chunk(monkeypatch, exc: BaseException):
             raise exc
         return real(model, arm, cohort, cap, schedule)
 
-    monkeypatch.setattr(engine, "simulate_chunk", flaky)
+    monkeypatch.setattr(chunk_loop, "simulate_chunk", flaky)
 
 
 def test_failed_run_leaves_nothing(tmp_path, capsys, monkeypatch):

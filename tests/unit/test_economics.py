@@ -12,6 +12,7 @@ from helpers import MINIMAL
 import jaksim
 from jaksim.scenario import load as config
 from jaksim.scenario import schema
+from jaksim.model import spec
 from jaksim.run import engine
 from jaksim.analysis.accumulators import DOMINATED, EXTENDED, FRONTIER, acceptability, icer_table
 from jaksim.scenario.schema import Economics
@@ -172,8 +173,8 @@ arms:
 def econ_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("econ")
     sc = config.scenario_from_text(ECON_SCENARIO)
-    res = engine.run_to_folder(engine.build_model(sc), tmp / "a", chunk_size=65536)
-    engine.run_to_folder(engine.build_model(sc), tmp / "b", chunk_size=700, threads=1)
+    res = engine.run_to_folder(spec.build_model(sc), tmp / "a", chunk_size=65536)
+    engine.run_to_folder(spec.build_model(sc), tmp / "b", chunk_size=700, threads=1)
     return tmp, res
 
 

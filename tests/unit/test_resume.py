@@ -17,6 +17,7 @@ import pytest
 
 from helpers import leftovers
 from jaksim.scenario import load as config
+from jaksim.model import spec
 from jaksim.run import engine
 from jaksim.cli import main
 from jaksim.errors import OutputError
@@ -28,9 +29,9 @@ ARMS = len(config.load_scenario(SCENARIO).arms)
 N, CHUNK, EVERY = 6000, 1000, 2500      # segments 0-2500, 2500-5000, 5000-6000
 
 
-def _model(seed: int | None = None) -> engine.Model:
+def _model(seed: int | None = None) -> spec.Model:
     sc = config.load_scenario(SCENARIO).with_overrides(n_patients=N, seed=seed)
-    return engine.build_model(sc)
+    return spec.build_model(sc)
 
 
 def _run(out: Path, **kw) -> engine.RunSummary:
@@ -80,7 +81,7 @@ def test_layout_has_one_part_per_segment(reference):
     arms = {k.split("/")[1] for k in parts}
     assert len(arms) == ARMS == 6
     assert parts == sorted(f"events/{a}/part-{k:05d}.parquet" for a in arms for k in range(3))
-    assert "checkpoint.pkl" not in reference
+    assert "checkpoint.json" not in reference
 
 
 def test_killed_run_resumes_to_identical_files(tmp_path, reference):
@@ -88,7 +89,7 @@ def test_killed_run_resumes_to_identical_files(tmp_path, reference):
     _kill_midway(out, after_patients=ARMS * (EVERY + 1500))        # inside the second segment
     assert not out.exists()                                   # nothing half-written in place
     hidden = leftovers(out)
-    assert len(hidden) == 1 and (hidden[0] / "checkpoint.pkl").is_file()
+    assert len(hidden) == 1 and (hidden[0] / "checkpoint.json").is_file()
     assert not list(hidden[0].rglob("part-00001.parquet"))    # the unfinished segment never landed
     _run(out, resume=True)
     assert _snapshot(out) == reference
@@ -208,7 +209,7 @@ def test_killed_psa_resumes_to_identical_tables(tmp_path, scenario_writer, capsy
     assert main(argv + ["--out", str(ref)]) == 0
     _psa_cli_killed(path, out, after_draws=4, draws=6)
     hidden = leftovers(out)
-    assert len(hidden) == 1 and len(list(hidden[0].rglob("draw-*.pkl"))) == 4
+    assert len(hidden) == 1 and len(list(hidden[0].rglob("draw-*.json"))) == 4
     assert main(argv + ["--out", str(out)]) == 2            # kept work is not dropped silently
     assert "--resume" in capsys.readouterr().err
     assert main(["run", str(path), "--n-patients", "300", "--out", str(out), "--resume"]) == 2
@@ -216,7 +217,8 @@ def test_killed_psa_resumes_to_identical_tables(tmp_path, scenario_writer, capsy
     assert main(argv + ["--out", str(out), "--resume"]) == 0
     capsys.readouterr()
     assert _snapshot_psa(out) == _snapshot_psa(ref)
-    assert not list(out.rglob("*.pkl")) and leftovers(out) == sorted(out.iterdir())
+    assert not [p for p in out.rglob("*.json") if p.name != "jaksim.json"]   # no checkpoint or draw file
+    assert leftovers(out) == sorted(out.iterdir())
 
 
 def test_psa_store_skips_finished_draws(tmp_path):
@@ -225,13 +227,14 @@ def test_psa_store_skips_finished_draws(tmp_path):
     from test_economics import ECON_SCENARIO
 
     from jaksim.run import psa
+    from jaksim.run.checkpoint import DrawStore
     sc = config.scenario_from_text(ECON_SCENARIO).with_overrides(n_patients=300)
-    store = psa.DrawStore(tmp_path / "draws", sc)
+    store = DrawStore(tmp_path / "draws", sc)
     first = psa.run_psa(sc, [0, 1, 2], threads=1, store=store)
     calls, real = [], psa._run_once
     try:
         psa._run_once = lambda *a, **k: calls.append(a[1]) or real(*a, **k)
-        again = psa.run_psa(sc, [0, 1, 2, 3], threads=1, store=psa.DrawStore(tmp_path / "draws", sc))
+        again = psa.run_psa(sc, [0, 1, 2, 3], threads=1, store=DrawStore(tmp_path / "draws", sc))
     finally:
         psa._run_once = real
     assert calls == [3]
@@ -240,7 +243,7 @@ def test_psa_store_skips_finished_draws(tmp_path):
     assert first.outcomes.equals(plain.outcomes.filter(plain.outcomes["draw"].to_numpy() < 3))
     assert again.cycles.equals(plain.cycles) and again.summary.equals(plain.summary)
     with pytest.raises(OutputError, match="another scenario"):
-        psa.DrawStore(tmp_path / "draws", sc.with_overrides(seed=sc.seed + 1))
+        DrawStore(tmp_path / "draws", sc.with_overrides(seed=sc.seed + 1))
 
 
 def _snapshot_psa(folder: Path) -> dict[str, bytes]:

@@ -9,6 +9,7 @@ import pytest
 
 from jaksim.scenario import load as config
 from jaksim.run import psa
+from jaksim.run.checkpoint import DrawStore
 from jaksim.cli import main
 from jaksim.errors import JaksimError
 from jaksim.run.scaleout import check_scheduler, connect
@@ -38,12 +39,12 @@ def test_resumed_psa_on_a_local_cluster_equals_the_serial_psa(tmp_path):
     draws 1 and 3 to the workers, saves them as they finish, and gives the serial tables."""
     sc = config.load_scenario(STUDY).with_overrides(n_patients=2000)
     serial = psa.run_psa(sc, [0, 1, 2, 3])
-    psa.run_psa(sc, [0, 2], store=psa.DrawStore(tmp_path, sc))
+    psa.run_psa(sc, [0, 2], store=DrawStore(tmp_path, sc))
     done = []
     resumed = psa.run_psa(sc, [3, 1, 0, 2], scheduler="local:2", progress=done.append,
-                          store=psa.DrawStore(tmp_path, sc))
+                          store=DrawStore(tmp_path, sc))
     assert done[0] == 2 and sum(done) == 4
-    assert sorted(p.name for p in tmp_path.glob("draw-*.pkl")) == [f"draw-{d}.pkl" for d in range(4)]
+    assert sorted(p.name for p in tmp_path.glob("draw-*.json")) == [f"draw-{d}.json" for d in range(4)]
     for name in ("outcomes", "parameters", "cycles", "summary"):
         assert getattr(serial, name).equals(getattr(resumed, name)), name
 

@@ -34,6 +34,8 @@ import numpy as np
 
 import jaksim
 from jaksim.scenario import load as config
+from jaksim.model import spec
+from jaksim.run import chunks as chunk_loop
 from jaksim.run import engine
 from jaksim.model.calibration import SourcePopulation
 from jaksim.library import load_library
@@ -82,15 +84,15 @@ def source_scenario(drug: str, dose_mg: float, pop: SourcePopulation, n: int, *,
     return sc
 
 
-def run(sc: dict) -> jaksim.engine.RunResult:
+def run(sc: dict) -> engine.RunResult:
     """``jaksim.run`` of a scenario given as a dict (the public code path, in memory)."""
     return jaksim.run(config.scenario_from_text(json.dumps(sc)))
 
 
 def simulate(sc: dict, arm: int = 0):
     """Kernel output for every patient of one arm, without files: (model, ChunkResult)."""
-    model = engine.build_model(config.scenario_from_text(json.dumps(sc)))
-    r, _ = engine.simulate_chunk(model, model.arms[arm], model.cohort.block(0, sc["n_patients"]), cap=256)
+    model = spec.build_model(config.scenario_from_text(json.dumps(sc)))
+    r, _ = chunk_loop.simulate_chunk(model, model.arms[arm], model.cohort.block(0, sc["n_patients"]), cap=256)
     return model, r
 
 
@@ -136,7 +138,7 @@ def from_patients(patients, infection_type: str, measure: str, arm: str | None =
 
 
 def from_chunk(r, k: int, measure: str) -> Estimate:
-    """Estimate from ``engine.simulate_chunk`` output for type index ``k``."""
+    """Estimate from ``chunk_loop.simulate_chunk`` output for type index ``k``."""
     return estimate(*per_patient(r.counts[:, k], r.first_time[:, k], r.follow_up, measure))
 
 

@@ -63,7 +63,9 @@ import pytest
 from scipy import optimize, stats
 
 from jaksim.scenario import load as config
-from jaksim.run import engine
+from jaksim.model import spec
+from jaksim.run import chunks as chunk_loop
+from jaksim.run.schedules import Schedules
 from jaksim.kernel.sampling import POST_HERPETIC_NEURALGIA
 
 R = 1000
@@ -141,7 +143,7 @@ def _mtvc(model, arm, lo: int, hi: int, schedules) -> tuple[np.ndarray, np.ndarr
     for start in range(lo, hi, CHUNK):
         stop = min(hi, start + CHUNK)
         cohort = model.cohort.block(start, stop)
-        r, _ = engine.simulate_chunk(model, arm, cohort, 64, schedules.chunk(arm, cohort))
+        r, _ = chunk_loop.simulate_chunk(model, arm, cohort, 64, schedules.chunk(arm, cohort))
         first = r.first_time[:, 0]
         early = first < MTVC_START                                  # zoster before month 3: not in the mTVC
         case = ~early & ~np.isnan(first)
@@ -157,10 +159,10 @@ def _mtvc(model, arm, lo: int, hi: int, schedules) -> tuple[np.ndarray, np.ndarr
 
 
 def replicate_trials(t: Trial) -> Replicates:
-    model = engine.build_model(config.scenario_from_text(json.dumps(trial_scenario(t))))
+    model = spec.build_model(config.scenario_from_text(json.dumps(trial_scenario(t))))
     placebo, rzv = model.arms
     assert rzv.vaccination is not None and placebo.vaccination is None and not rzv.jak_inhibitor
-    schedules = engine.Schedules(model, CHUNK)
+    schedules = Schedules(model, CHUNK)
     nv, n_p = R * t.n_vaccine, R * t.n_placebo
     vaccine_block, placebo_block = (0, nv), (nv, nv + n_p)          # disjoint patients
     assert vaccine_block[1] <= placebo_block[0]

@@ -136,7 +136,7 @@ def with_metadata(schema: pa.Schema, metadata: dict[str, str]) -> pa.Schema:
     return schema.with_metadata({k.encode(): v.encode() for k, v in metadata.items()})
 
 
-CHECKPOINT = "checkpoint.pkl"
+CHECKPOINT = "checkpoint.json"   # written and read by jaksim.run.checkpoint (JSON, never code)
 
 
 def _alive(pid: int) -> bool:

@@ -4,8 +4,10 @@ Draw d of parameter p is the quantile function of p's distribution (``library/un
 for ``parameters.yaml``, ``economics.entry_distribution`` for ``economics.yaml``) at one
 uniform keyed by (seed, ``psa/<p>``, d): reproducible, independent of other parameters and of
 how draws are scheduled. Each draw re-resolves every arm with the drawn values (calibration
-re-applied) and runs all arms with the draw's event clocks (``engine.build_model(draw=d)``),
-so arms stay paired within a draw. Results stay in memory and are written once:
+re-applied) and runs all arms with the draw's event clocks (``spec.build_model(draw=d)``)
+through the one chunk loop (``chunks.run_chunks``), so arms stay paired within a draw; cohort
+chunks and schedules are made once, under the first draw, and shared by every draw. Finished
+draws are kept as they finish (``checkpoint.DrawStore``). Results are written once:
 
 * ``outcomes.parquet``   draw, arm, n_patients, mean costs / QALYs / life-years (discounted and
   undiscounted) per patient with their within-draw standard errors, events by type;
@@ -20,12 +22,10 @@ so arms stay paired within a draw. Results stay in memory and are written once:
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import shutil
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numba
 import numpy as np
@@ -33,21 +33,27 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from jaksim import __version__
-from jaksim.scenario.schema import Scenario
-from jaksim.economics.costs_qalys import OUTCOMES, entry_distribution, economics_library, library_parameters, yearly_counts
-from jaksim.run.engine import (Schedules, build_model, chunk_economics, outcomes, read_checkpoint, save_checkpoint,
-                           set_threads, simulate_chunk)
-from jaksim.errors import JaksimError, OutputError
-from jaksim.model.hazards import cohort_indications
-from jaksim.output.parquet import OutputFolder
+from jaksim.economics.costs_qalys import (
+    OUTCOMES,
+    economics_library,
+    entry_distribution,
+    library_parameters,
+)
+from jaksim.errors import JaksimError
+from jaksim.kernel.rng import stream_key, uniform
 from jaksim.library import Library, load_library
 from jaksim.library.uncertainty import distribution, probability_distribution
-from jaksim.output.tables import phn_per_patient
-from jaksim.kernel.rng import stream_key, uniform
+from jaksim.model.hazards import cohort_indications
+from jaksim.model.spec import build_model
+from jaksim.output.parquet import OutputFolder
+from jaksim.run.checkpoint import DRAWS, DrawStore
+from jaksim.run.chunks import Cohorts, initial_cap, run_chunks, set_threads
+from jaksim.run.totals import DrawTotals
+from jaksim.scenario.schema import Scenario
 
 CHUNK = 1 << 16
-#: subfolder of a PSA's hidden work folder holding the finished draws (``DrawStore``)
-DRAWS = "psa-draws"
+#: cohorts of up to this many patients keep their chunks and schedules in memory between draws
+KEEP = 1 << 21
 _VALUE_KEY = {"rates": "rate_per_100py", "hazard_ratios": "hazard_ratio", "consequences": "probability",
               "discontinuation": "rate_per_100py", "off_treatment_hazard_ratio": "hazard_ratio"}
 SUMMARISED = ("costs", "qalys", "life_years", "costs_undiscounted", "qalys_undiscounted")
@@ -178,68 +184,16 @@ def libraries(params: Sequence[Parameter], values: Sequence[float]) -> tuple[Lib
     return lib, econ
 
 
-class _Blocks:
-    """Cohort chunks and each arm's vaccination schedules: the same in every draw (made once).
-
-    Kept in memory up to ``KEEP`` patients; larger cohorts are rebuilt for each draw.
-    """
-
-    KEEP = 1 << 21
-
-    def __init__(self, model):
-        self.model = model
-        self.schedules = Schedules(model, CHUNK)
-        self._cache: dict = {}
-
-    def get(self, start: int, arm):
-        key = (start, arm.name)
-        if key in self._cache:
-            return self._cache[key]
-        n = self.model.scenario.n_patients
-        cohort = self.model.cohort.block(start, min(n, start + CHUNK))
-        item = (cohort, self.schedules.chunk(arm, cohort))
-        if n <= self.KEEP:
-            self._cache[key] = item
-        return item
-
-
-def _run_once(scenario: Scenario, draw: int, lib: Library, econ: dict, blocks: _Blocks | None):
-    """All arms for one parameter set and draw: per-arm totals, event counts and yearly counts."""
+def _run_once(scenario: Scenario, draw: int, lib: Library, econ: dict, blocks: Cohorts | None):
+    """All arms for one parameter set and draw: (model, outcome names, {arm: DrawArmTotals},
+    the shared cohort chunks and schedules, made here under this draw when ``blocks`` is None)."""
     model = build_model(scenario, draw=draw, library=lib, economics_library=econ)
     if blocks is None:
-        blocks = _Blocks(model)
-    names = outcomes(model)
-    K = len(model.types)
-    Y = int(np.ceil(scenario.horizon_years))
-    res = {}
-    for a, arm in enumerate(model.arms):
-        s1 = {o: 0.0 for o in OUTCOMES}
-        s2 = {o: 0.0 for o in OUTCOMES}
-        events = np.zeros(len(names), dtype=np.int64)
-        cyc = np.zeros((Y, K + (len(names) > K)), dtype=np.int64)
-        py = np.zeros(Y)
-        cap = 1024
-        for start in range(0, scenario.n_patients, CHUNK):
-            cohort, sched = blocks.get(start, arm)
-            r, cap = simulate_chunk(model, arm, cohort, cap, sched)
-            events[:K] += r.counts.sum(axis=0, dtype=np.int64)
-            phn, _ = phn_per_patient(r, len(cohort), start)
-            if len(names) > K:
-                events[K] += int(phn.sum())
-            c, p = yearly_counts(model.types, scenario.horizon_years, r.follow_up, r.ev_type, r.ev_time)
-            cyc[:, :K] += c
-            if len(names) > K:
-                from jaksim.kernel.sampling import POST_HERPETIC_NEURALGIA
-                sel = (r.ev_flags & POST_HERPETIC_NEURALGIA) != 0
-                cyc[:, K] += np.bincount(np.minimum(r.ev_time[sel].astype(np.int64), Y - 1), minlength=Y)[:Y]
-            py += p
-            if model.economics:
-                pe = chunk_economics(model, a, cohort, r, sched)
-                for o in OUTCOMES:
-                    s1[o] += float(pe[o].sum())
-                    s2[o] += float((pe[o] * pe[o]).sum())
-        res[arm.name] = (s1, s2, events, cyc, py)
-    return model, names, res, blocks
+        blocks = Cohorts(model, CHUNK, keep=KEEP)
+    totals = DrawTotals(model)
+    caps = {arm.name: initial_cap(arm, float(scenario.horizon_years)) for arm in model.arms}
+    run_chunks(model, blocks, 0, scenario.n_patients, CHUNK, caps, [totals])
+    return model, totals.names, totals.arms, blocks
 
 
 @dataclass
@@ -280,7 +234,7 @@ def _table(rows: list[dict]) -> pa.Table:
 
 
 def _draw(scenario: Scenario, draw: int, params: Sequence[Parameter], values: np.ndarray,
-          blocks: _Blocks, numba_threads: int | None = None):
+          blocks: Cohorts, numba_threads: int | None = None):
     """One draw as a task on a Dask worker: (draw, outcome names, results); ``blocks`` shared."""
     if numba_threads is not None:
         set_threads(min(numba_threads, numba.config.NUMBA_NUM_THREADS))
@@ -289,44 +243,10 @@ def _draw(scenario: Scenario, draw: int, params: Sequence[Parameter], values: np
     return draw, names, res
 
 
-def _first_blocks(scenario: Scenario, draw: int, params: Sequence[Parameter], values: np.ndarray) -> _Blocks:
+def _first_blocks(scenario: Scenario, draw: int, params: Sequence[Parameter], values: np.ndarray) -> Cohorts:
     """Cohort chunks and schedules shared by all draws, made under the first draw's values."""
     lib, econ = libraries(params, values)
-    return _Blocks(build_model(scenario, draw=draw, library=lib, economics_library=econ))
-
-
-class DrawStore:
-    """Finished PSA draws kept on disk as they finish, one small pickle per draw, so that a
-    killed or interrupted PSA continues where it stopped (``jaksim psa --resume``).
-
-    A draw's result depends only on the scenario and the draw number, so the store is keyed by
-    jaksim's version and the resolved scenario; any later run with the same ones may reuse it
-    (even with a longer ``--draws``). Files are written atomically (``engine.save_checkpoint``).
-    """
-
-    def __init__(self, folder: Path, scenario: Scenario):
-        self.folder = Path(folder)
-        self.fingerprint = hashlib.sha256(json.dumps([__version__, scenario.model_dump_json()]).encode()).hexdigest()
-        key = self.folder / "fingerprint"
-        if key.is_file():
-            if key.read_text() != self.fingerprint:
-                raise OutputError("--resume: the interrupted PSA was made with another scenario, seed, number of "
-                                  "patients or jaksim version; rerun it with the same ones, or give --overwrite "
-                                  "without --resume to start again")
-        else:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            key.write_text(self.fingerprint)
-
-    def load(self) -> dict[int, tuple]:
-        """{draw: (outcome names, results)} of every draw finished so far."""
-        out = {}
-        for f in self.folder.glob("draw-*.pkl"):
-            saved = read_checkpoint(f)
-            out[saved["draw"]] = (saved["names"], saved["results"])
-        return out
-
-    def save(self, draw: int, names, res) -> None:
-        save_checkpoint(self.folder / f"draw-{draw}.pkl", {"draw": draw, "names": names, "results": res})
+    return Cohorts(build_model(scenario, draw=draw, library=lib, economics_library=econ), CHUNK, keep=KEEP)
 
 
 def _run_on_cluster(scenario, draws, params, values, scheduler, progress, blocks, store):

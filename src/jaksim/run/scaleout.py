@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 from jaksim.errors import JaksimError
 
@@ -86,7 +86,7 @@ def _check_workers(client, scheduler: str, timeout_seconds: float) -> None:
                           f"'dask worker {scheduler}'") from None
     try:
         versions = client.run(_worker_version)
-    except Exception as exc:   # a worker without jaksim fails to unpickle the function
+    except Exception as exc:   # a worker without jaksim cannot load the function it is sent
         raise JaksimError(f"--scheduler {scheduler}: a worker cannot import jaksim ({type(exc).__name__}: "
                           f"{exc}); install jaksim {__version__} on every worker") from None
     wrong = {w: v for w, v in versions.items() if v != __version__}

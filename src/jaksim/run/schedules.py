@@ -1,0 +1,94 @@
+"""Vaccination schedules of each arm, chunk by chunk, and the per-arm vaccination counts.
+
+A schedule gives each patient's treatment start and vaccine dose times (years since the index
+date). Arms without a clinic capacity get direct schedules computed chunk by chunk; arms with
+one run the SimPy care pathway once over the whole cohort, since patients share clinic slots.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from jaksim.cohort.patients import Cohort
+from jaksim.model.hazards import ArmSpec
+from jaksim.model.spec import Model
+from jaksim.model.vaccination import (
+    Schedule,
+    accepts,
+    completes,
+    direct_schedule,
+    eligible,
+    finish_schedule,
+)
+from jaksim.pathway.clinic import PathwayResult, run_pathway
+
+
+class Schedules:
+    """Each arm's vaccination schedule for any chunk; capacity-limited arms via the SimPy pathway.
+
+    The pathway couples patients (they share clinic slots), so it runs once over the whole
+    cohort before the chunks (read ``chunk_size`` patients at a time); direct schedules are
+    computed chunk by chunk.
+    """
+
+    def __init__(self, model: Model, chunk_size: int):
+        self.model = model
+        self.pathways: dict[str, PathwayResult] = {}
+        sc = model.scenario
+        for arm in model.arms:
+            v = arm.vaccination
+            if v is None or v.clinic is None:
+                continue
+            offered = np.zeros(sc.n_patients, dtype=bool)
+            second = np.zeros(sc.n_patients, dtype=bool)
+            for start in range(0, sc.n_patients, chunk_size):
+                c = model.cohort.block(start, min(sc.n_patients, start + chunk_size))
+                offered[start:start + len(c)] = (eligible(v, c.age, c.gc_band, c.covariates)
+                                                 & accepts(v, sc.seed, c.patient_id))
+                second[start:start + len(c)] = completes(v, sc.seed, c.patient_id)
+            self.pathways[arm.name] = run_pathway(v, sc.seed, offered, second)
+
+    def chunk(self, arm: ArmSpec, cohort: Cohort) -> Schedule:
+        """The schedule of ``arm`` for the patients of ``cohort`` (consecutive ids)."""
+        v, seed = arm.vaccination, self.model.scenario.seed
+        if v is None:
+            return self.model.unvaccinated(len(cohort))
+        if v.clinic is None:
+            s = direct_schedule(v, seed, cohort.patient_id, cohort.age, cohort.gc_band, cohort.covariates,
+                                arm.jak_inhibitor)
+        else:
+            p = self.pathways[arm.name]
+            lo, hi = int(cohort.patient_id[0]), int(cohort.patient_id[-1]) + 1
+            s = finish_schedule(v, seed, cohort.patient_id, cohort.age, cohort.gc_band, arm.jak_inhibitor,
+                                p.dose1[lo:hi], p.dose2[lo:hi])
+        return s
+
+
+class VaccinationStats:
+    """Per-arm counts of vaccinated patients and their timing relative to treatment start."""
+
+    def __init__(self) -> None:
+        self.n = self.vaccinated = self.two_doses = self.before_start = self.delayed_start = 0
+
+    def add(self, sched: Schedule, follow_up: np.ndarray) -> None:
+        """Doses count only when given: before the patient's exit (death or horizon)."""
+        vacc = sched.dose1 < follow_up
+        self.n += vacc.shape[0]
+        self.vaccinated += int(vacc.sum())
+        self.two_doses += int((sched.dose2 < follow_up).sum())
+        self.before_start += int((vacc & (sched.dose1 < sched.treatment_start)).sum())
+        self.delayed_start += int((sched.treatment_start > 0).sum())
+
+    def as_dict(self, pathway: PathwayResult | None) -> dict:
+        """The counts and shares as written to the manifest; waits in weeks for a clinic arm."""
+        out = {"n_patients": self.n, "n_vaccinated": self.vaccinated, "n_two_doses": self.two_doses,
+               "share_vaccinated": self.vaccinated / max(self.n, 1),
+               "share_of_vaccinated_dosed_before_treatment_start": self.before_start / max(self.vaccinated, 1),
+               "n_treatment_start_delayed": self.delayed_start}
+        if pathway is not None:
+            w = pathway.wait_weeks[np.isfinite(pathway.wait_weeks)]
+            out.update({"pathway_seconds": pathway.seconds,
+                        "wait_weeks_mean": float(w.mean()) if w.size else None,
+                        "wait_weeks_median": float(np.median(w)) if w.size else None,
+                        "wait_weeks_p90": float(np.quantile(w, 0.9)) if w.size else None})
+        return out
