@@ -163,7 +163,7 @@ def compile_times(repeats: int) -> dict:
               f"warm {w['process_seconds']:.3g} s", flush=True)
     imports = []
     for _ in range(repeats):
-        code = "import time; t = time.perf_counter(); import jaksim.cli, jaksim.engine; print(time.perf_counter() - t)"
+        code = "import time; t = time.perf_counter(); import jaksim.cli, jaksim.run.engine; print(time.perf_counter() - t)"
         imports.append(float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                             check=True).stdout))
     med = lambda runs, k: statistics.median(x[k] for x in runs)  # noqa: E731

@@ -20,11 +20,7 @@ class ScenarioError(JaksimError):
     def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
                  path: str | None = None):
         self.file, self.line, self.path, self.detail = file, line, path, message
-        where = ""
-        if file:
-            where = f"{file}:{line}: " if line else f"{file}: "
-        key = f"{path}: " if path else ""
-        super().__init__(f"{where}{key}{message}")
+        super().__init__(_located(message, file, line, path))
 
 
 class CohortFileError(JaksimError):
@@ -36,4 +32,22 @@ class OutputError(JaksimError):
 
 
 class LibraryError(JaksimError):
-    """A parameter the library does not have (unknown drug, dose or infection type)."""
+    """A parameter library file that fails its schema, or a parameter the library does not have.
+
+    Like ScenarioError, the message names the file, line and key path where they are known
+    (``parameters.yaml:412: hazard_ratios.3.covariate: ...``).
+    """
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
+                 path: str | None = None):
+        self.file, self.line, self.path, self.detail = file, line, path, message
+        super().__init__(_located(message, file, line, path))
+
+
+def _located(message: str, file: str | None, line: int | None, path: str | None) -> str:
+    """``file:line: key.path: message``, leaving out the parts that are unknown."""
+    where = ""
+    if file:
+        where = f"{file}:{line}: " if line else f"{file}: "
+    key = f"{path}: " if path else ""
+    return f"{where}{key}{message}"

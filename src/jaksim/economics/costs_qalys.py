@@ -31,15 +31,16 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
-from pathlib import Path
+from typing import Any
 
 import numpy as np
-import yaml
 
-from jaksim.scenario.schema import Economics, Vaccination
 from jaksim.errors import LibraryError
+from jaksim.library.entries import Sourced
+from jaksim.library.loader import load_economics
+from jaksim.library.resolve import SCENARIO
+from jaksim.library.resolve import resolve as resolve_value
+from jaksim.scenario.schema import Economics, Vaccination
 
 MAX_AGE = 120
 PHN = "post_herpetic_neuralgia"
@@ -88,18 +89,9 @@ def utility_time(age0: np.ndarray, a, b, utility_by_age: np.ndarray, rate: float
 
 
 # ----------------------------------------------------------------------- library
-def _library_path() -> Path:
-    return Path(str(resources.files("jaksim") / "library" / "economics.yaml"))
-
-
-@lru_cache(maxsize=1)
-def _economics_library() -> dict:
-    return yaml.safe_load(_library_path().read_text(encoding="utf-8"))
-
-
 def economics_library() -> dict:
-    """A copy of ``library/economics.yaml`` (the PSA changes values in its copies)."""
-    return copy.deepcopy(_economics_library())
+    """A copy of ``economics.yaml``, validated (the PSA changes values in its copies)."""
+    return copy.deepcopy(load_economics())
 
 
 def library_parameters(data: dict) -> list[tuple[tuple, dict]]:
@@ -128,7 +120,7 @@ def entry_distribution(entry: dict):
         return None
     sd = (float(ci[1]) - float(ci[0])) / (2 * Z95)
     if kind == "gamma":
-        from scipy import stats   # imported when needed (slow to import)
+        from scipy import stats  # imported when needed (slow to import)
         return stats.gamma(a=(value / sd) ** 2, scale=sd**2 / value)
     if kind == "beta":
         d = probability_distribution(value, list(ci))
@@ -160,34 +152,40 @@ class EconSpec:
     provenance: dict = field(default_factory=dict)
 
 
-def _lib(entry: dict | None, given, what: str, prov: dict, key: str) -> float:
-    if given is not None:
-        prov[key] = {"value": given, "source": "scenario file"}
-        return float(given)
+#: what an economics library record shows (the file has no DOI field)
+_SHOWN = ("value", "citation", "status", "note")
+
+
+def _sourced(entry: dict | None) -> Sourced | None:
+    """An economics library entry as a Sourced value (its value as written: 1000 stays an int)."""
     if entry is None:
-        prov[key] = {"value": 0.0, "source": "assumption", "status": "assumption",
-                     "note": f"{what}: no library value (0 assumed)"}
-        return 0.0
-    prov[key] = {"source": "library", **{k: entry.get(k) for k in ("value", "citation", "status", "note")}}
-    return float(entry["value"])
+        return None
+    return Sourced(entry["value"], entry["citation"], None, entry["status"], entry["note"], shown=_SHOWN)
+
+
+def _lib(entry: dict | None, given, what: str, prov: dict, key: str) -> float:
+    """Scenario value, else library entry, else 0 (a cost or decrement not counted); provenance into prov[key]."""
+    value, prov[key] = resolve_value(given, _sourced(entry), assumed=0.0, show_assumed=True,
+                                     why=f"{what}: no library value (0 assumed)")
+    return value
 
 
 def resolve(econ: Economics, types: tuple[str, ...], vaccination: Vaccination | None,
             library: dict | None = None) -> EconSpec:
     """An arm's economics section resolved against the economics library."""
-    lib = library if library is not None else _economics_library()
+    lib = library if library is not None else load_economics()
     if isinstance(econ.discount, str):
         preset = lib["discount_presets"][econ.discount]
         r_c, r_o = float(preset["costs"]), float(preset["outcomes"])
         wtp = econ.willingness_to_pay or preset["willingness_to_pay"]
         currency = econ.currency or preset["currency"]
-        prov = {"discount": {"preset": econ.discount, "costs": r_c, "outcomes": r_o,
+        prov: dict[str, Any] = {"discount": {"preset": econ.discount, "costs": r_c, "outcomes": r_o,
                              "citation": preset["citation"], "status": preset["status"]}}
     else:
         r_c, r_o = econ.discount.costs, econ.discount.outcomes
         wtp = econ.willingness_to_pay or [20000.0, 30000.0]
         currency = econ.currency or "GBP"
-        prov = {"discount": {"costs": r_c, "outcomes": r_o, "source": "scenario file"}}
+        prov = {"discount": {"costs": r_c, "outcomes": r_o, "source": SCENARIO}}
     cur = lib["currencies"][currency]
     prov["currency"], prov["price_year"] = currency, econ.price_year or cur["price_year"]
     K = len(types)
@@ -223,10 +221,10 @@ def resolve(econ: Economics, types: tuple[str, ...], vaccination: Vaccination | 
                            "vaccine administration", vp, "administration_per_dose"))
         prov["vaccine"] = vp
     prov["drug_cost_per_year"] = {"value": econ.drug_cost_per_year,
-                                  "source": "scenario file" if econ.drug_cost_per_year else "not costed"}
+                                  "source": SCENARIO if econ.drug_cost_per_year else "not costed"}
     if econ.baseline_utility is not None:
-        rows = sorted(((r.from_age_years, r.utility) for r in econ.baseline_utility))
-        prov["baseline_utility"] = {"value": rows, "source": "scenario file"}
+        rows = sorted((r.from_age_years, r.utility) for r in econ.baseline_utility)
+        prov["baseline_utility"] = {"value": rows, "source": SCENARIO}
     else:
         lrows = lib["utility"]["baseline_by_age"]
         rows = sorted((float(r["from_age_years"]), float(r["value"])) for r in lrows)

@@ -64,7 +64,7 @@ class Distribution:
 
     def frozen(self):
         """The scipy frozen distribution (``fixed`` → a point mass at the value)."""
-        from scipy import stats   # imported when needed (slow to import)
+        from scipy import stats  # imported when needed (slow to import)
         p = self.params
         if self.family == "gamma":
             return stats.gamma(a=p["shape"], scale=p["scale"])

@@ -21,7 +21,6 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
 from jaksim.scenario.schema import BINARY_COVARIATES
 
@@ -80,6 +79,7 @@ def exposure_age_factor(age: np.ndarray, follow_up_years: float, age_log_hr: flo
 def population_hazard_ratios(pop: SourcePopulation, log_hr: np.ndarray, hr_gc: np.ndarray,
                              age_log_hr: float, ref_age: float) -> tuple[np.ndarray, np.ndarray]:
     """Quadrature nodes of HR(x) over the population and their weights (sum to 1)."""
+    from scipy import special  # imported when needed (slow to import)
     nodes, w_nodes = special.roots_legendre(64)
     u = 0.5 * (nodes + 1.0)
     lo, hi = 18.0, 100.0
@@ -130,7 +130,8 @@ def calibrate(published_per_100py: float, measure: str, pop: SourcePopulation, l
 
         lo = target / mean_hr / 100.0
         hi = target / mean_hr * 100.0
-        from scipy import optimize   # imported when needed: scipy.optimize is slow to import
+        # imported when needed: scipy.optimize is slow to import
+        from scipy import optimize
         base = optimize.brentq(lambda b: first_event_rate(b) - target, lo, hi, xtol=1e-14, rtol=1e-12)
     else:
         raise ValueError(f"unknown rate measure '{measure}'; allowed: first_event, all_events")
@@ -156,16 +157,10 @@ _WHY = {
 }
 
 
-def source_populations(root) -> dict[tuple, SourcePopulation]:
-    """Map (drug, dose_mg, type, indication) → SourcePopulation from ``library/source_populations.yaml``
-    (an ``applies_to`` item without ``indication`` is RA)."""
-    from pathlib import Path
-
-    import yaml
-    path = Path(root) / "source_populations.yaml"
-    if not path.is_file():
-        return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+def source_populations(data: dict) -> dict[tuple, SourcePopulation]:
+    """Map (drug, dose_mg, type, indication) → SourcePopulation from the validated data of
+    ``library/source_populations.yaml`` (``jaksim.library.loader.load_source_populations``;
+    an ``applies_to`` item without ``indication`` is RA)."""
     out: dict[tuple, SourcePopulation] = {}
     for p in data.get("source_populations", []):
         if p.get("status") == "assumption" and p.get("age_mean_years") is None:

@@ -24,14 +24,23 @@ from pathlib import Path
 
 import numpy as np
 
-from jaksim.model.calibration import calibrate
-from jaksim.scenario.schema import (BINARY_COVARIATES, GLUCOCORTICOID_BANDS, INDICATIONS, Arm, Scenario)
 from jaksim.errors import LibraryError
 from jaksim.library import Library, LifeTable, Sourced, read_life_table
+from jaksim.library.resolve import SCENARIO, library_record, resolve
+from jaksim.model.calibration import calibrate
 from jaksim.model.vaccination import vaccine_arrays
+from jaksim.scenario.schema import (
+    BINARY_COVARIATES,
+    GLUCOCORTICOID_BANDS,
+    INDICATIONS,
+    Arm,
+    HazardRatios,
+    Infection,
+    Scenario,
+)
 
 MAX_AGE = 120
-SCENARIO = "scenario file"
+_CONSEQUENCES = ("case_fatality", "hospitalisation", "serious", "discontinuation")
 _GC_KEYS = ("glucocorticoid_below_7_5mg", "glucocorticoid_7_5mg_or_more")
 DEFAULT_REFERENCE_AGE = 50.0
 ZOSTER = "herpes_zoster"
@@ -70,13 +79,8 @@ class ArmSpec:
     provenance: dict = field(default_factory=dict)
 
 
-def _src(s: Sourced | None, fallback_note: str) -> dict:
-    if s is None:
-        return {"source": "assumption", "status": "assumption", "note": fallback_note}
-    return {"source": "library", **s.provenance()}
-
-
 def cohort_indications(scenario: Scenario) -> list[str]:
+    """Indications the arm's rates must cover: the cohort's, or all of them for a file cohort."""
     c = scenario.cohort
     ind = getattr(c, "indication", None)
     if ind is None:
@@ -84,185 +88,231 @@ def cohort_indications(scenario: Scenario) -> list[str]:
     return [ind] if isinstance(ind, str) else [k for k, v in ind.items() if v > 0]
 
 
+@dataclass
+class _TypeSpec:
+    """One infection type of an arm, resolved: its rows of the ArmSpec arrays and provenance."""
+
+    base: np.ndarray             # (n_indications,) per PY
+    log_hr: np.ndarray           # (n_binary_covariates,)
+    hr_gc: np.ndarray            # (3,)
+    age_log_hr: float            # per year of age
+    ref_age: float               # years
+    tot_mult: np.ndarray         # (G+1,)
+    off_hr: float
+    p: dict[str, float]          # case_fatality, hospitalisation, serious, discontinuation
+    provenance: dict
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every infection type of one arm is resolved against."""
+
+    scenario: Scenario
+    arm: Arm
+    at: tuple                    # key path of the arm in the scenario
+    library: Library
+    indications: list[str]       # indications the rates must cover
+    strict: bool                 # a missing indication is an error (else: any one suffices)
+    tot_edges: list[float]       # years on treatment where a time-on-treatment multiplier changes
+    calibrate: bool = True       # False: library rates left as published (checking only, no scipy)
+
+
 def build_arm(scenario: Scenario, arm_index: int, library: Library,
-              indications: list[str] | None = None) -> ArmSpec:
-    """Resolve one arm of a scenario against the library into an ArmSpec."""
+              indications: list[str] | None = None, calibrate: bool = True) -> ArmSpec:
+    """Resolve one arm of a scenario against the library into an ArmSpec.
+
+    Each value comes from the scenario file if given there, else from the library, else a
+    neutral assumption (``jaksim.library.resolve``); ``provenance`` records which.
+    ``calibrate=False`` skips calibrating library rates to the reference patient: every
+    look-up and check is still made (``jaksim validate``), but the arm is not for simulation.
+    """
     arm: Arm = scenario.arms[arm_index]
-    at = ("arms", arm_index)
     tr = arm.treatment
-    try:
-        doses = library.doses(tr.drug)
-    except LibraryError as exc:
-        raise scenario.error(at + ("treatment", "drug"), str(exc)) from None
-    if float(tr.dose_mg) not in doses:
-        raise scenario.error(at + ("treatment", "dose_mg"),
-                             f"{tr.dose_mg:g} mg is not a dose of {tr.drug} in the parameter library; "
-                             f"allowed: {', '.join(f'{d:g}' for d in doses)}")
-    need_ind = indications or cohort_indications(scenario)
-    strict_ind = indications is not None or getattr(scenario.cohort, "indication", None) is not None
+    _check_treatment(scenario, arm_index, library)
+    ctx = _Context(scenario, arm, ("arms", arm_index), library, indications or cohort_indications(scenario),
+                   indications is not None or getattr(scenario.cohort, "indication", None) is not None,
+                   sorted({s.until_years for inf in arm.infections.values() for s in inf.time_on_treatment}),
+                   calibrate)
     types = tuple(arm.infections)
-    K, C = len(types), len(BINARY_COVARIATES)
-    prov: dict = {"treatment": {"drug": tr.drug, "dose_mg": tr.dose_mg}, "infections": {}}
-    base = np.full((K, len(INDICATIONS)), np.nan)
-    log_hr = np.zeros((K, C))
-    hr_gc = np.ones((K, 3))
-    age_log_hr = np.zeros(K)
-    ref_age = np.full(K, DEFAULT_REFERENCE_AGE)
-    off_hr = np.ones(K)
-    recurrent = np.zeros(K, np.uint8)
-    p = {q: np.zeros(K) for q in ("case_fatality", "hospitalisation", "serious", "discontinuation")}
-    edges = sorted({s.until_years for inf in arm.infections.values() for s in inf.time_on_treatment})
-    tot_edges = np.array(edges, dtype=np.float64)
-    tot_mult = np.ones((K, len(edges) + 1))
-
-    for k, name in enumerate(types):
-        inf = arm.infections[name]
-        ip: dict = {}
-        path = at + ("infections", name)
-        # base rate per indication
-        if inf.rate_per_100py is not None:
-            base[k, :] = inf.rate_per_100py / 100.0
-            ip["rate_per_100py"] = {"value": inf.rate_per_100py, "source": SCENARIO}
-        else:
-            found = {}
-            for j, ind in enumerate(INDICATIONS):
-                s = library.rate(tr.drug, tr.dose_mg, ind, name)
-                if s is not None:
-                    base[k, j] = s.value / 100.0
-                    found[ind] = {"source": "library", **s.provenance(), **dict(s.extra)}
-            missing = [i for i in need_ind if i not in found]
-            if (strict_ind and missing) or not found:
-                known = ("" if name in library.infection_types else
-                         f" ('{name}' is not an infection type of the library, which has: "
-                         f"{', '.join(library.infection_types)})")
-                raise scenario.error(path, f"the parameter library has no rate for '{name}' on {tr.drug} "
-                                     f"{tr.dose_mg:g} mg in {', '.join(missing or need_ind)}{known}; give "
-                                     f"infections.{name}.rate_per_100py (events per 100 patient-years)")
-            ip["rate_per_100py"] = found
-        # hazard ratios
-        hrs = inf.hazard_ratios
-        age = hrs.age_per_10_years
-        lib_age = library.hazard_ratio(name, "age_per_10_years")
-        if age is None:
-            age = lib_age.value if lib_age else 1.0
-            ip["age_per_10_years"] = _src(lib_age, "no age effect assumed")
-        else:
-            ip["age_per_10_years"] = {"value": age, "source": SCENARIO}
-        age_log_hr[k] = np.log(age) / 10.0
-        if hrs.reference_age_years is not None:
-            ref_age[k] = hrs.reference_age_years
-            ip["reference_age_years"] = {"value": hrs.reference_age_years, "source": SCENARIO}
-        elif lib_age is not None and dict(lib_age.extra).get("reference_age") is not None:
-            ref_age[k] = dict(lib_age.extra)["reference_age"]
-            ip["reference_age_years"] = {"value": ref_age[k], "source": "library", "citation": lib_age.citation}
-        else:
-            ip["reference_age_years"] = {"value": DEFAULT_REFERENCE_AGE, "source": "assumption"}
-        for b, key in enumerate(_GC_KEYS, start=1):
-            v = getattr(hrs, key)
-            if v is None:
-                s = library.hazard_ratio(name, key)
-                v = s.value if s else 1.0
-                ip[key] = _src(s, "no glucocorticoid effect assumed")
-            else:
-                ip[key] = {"value": v, "source": SCENARIO}
-            hr_gc[k, b] = v
-        for c, cov in enumerate(BINARY_COVARIATES):
-            v = getattr(hrs, cov)
-            if v is None:
-                s = library.hazard_ratio(name, cov)
-                v = s.value if s else 1.0
-                ip[cov] = _src(s, f"no {cov} effect assumed")
-            else:
-                ip[cov] = {"value": v, "source": SCENARIO}
-            log_hr[k, c] = np.log(v)
-        # time on treatment
-        for step in reversed(inf.time_on_treatment):
-            g = edges.index(step.until_years)
-            tot_mult[k, : g + 1] = step.hazard_ratio
-        if inf.time_on_treatment:
-            ip["time_on_treatment"] = {"value": [s.model_dump() for s in inf.time_on_treatment], "source": SCENARIO}
-        # off treatment
-        if inf.off_treatment_hazard_ratio is not None:
-            off_hr[k] = inf.off_treatment_hazard_ratio
-            ip["off_treatment_hazard_ratio"] = {"value": off_hr[k], "source": SCENARIO}
-        elif tr.off_treatment_hazard_ratio is not None:
-            off_hr[k] = tr.off_treatment_hazard_ratio
-            ip["off_treatment_hazard_ratio"] = {"value": off_hr[k], "source": SCENARIO + " (treatment)"}
-        else:
-            s = library.off_treatment_hazard_ratio(name)
-            off_hr[k] = s.value if s else 1.0
-            ip["off_treatment_hazard_ratio"] = _src(s, "same hazard off treatment assumed")
-        recurrent[k] = 1 if inf.recurrent else 0
-        # consequences
-        given = {"case_fatality": arm.mortality.case_fatality.get(name),
-                 "hospitalisation": inf.hospitalisation_probability,
-                 "serious": inf.serious_probability,
-                 "discontinuation": inf.discontinuation_probability}
-        for q, v in given.items():
-            if v is None:
-                s = library.consequence(name, q)
-                v = s.value if s else 0.0
-                ip[f"{q}_probability"] = _src(s, f"{q} not modelled (probability 0)")
-            else:
-                ip[f"{q}_probability"] = {"value": v, "source": SCENARIO}
-            p[q][k] = v
-        if inf.rate_per_100py is None:
-            _calibrate(library, tr.drug, tr.dose_mg, name, ip["rate_per_100py"], base[k],
-                       log_hr[k], hr_gc[k], age_log_hr[k], ref_age[k])
-        if inf.background_incidence is not None:
-            s = library.tuberculosis_setting_ratio(inf.background_incidence)
-            if name != "tuberculosis" or s is None:
-                raise scenario.error(path + ("background_incidence",),
-                                     "background_incidence applies to the type 'tuberculosis' only "
-                                     f"(got it on '{name}')")
-            base[k, :] *= s.value          # after calibration: relative to the programme average
-            ip["background_incidence"] = {"setting": inf.background_incidence, "source": "library",
-                                          **s.provenance()}
-        prov["infections"][name] = ip
-
-    # treatment discontinuation
-    if tr.discontinuation_rate_per_100py is not None:
-        disc = tr.discontinuation_rate_per_100py / 100.0
-        prov["discontinuation_rate_per_100py"] = {"value": tr.discontinuation_rate_per_100py, "source": SCENARIO}
-    else:
-        s = library.discontinuation(tr.drug)
-        disc = s.value / 100.0 if s else 0.0
-        prov["discontinuation_rate_per_100py"] = _src(s, "no discontinuation assumed")
+    specs = [_infection(ctx, name) for name in types]
+    prov: dict = {"treatment": {"drug": tr.drug, "dose_mg": tr.dose_mg},
+                  "infections": {name: t.provenance for name, t in zip(types, specs)}}
+    disc, prov["discontinuation_rate_per_100py"] = resolve(
+        tr.discontinuation_rate_per_100py, library.discontinuation(tr.drug), assumed=0.0,
+        why="no discontinuation assumed")
     taper = sorted(tr.glucocorticoid_taper, key=lambda x: x.at_weeks)
     taper_times = np.array([t.at_weeks * 7.0 / 365.25 for t in taper], dtype=np.float64)
     taper_band = np.array([GLUCOCORTICOID_BANDS.index(t.max_band) for t in taper], dtype=np.int8)
-
-    mortality, mprov = _mortality(scenario, arm_index, library)
-    prov["mortality"] = mprov
-
+    mortality, prov["mortality"] = _mortality(scenario, arm_index, library)
     vacc = vaccine_arrays(arm.vaccination, scenario.horizon_years, library.vaccines)
     if arm.vaccination is not None:
         prov["vaccination"] = {"strategy": arm.vaccination.model_dump(), **vacc.provenance}
-    ve_target = np.array([1 if t == ZOSTER else 0 for t in types], dtype=np.uint8)
-    p_phn = np.zeros((K, MAX_AGE + 1))
+    age_log_hr = np.array([t.age_log_hr for t in specs], dtype=np.float64)
+    ref_age = np.array([t.ref_age for t in specs], dtype=np.float64)
+    age_grid = np.arange(MAX_AGE + 1, dtype=np.float64)
+    p = {q: np.array([t.p[q] for t in specs], dtype=np.float64) for q in _CONSEQUENCES}
+    return ArmSpec(
+        name=arm.name, types=types, base_rate=_rows([t.base for t in specs], len(INDICATIONS)),
+        log_hr=_rows([t.log_hr for t in specs], len(BINARY_COVARIATES)), hr_gc=_rows([t.hr_gc for t in specs], 3),
+        age_log_hr=age_log_hr, ref_age=ref_age,
+        age_hr_table=np.exp(age_log_hr[:, None] * (age_grid[None, :] - ref_age[:, None])),
+        tot_edges=np.array(ctx.tot_edges, dtype=np.float64),
+        tot_mult=_rows([t.tot_mult for t in specs], len(ctx.tot_edges) + 1),
+        off_hr=np.array([t.off_hr for t in specs], dtype=np.float64),
+        recurrent=np.array([1 if arm.infections[n].recurrent else 0 for n in types], dtype=np.uint8),
+        p_fatal=p["case_fatality"], p_hosp=p["hospitalisation"], p_serious=p["serious"],
+        p_stop=p["discontinuation"], discontinuation_rate=float(disc / 100.0),
+        taper_times=taper_times, taper_band=taper_band, mortality=mortality,
+        ve_table=vacc.ve_table, ve_step=vacc.step_years,
+        ve_target=np.array([1 if t == ZOSTER else 0 for t in types], dtype=np.uint8),
+        p_phn_age=_phn_by_age(arm, types, library, prov["infections"]),
+        vaccination=arm.vaccination, jak_inhibitor=library.drugs[tr.drug].get("drug_class") == "jak_inhibitor",
+        provenance=prov)
+
+
+def _rows(rows: list[np.ndarray], width: int) -> np.ndarray:
+    """Per-type rows stacked into a (K, width) float array (K = 0 gives an empty one)."""
+    return np.array(rows, dtype=np.float64).reshape(len(rows), width)
+
+
+def _check_treatment(scenario: Scenario, arm_index: int, library: Library) -> None:
+    """The arm's drug and dose exist in the library, else a scenario error at the key."""
+    tr = scenario.arms[arm_index].treatment
+    at = ("arms", arm_index, "treatment")
+    try:
+        doses = library.doses(tr.drug)
+    except LibraryError as exc:
+        raise scenario.error(at + ("drug",), str(exc)) from None
+    if float(tr.dose_mg) not in doses:
+        raise scenario.error(at + ("dose_mg",),
+                             f"{tr.dose_mg:g} mg is not a dose of {tr.drug} in the parameter library; "
+                             f"allowed: {', '.join(f'{d:g}' for d in doses)}")
+
+
+def _infection(ctx: _Context, name: str) -> _TypeSpec:
+    """Everything about one infection type: rate, hazard ratios, time on treatment, consequences."""
+    inf = ctx.arm.infections[name]
+    tr = ctx.arm.treatment
+    path = ctx.at + ("infections", name)
+    base, ip = _base_rates(ctx, name)
+    age_log_hr, ref_age, hr_gc, log_hr, hr_prov = _hazard_ratios(ctx.library, name, inf.hazard_ratios)
+    ip.update(hr_prov)
+    tot_mult = _time_on_treatment(inf, ctx.tot_edges)
+    if inf.time_on_treatment:
+        ip["time_on_treatment"] = {"value": [s.model_dump() for s in inf.time_on_treatment], "source": SCENARIO}
+    given, label = ((inf.off_treatment_hazard_ratio, SCENARIO) if inf.off_treatment_hazard_ratio is not None
+                    else (tr.off_treatment_hazard_ratio, SCENARIO + " (treatment)"))
+    off_hr, ip["off_treatment_hazard_ratio"] = resolve(
+        given, ctx.library.off_treatment_hazard_ratio(name), assumed=1.0, source=label,
+        why="same hazard off treatment assumed")
+    p = _consequences(ctx, name, ip)
+    if inf.rate_per_100py is None and ctx.calibrate:
+        _calibrate(ctx.library, tr.drug, tr.dose_mg, name, ip["rate_per_100py"], base,
+                   log_hr, hr_gc, age_log_hr, ref_age)
+    if inf.background_incidence is not None:
+        s = ctx.library.tuberculosis_setting_ratio(inf.background_incidence)
+        if name != "tuberculosis" or s is None:
+            raise ctx.scenario.error(path + ("background_incidence",),
+                                     "background_incidence applies to the type 'tuberculosis' only "
+                                     f"(got it on '{name}')")
+        base *= s.value          # after calibration: relative to the programme average
+        ip["background_incidence"] = {"setting": inf.background_incidence, **library_record(s)}
+    return _TypeSpec(base, log_hr, hr_gc, age_log_hr, ref_age, tot_mult, off_hr, p, ip)
+
+
+def _base_rates(ctx: _Context, name: str) -> tuple[np.ndarray, dict]:
+    """Rate per PY by indication (NaN: none) and its provenance, from the scenario or the library."""
+    inf = ctx.arm.infections[name]
+    tr = ctx.arm.treatment
+    base = np.full(len(INDICATIONS), np.nan)
+    if inf.rate_per_100py is not None:
+        base[:] = inf.rate_per_100py / 100.0
+        return base, {"rate_per_100py": {"value": inf.rate_per_100py, "source": SCENARIO}}
+    found = {}
+    for j, ind in enumerate(INDICATIONS):
+        s = ctx.library.rate(tr.drug, tr.dose_mg, ind, name)
+        if s is not None:
+            base[j] = s.value / 100.0
+            found[ind] = library_record(s, with_extra=True)
+    missing = [i for i in ctx.indications if i not in found]
+    if (ctx.strict and missing) or not found:
+        types = ctx.library.infection_types
+        known = ("" if name in types else
+                 f" ('{name}' is not an infection type of the library, which has: {', '.join(types)})")
+        raise ctx.scenario.error(ctx.at + ("infections", name),
+                                 f"the parameter library has no rate for '{name}' on {tr.drug} "
+                                 f"{tr.dose_mg:g} mg in {', '.join(missing or ctx.indications)}{known}; give "
+                                 f"infections.{name}.rate_per_100py (events per 100 patient-years)")
+    return base, {"rate_per_100py": found}
+
+
+def _hazard_ratios(library: Library, name: str, hrs: HazardRatios
+                   ) -> tuple[float, float, np.ndarray, np.ndarray, dict]:
+    """Age (log HR per year, reference age), glucocorticoid-band HRs, log HRs of the binary covariates."""
+    prov: dict = {}
+    lib_age = library.hazard_ratio(name, "age_per_10_years")
+    age, prov["age_per_10_years"] = resolve(hrs.age_per_10_years, lib_age, assumed=1.0,
+                                            why="no age effect assumed")
+    ref_age, prov["reference_age_years"] = _reference_age(hrs, lib_age)
+    hr_gc = np.ones(3)
+    for b, key in enumerate(_GC_KEYS, start=1):
+        hr_gc[b], prov[key] = resolve(getattr(hrs, key), library.hazard_ratio(name, key), assumed=1.0,
+                                      why="no glucocorticoid effect assumed")
+    log_hr = np.zeros(len(BINARY_COVARIATES))
+    for c, cov in enumerate(BINARY_COVARIATES):
+        v, prov[cov] = resolve(getattr(hrs, cov), library.hazard_ratio(name, cov), assumed=1.0,
+                               why=f"no {cov} effect assumed")
+        log_hr[c] = np.log(v)
+    return np.log(age) / 10.0, ref_age, hr_gc, log_hr, prov
+
+
+def _reference_age(hrs: HazardRatios, lib_age: Sourced | None) -> tuple[float, dict]:
+    """Age (years) at which the age hazard ratio is 1: scenario, else the library's age entry, else 50."""
+    if hrs.reference_age_years is not None:
+        return hrs.reference_age_years, {"value": hrs.reference_age_years, "source": SCENARIO}
+    lib_ref = dict(lib_age.extra).get("reference_age") if lib_age is not None else None
+    if lib_age is not None and lib_ref is not None:
+        return lib_ref, {"value": lib_ref, "source": "library", "citation": lib_age.citation}
+    return DEFAULT_REFERENCE_AGE, {"value": DEFAULT_REFERENCE_AGE, "source": "assumption"}
+
+
+def _time_on_treatment(inf: Infection, edges: list[float]) -> np.ndarray:
+    """Hazard multiplier in each interval between the arm's time-on-treatment edges (1: none given)."""
+    mult = np.ones(len(edges) + 1)
+    for step in reversed(inf.time_on_treatment):
+        mult[: edges.index(step.until_years) + 1] = step.hazard_ratio
+    return mult
+
+
+def _consequences(ctx: _Context, name: str, prov: dict) -> dict[str, float]:
+    """Probabilities of death, hospitalisation, seriousness and stopping treatment after an event."""
+    inf = ctx.arm.infections[name]
+    given = {"case_fatality": ctx.arm.mortality.case_fatality.get(name),
+             "hospitalisation": inf.hospitalisation_probability,
+             "serious": inf.serious_probability,
+             "discontinuation": inf.discontinuation_probability}
+    p = {}
+    for q, v in given.items():
+        p[q], prov[f"{q}_probability"] = resolve(v, ctx.library.consequence(name, q), assumed=0.0,
+                                                 why=f"{q} not modelled (probability 0)")
+    return p
+
+
+def _phn_by_age(arm: Arm, types: tuple[str, ...], library: Library, prov: dict) -> np.ndarray:
+    """P(post-herpetic neuralgia | event) by completed age (K, MAX_AGE+1): scenario, else the
+    library's by-age values for herpes zoster, else 0."""
+    p_phn = np.zeros((len(types), MAX_AGE + 1))
     for k, name in enumerate(types):
         given = arm.infections[name].post_herpetic_neuralgia_probability
         if given is not None:
             p_phn[k] = given
-            prov["infections"][name]["post_herpetic_neuralgia_probability"] = {"value": given, "source": SCENARIO}
+            prov[name]["post_herpetic_neuralgia_probability"] = {"value": given, "source": SCENARIO}
         elif name == ZOSTER:
             rows = sorted(library.vaccines["post_herpetic_neuralgia"], key=lambda r: r["from_age_years"])
             for r in rows:
                 p_phn[k, int(np.ceil(r["from_age_years"])):] = r["probability"]
-            prov["infections"][name]["post_herpetic_neuralgia_probability"] = {"source": "library", "by_age": rows}
-
-    age_grid = np.arange(MAX_AGE + 1, dtype=np.float64)
-    age_hr_table = np.exp(age_log_hr[:, None] * (age_grid[None, :] - ref_age[:, None]))
-    return ArmSpec(
-        name=arm.name, types=types, base_rate=base, log_hr=log_hr, hr_gc=hr_gc,
-        age_log_hr=age_log_hr, ref_age=ref_age, age_hr_table=age_hr_table,
-        tot_edges=tot_edges, tot_mult=tot_mult, off_hr=off_hr, recurrent=recurrent,
-        p_fatal=p["case_fatality"], p_hosp=p["hospitalisation"], p_serious=p["serious"],
-        p_stop=p["discontinuation"], discontinuation_rate=float(disc),
-        taper_times=taper_times, taper_band=taper_band, mortality=mortality,
-        ve_table=vacc.ve_table, ve_step=vacc.step_years, ve_target=ve_target, p_phn_age=p_phn,
-        vaccination=arm.vaccination, jak_inhibitor=library.drugs[tr.drug].get("drug_class") == "jak_inhibitor",
-        provenance=prov)
+            prov[name]["post_herpetic_neuralgia_probability"] = {"source": "library", "by_age": rows}
+    return p_phn
 
 
 def _calibrate(library: Library, drug: str, dose_mg: float, name: str, found: dict, base_k: np.ndarray,
@@ -284,6 +334,8 @@ def _calibrate(library: Library, drug: str, dose_mg: float, name: str, found: di
 
 
 def _mortality(scenario: Scenario, arm_index: int, library: Library) -> tuple[np.ndarray, dict]:
+    """Background death hazard per PY, (2, MAX_AGE+1) [male, female] by completed age, and provenance:
+    a constant scenario rate, or a life table (library or user CSV) times the excess mortality ratio."""
     m = scenario.arms[arm_index].mortality
     path = ("arms", arm_index, "mortality")
     if m.rate_per_100py is not None:
@@ -292,28 +344,34 @@ def _mortality(scenario: Scenario, arm_index: int, library: Library) -> tuple[np
     name = m.life_table or library.default_life_table()
     if name is None:
         raise scenario.error(path, "no life table in the library; give mortality.rate_per_100py")
-    try:
-        if name.endswith(".csv"):
-            p = Path(name)
-            p = p if p.is_absolute() else scenario.base_dir / p
-            if not p.is_file():
-                raise LibraryError(f"life table file not found: '{p}'")
-            table: LifeTable = read_life_table(p, name, Sourced(float("nan"), f"user file {name}", None, "user"))
-        else:
-            table = library.life_table(name)
-    except LibraryError as exc:
-        raise scenario.error(path + ("life_table",), str(exc)) from None
-    if m.excess_mortality_ratio is not None:
-        smr, sprov = m.excess_mortality_ratio, {"value": m.excess_mortality_ratio, "source": SCENARIO}
-    else:
-        s = library.excess_mortality_ratio()
-        smr, sprov = (s.value if s else 1.0), _src(s, "no excess mortality assumed")
+    table = _life_table(scenario, path + ("life_table",), name, library)
+    smr, sprov = resolve(m.excess_mortality_ratio, library.excess_mortality_ratio(), assumed=1.0,
+                         why="no excess mortality assumed")
     prov = {"life_table": {"name": name, "citation": table.source.citation, "doi_or_url": table.source.doi,
                            "status": table.source.status},
             "excess_mortality_ratio": sprov}
     return table.hazard_per_year(MAX_AGE) * smr, prov
 
 
-def build_arms(scenario: Scenario, library: Library, indications: list[str] | None = None) -> list[ArmSpec]:
-    """ArmSpecs for every arm of the scenario, in file order."""
-    return [build_arm(scenario, i, library, indications) for i in range(len(scenario.arms))]
+def _life_table(scenario: Scenario, path: tuple, name: str, library: Library) -> LifeTable:
+    """A library life table by name, or a user's CSV file (path relative to the scenario file).
+
+    An unknown name or a missing file is an error at the scenario's key; a malformed CSV is
+    a LibraryError naming the CSV's own line and column.
+    """
+    if not name.endswith(".csv"):
+        try:
+            return library.life_table(name)
+        except LibraryError as exc:
+            raise scenario.error(path, str(exc)) from None
+    p = Path(name)
+    p = p if p.is_absolute() else scenario.base_dir / p
+    if not p.is_file():
+        raise scenario.error(path, f"life table file not found: '{p}'")
+    return read_life_table(p, name, Sourced(float("nan"), f"user file {name}", None, "user"))
+
+
+def build_arms(scenario: Scenario, library: Library, indications: list[str] | None = None,
+               calibrate: bool = True) -> list[ArmSpec]:
+    """ArmSpecs for every arm of the scenario, in file order (``calibrate``: see build_arm)."""
+    return [build_arm(scenario, i, library, indications, calibrate) for i in range(len(scenario.arms))]

@@ -19,24 +19,21 @@ capacity-limited clinic, comes from the SimPy care pathway (``pathway.py``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
-from pathlib import Path
+from typing import Any
 
 import numpy as np
-import yaml
 
-from jaksim.scenario.schema import BINARY_COVARIATES, Vaccination
 from jaksim.kernel.rng import stream_key, uniforms
+from jaksim.library.loader import load_vaccines
+from jaksim.library.resolve import resolve
+from jaksim.scenario.schema import BINARY_COVARIATES, Vaccination
 
 WEEKS_PER_YEAR = 365.25 / 7.0
 
 
-@lru_cache(maxsize=1)
 def vaccine_library() -> dict:
-    """The vaccine section of the parameter library (``library/vaccines.yaml``)."""
-    path = Path(str(resources.files("jaksim") / "library" / "vaccines.yaml"))
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    """The vaccine part of the parameter library (``vaccines.yaml``, validated; read-only)."""
+    return load_vaccines()
 
 
 @dataclass(frozen=True)
@@ -86,7 +83,7 @@ def vaccine_arrays(v: Vaccination | None, horizon_years: float, vaccines: dict |
     mid = (np.arange(n) + 0.5) * step
     groups = _groups(v.vaccine, vaccines)
     table = np.zeros((len(groups), 3, n))
-    prov = {"vaccine": v.vaccine, "step_years": step, "age_groups": groups}
+    prov: dict[str, Any] = {"vaccine": v.vaccine, "step_years": step, "age_groups": groups}
     if v.vaccine == "recombinant":
         curve = lib["two_dose_curve"]
         one = float(lib["one_dose_factor"]["value"])
@@ -142,10 +139,12 @@ def completes(v: Vaccination, seed: int, ids: np.ndarray) -> np.ndarray:
 
 
 def second_dose_interval_years(v: Vaccination) -> float:
+    """Years from dose 1 to dose 2: the strategy's interval, else the vaccine's default (inf: one dose)."""
     lib = vaccine_library()["vaccines"][v.vaccine]
     if lib["doses"] < 2:
         return np.inf
-    weeks = v.second_dose_interval_weeks or lib["second_dose_interval_weeks"]["default"]
+    weeks, _ = resolve(v.second_dose_interval_weeks, None, assumed=lib["second_dose_interval_weeks"]["default"],
+                       why="the vaccine's default interval (vaccines.yaml)")
     return weeks / WEEKS_PER_YEAR
 
 

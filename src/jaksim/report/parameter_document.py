@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from jaksim.model.calibration import calibrate
-from jaksim.scenario.schema import BINARY_COVARIATES
 from jaksim.library import Library
 from jaksim.library.uncertainty import distribution
+from jaksim.model.calibration import calibrate
+from jaksim.scenario.schema import BINARY_COVARIATES
 
 _GC = ("glucocorticoid_below_7_5mg", "glucocorticoid_7_5mg_or_more")
 
@@ -45,19 +45,25 @@ def parameters_markdown(lib: Library) -> str:
     """The whole library as Markdown: values, CIs, PSA distributions, calibration, sources."""
     out = ["# Parameter library", "",
            "Generated from `src/jaksim/library/*.yaml` by `jaksim params --markdown`; do not edit by hand.",
-           "Status: **read** = number read in the source; **computed** = arithmetic on read numbers "
-           "(shown in the note); **assumption** = not from a source (the note says why).",
-           "PSA distribution: what a probabilistic sensitivity analysis draws (see "
-           "`jaksim/library/uncertainty.py`).", ""]
-    out += ["## Infection rates (per 100 patient-years)", "",
-            "*Published* is the rate in its source population; *reference* is the rate of the model's "
+           ("Status: **read** = number read in the source; **computed** = arithmetic on read numbers "
+            "(shown in the note); **assumption** = not from a source (the note says why)."),
+           ("PSA distribution: what a probabilistic sensitivity analysis draws (see "
+            "`jaksim/library/uncertainty.py`)."), ""]
+    out += _rates(lib) + _ratios_and_probabilities(lib) + _mortality(lib) + _source_populations(lib)
+    return "\n".join(out) + "\n"
+
+
+def _rates(lib: Library) -> list[str]:
+    """Infection rates: published, reference (calibrated) rate, PSA distribution, source."""
+    out = ["## Infection rates (per 100 patient-years)", "",
+           ("*Published* is the rate in its source population; *reference* is the rate of the model's "
             "reference patient (male, non-Asian, no glucocorticoid, no diabetes or prior zoster, at the "
             "reference age) that reproduces the published rate in the source population under the "
             "library's hazard ratios (marginal calibration, `jaksim/calibration.py`). A scenario that "
             "changes hazard ratios is recalibrated with its own. A rate without a described source "
-            "population is uncalibrated (the published rate is the reference rate).", "",
-            "| drug | dose mg | indication | type | published (95% CI) | measure | reference | source population | "
-            "PSA distribution | status | source | note |", "|" + "---|" * 12]
+            "population is uncalibrated (the published rate is the reference rate)."), "",
+           ("| drug | dose mg | indication | type | published (95% CI) | measure | reference | source population | "
+            "PSA distribution | status | source | note |"), "|" + "---|" * 12]
     for e in lib.data.get("rates", []):
         ind = e.get("indication", "ra")
         pop = lib.source_population(e["drug"], e["dose_mg"], e["type"], ind)
@@ -70,8 +76,13 @@ def parameters_markdown(lib: Library) -> str:
         out.append(f"| {e['drug']} | {e['dose_mg']:g} | {ind} | {e['type']} | {e['rate_per_100py']:g} "
                    f"({_ci(e.get('ci95_per_100py'))}) | {e.get('measure', '')} | {ref} | {pid} | "
                    f"{distribution('rates', e).derivation} | {e['status']} | {_cite(e)} | {_note(e)} |")
-    out += ["", "## Hazard ratios", "", "| type | covariate | HR (95% CI) | PSA distribution | status | source | note |",
-            "|" + "---|" * 7]
+    return out
+
+
+def _ratios_and_probabilities(lib: Library) -> list[str]:
+    """Hazard ratios, consequences of an event, discontinuation, off-treatment hazard ratios."""
+    out = ["", "## Hazard ratios", "", "| type | covariate | HR (95% CI) | PSA distribution | status | source | note |",
+           "|" + "---|" * 7]
     for e in lib.data.get("hazard_ratios", []):
         ref = f", reference age {e['reference_age']:g}" if "reference_age" in e else ""
         out.append(f"| {e['type']} | {e['covariate']}{ref} | {e['hazard_ratio']:g} ({_ci(e.get('ci95'))}) | "
@@ -89,24 +100,35 @@ def parameters_markdown(lib: Library) -> str:
             "|---|---|---|---|---|"]
     for e in lib.data.get("off_treatment_hazard_ratio", []):
         out.append(f"| {e['type']} | {e['hazard_ratio']:g} | {e['status']} | {_cite(e)} | {_note(e)} |")
-    mort = lib.data.get("mortality", {})
-    out += ["", "## Mortality", ""]
+    return out
+
+
+def _mortality(lib: Library) -> list[str]:
+    """Excess mortality ratio and life tables."""
+    mort = lib.data.get("mortality") or {}
+    out = ["", "## Mortality", ""]
     if "excess_mortality_ratio" in mort:
         e = mort["excess_mortality_ratio"]
         out.append(f"* Excess mortality ratio (RA vs general population): {e['value']:g} ({_ci(e.get('ci95'))}), "
                    f"{e['status']}; {_cite(e)}. {_note(e)}")
     for name, t in mort.get("life_tables", {}).items():
         out.append(f"* Life table `{name}` (`{t['file']}`): {t.get('description', '')} {t['status']}; {_cite(t)}")
-    out += ["", "## Source populations (for calibration)", "",
-            "| id | mean age | female | Asia | GC users <7.5 / ≥7.5 mg | mean follow-up (y) | assumptions |",
-            "|---|---|---|---|---|---|---|"]
+    return out
+
+
+def _source_populations(lib: Library) -> list[str]:
+    """Source populations the rates are calibrated to (each once)."""
+    out = ["", "## Source populations (for calibration)", "",
+           "| id | mean age | female | Asia | GC users <7.5 / ≥7.5 mg | mean follow-up (y) | assumptions |",
+           "|---|---|---|---|---|---|---|"]
     seen = set()
-    for key in sorted(lib._pops_all()):
-        pop = lib._pops_all()[key]
+    pops = lib.source_populations()
+    for key in sorted(pops):
+        pop = pops[key]
         if pop.id in seen:
             continue
         seen.add(pop.id)
         out.append(f"| {pop.id} | {pop.age_mean_years:g} (SD {pop.age_sd_years:g}) | {pop.shares['female']:g} | "
                    f"{pop.shares['asia']:g} | {pop.glucocorticoid_below_7_5mg:g} / {pop.glucocorticoid_7_5mg_or_more:g} | "
                    f"{pop.follow_up_years:.3g} | {'; '.join(pop.assumptions)} |")
-    return "\n".join(out) + "\n"
+    return out

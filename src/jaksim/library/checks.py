@@ -1,0 +1,158 @@
+"""Checks of library files beyond their schema, and schema errors as one located line.
+
+The schema (``schema.py``) checks each entry alone; here entries are checked against each
+other: a rate's drug, dose, indication and infection type exist, a hazard ratio names a known
+covariate, no look-up key is given twice (the later entry would silently win), a life table
+file exists, source populations and economics name drugs and types of ``parameters.yaml``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from jaksim.errors import LibraryError
+from jaksim.scenario.load import _model_at, _user_loc, describe_error
+from jaksim.scenario.schema import BINARY_COVARIATES, INDICATIONS
+from jaksim.scenario.yamlfile import Lines
+
+#: covariates a hazard ratio may name: the binary ones, age and the glucocorticoid bands
+COVARIATES = ("age_per_10_years", "glucocorticoid_below_7_5mg", "glucocorticoid_7_5mg_or_more",
+              *BINARY_COVARIATES)
+PHN = "post_herpetic_neuralgia"
+
+
+@dataclass(frozen=True)
+class Where:
+    """A library file and the line of each of its key paths."""
+
+    file: str
+    lines: Lines
+
+    def line(self, path: tuple) -> int | None:
+        """Line of a key path, or of its nearest parent written in the file."""
+        for n in range(len(path), -1, -1):
+            if path[:n] in self.lines:
+                return self.lines[path[:n]]
+        return None
+
+    def error(self, path: tuple, message: str) -> LibraryError:
+        """A LibraryError at a key path: ``file:line: key.path: message``."""
+        return LibraryError(message, file=self.file, line=self.line(path),
+                            path=".".join(map(str, path)) or None)
+
+
+def schema_error(exc: ValidationError, model: type[BaseModel], file: str, lines: Lines) -> LibraryError:
+    """The first problem pydantic found, as a located LibraryError.
+
+    A typo'd key shows up twice (an unknown key and a missing one); the unknown key is
+    reported, with the closest allowed key as a suggestion.
+    """
+    errors = exc.errors()
+    err = errors[0]
+    if err["type"] == "missing":
+        parent = tuple(err["loc"])[:-1]
+        extra = [e for e in errors if e["type"] == "extra_forbidden" and tuple(e["loc"])[:-1] == parent]
+        err = extra[0] if extra else err
+    raw_loc = tuple(err["loc"])
+    message = describe_error(dict(err), model, raw_loc)
+    if err["type"] == "extra_forbidden":
+        missing = [str(e["loc"][-1]) for e in errors
+                   if e["type"] == "missing" and tuple(e["loc"])[:-1] == raw_loc[:-1]]
+        here = _model_at(model, raw_loc)
+        close = (difflib.get_close_matches(str(raw_loc[-1]), missing, n=1)
+                 or difflib.get_close_matches(str(raw_loc[-1]), list(here.model_fields) if here else [], n=1))
+        message += f" (did you mean '{close[0]}'?)" if close else ""
+    return Where(file, lines).error(_user_loc(raw_loc), message)
+
+
+def _unique(where: Where, section: str, entries: list[dict], key) -> None:
+    """No two entries of a section with the same look-up key."""
+    seen: dict[Any, int] = {}
+    for i, e in enumerate(entries):
+        k = key(e)
+        if k in seen:
+            raise where.error((section, i), f"duplicate entry {k} (first given on line "
+                                            f"{where.line((section, seen[k]))}); give each once")
+        seen[k] = i
+
+
+def _known(where: Where, path: tuple, value: Any, allowed: Iterable, what: str) -> None:
+    allowed = list(allowed)
+    if value not in allowed:
+        raise where.error(path, f"unknown {what} (got {value!r}); allowed: {', '.join(map(str, allowed))}")
+
+
+def _drug_dose(where: Where, path: tuple, entry: dict, drugs: dict) -> None:
+    _known(where, path + ("drug",), entry["drug"], drugs, "drug")
+    doses = [float(d) for d in drugs[entry["drug"]]["doses_mg"]]
+    if float(entry["dose_mg"]) not in doses:
+        raise where.error(path + ("dose_mg",), f"not a dose of {entry['drug']} in drugs (got {entry['dose_mg']:g}); "
+                                               f"allowed: {', '.join(f'{d:g}' for d in doses)}")
+
+
+def check_parameters(data: dict, where: Where) -> None:
+    """References inside ``parameters.yaml`` (after its schema)."""
+    drugs, types = data["drugs"], data["infection_types"]
+    for i, r in enumerate(data.get("rates", [])):
+        _drug_dose(where, ("rates", i), r, drugs)
+        _known(where, ("rates", i, "type"), r["type"], types, "infection type")
+        _known(where, ("rates", i, "indication"), r.get("indication", "ra"), INDICATIONS, "indication")
+    for section in ("hazard_ratios", "consequences", "off_treatment_hazard_ratio", "time_on_treatment_profiles"):
+        for i, e in enumerate(data.get(section, [])):
+            _known(where, (section, i, "type"), e["type"], types, "infection type")
+    for i, h in enumerate(data.get("hazard_ratios", [])):
+        _known(where, ("hazard_ratios", i, "covariate"), h["covariate"], COVARIATES, "covariate")
+    for i, d in enumerate(data.get("discontinuation", [])):
+        _known(where, ("discontinuation", i, "drug"), d["drug"], drugs, "drug")
+    _unique(where, "rates", data.get("rates", []),
+            lambda r: (r["drug"], float(r["dose_mg"]), r.get("indication", "ra"), r["type"]))
+    _unique(where, "hazard_ratios", data.get("hazard_ratios", []), lambda h: (h["type"], h["covariate"]))
+    _unique(where, "consequences", data.get("consequences", []), lambda c: (c["type"], c["quantity"]))
+    _unique(where, "discontinuation", data.get("discontinuation", []), lambda d: d["drug"])
+    _unique(where, "off_treatment_hazard_ratio", data.get("off_treatment_hazard_ratio", []), lambda o: o["type"])
+    mort = data.get("mortality") or {}
+    tables = mort.get("life_tables", {})
+    if mort.get("default_life_table") is not None:
+        _known(where, ("mortality", "default_life_table"), mort["default_life_table"], tables, "life table")
+    for name, t in tables.items():
+        if not (Path(where.file).parent / t["file"]).is_file():
+            raise where.error(("mortality", "life_tables", name, "file"),
+                              f"no such file in the library folder (got {t['file']!r})")
+
+
+def check_source_populations(data: dict, parameters: dict, where: Where) -> None:
+    """Each ``applies_to`` names a drug, dose, type and indication of ``parameters.yaml``, once."""
+    seen: dict[tuple, tuple] = {}
+    for i, p in enumerate(data.get("source_populations", [])):
+        for j, a in enumerate(p.get("applies_to", [])):
+            path = ("source_populations", i, "applies_to", j)
+            _drug_dose(where, path, a, parameters["drugs"])
+            _known(where, path + ("type",), a["type"], parameters["infection_types"], "infection type")
+            _known(where, path + ("indication",), a.get("indication", "ra"), INDICATIONS, "indication")
+            key = (a["drug"], float(a["dose_mg"]), a["type"], a.get("indication", "ra"))
+            if key in seen:
+                raise where.error(path, f"rate {key} already backed by the population on line "
+                                        f"{where.line(seen[key])}; give each rate one population")
+            seen[key] = path
+
+
+def check_economics(data: dict, parameters: dict, where: Where) -> None:
+    """Presets name a currency; costs and decrements name infection types; PHN has a decrement."""
+    types = list(parameters["infection_types"])
+    for name, preset in data["discount_presets"].items():
+        _known(where, ("discount_presets", name, "currency"), preset["currency"], data["currencies"], "currency")
+    for cur, c in data["currencies"].items():
+        for t in c.get("event_costs", {}):
+            _known(where, ("currencies", cur, "event_costs", t), t, types, "infection type")
+        for v in c.get("vaccines", {}):
+            _known(where, ("currencies", cur, "vaccines", v), v, ("recombinant", "live"), "vaccine")
+    for t in data["utility"]["decrements"]:
+        _known(where, ("utility", "decrements", t), t, [*types, PHN], "infection type")
+    if PHN not in data["utility"]["decrements"]:
+        raise where.error(("utility", "decrements"), f"missing required key '{PHN}' (its decrement and duration)")

@@ -1,0 +1,328 @@
+"""Schema of the parameter library files (pydantic), checked when a file is loaded.
+
+One root model per file kind: :class:`ParametersFile` (``parameters.yaml``),
+:class:`SourcePopulationsFile` (``source_populations.yaml``), :class:`VaccinesFile`
+(``vaccines.yaml``) and :class:`EconomicsFile` (``economics.yaml``). Models are strict
+(no string read as a number) and forbid unknown keys, so a typo'd key or a quoted number is
+an error with its line instead of a ``KeyError`` deep in the model. The validated data stay
+the plain parsed dicts (the model objects are discarded): provenance records copy library
+entries as written, so an integer stays an integer in the outputs' metadata.
+
+Units: rates per 100 patient-years, ages and durations in years, shares and probabilities as
+fractions, costs in the currency's units of its price year.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+#: What a value's number rests on: read in the source, arithmetic on read values, or a choice.
+Status = Literal["read", "computed", "assumption"]
+STATUSES: tuple[str, ...] = ("read", "computed", "assumption")
+#: a 95% confidence interval [low, high] (a bound may be null where the source gives one only)
+CI = Annotated[list[float | None], Field(min_length=2, max_length=2)]
+Share = Annotated[float, Field(ge=0, le=1)]
+Positive = Annotated[float, Field(gt=0)]
+NonNegative = Annotated[float, Field(ge=0)]
+
+
+class _Strict(BaseModel):
+    """No unknown keys, no type coercion (``"2.8"`` is not a number)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class _Sourced(_Strict):
+    """Where a value comes from: citation, DOI (or null) and status; a free note."""
+
+    citation: str
+    doi: str | None = None
+    status: Status
+    note: str | None = None
+
+
+# ----------------------------------------------------------------------- parameters.yaml
+class Drug(_Strict):
+    drug_class: str
+    doses_mg: Annotated[list[NonNegative], Field(min_length=1)]
+    schedule: str
+
+
+class InfectionType(_Strict):
+    label: str
+    description: str
+
+
+class Rate(_Sourced):
+    """Published incidence of one infection type on one drug and dose (per 100 PY)."""
+
+    drug: str
+    dose_mg: NonNegative
+    indication: str | None = None
+    type: str
+    rate_per_100py: NonNegative
+    ci95_per_100py: CI | None = None
+    measure: Literal["first_event", "all_events"] | None = None
+    events: Annotated[int, Field(ge=0)] | None = None
+    person_years: Positive | None = None
+    population: str | None = None
+
+
+class HazardRatio(_Sourced):
+    type: str
+    covariate: str
+    hazard_ratio: Positive
+    ci95: CI | None = None
+    reference_age: NonNegative | None = None
+
+
+class Consequence(_Sourced):
+    type: str
+    quantity: Literal["case_fatality", "hospitalisation", "serious", "discontinuation"]
+    probability: Share
+    ci95: CI | None = None
+
+
+class Discontinuation(_Sourced):
+    drug: str
+    rate_per_100py: NonNegative
+    ci95: CI | None = None
+
+
+class OffTreatmentHazardRatio(_Sourced):
+    type: str
+    hazard_ratio: Positive
+    ci95: CI | None = None
+
+
+class Ratio(_Sourced):
+    value: Positive
+    ci95: CI | None = None
+
+
+class LifeTableRef(_Strict):
+    """A life table CSV (columns ``age,male_qx,female_qx``), path relative to the library."""
+
+    file: str
+    description: str = ""
+    citation: str
+    doi_or_url: str | None = None
+    status: Status
+
+
+class Mortality(_Strict):
+    excess_mortality_ratio: Ratio | None = None
+    life_tables: dict[str, LifeTableRef] = {}
+    default_life_table: str | None = None
+
+
+class BackgroundRate(_Sourced):
+    rate_per_100py: Positive
+    ci95_per_100py: CI | None = None
+
+
+class TuberculosisBackground(_Strict):
+    programme: BackgroundRate
+    settings: dict[str, BackgroundRate] = {}
+
+
+class TimeOnTreatmentProfile(_Sourced):
+    type: str
+    profile: str
+
+
+class ParametersFile(_Strict):
+    """``parameters.yaml``: drugs, infection types, rates, hazard ratios, consequences, mortality."""
+
+    drugs: dict[str, Drug]
+    infection_types: dict[str, InfectionType]
+    rates: list[Rate] = []
+    hazard_ratios: list[HazardRatio] = []
+    consequences: list[Consequence] = []
+    discontinuation: list[Discontinuation] = []
+    off_treatment_hazard_ratio: list[OffTreatmentHazardRatio] = []
+    mortality: Mortality | None = None
+    tuberculosis_background_incidence: TuberculosisBackground | None = None
+    time_on_treatment_profiles: list[TimeOnTreatmentProfile] = []
+
+
+# ----------------------------------------------------------------------- source_populations.yaml
+class AppliesTo(_Strict):
+    """A ``parameters.yaml`` rate entry that this population backs."""
+
+    drug: str
+    dose_mg: NonNegative
+    type: str
+    indication: str | None = None
+
+
+class SourcePopulation(_Sourced):
+    """Baseline make-up of a trial population (null: not reported; a default is assumed)."""
+
+    id: str
+    applies_to: list[AppliesTo] = []
+    n_patients: Annotated[int, Field(gt=0)] | None = None
+    person_years: Positive | None = None
+    follow_up_years: Positive | None = None
+    age_mean_years: Positive | None = None
+    age_sd_years: Positive | None = None
+    female: Share | None = None
+    asia: Share | None = None
+    glucocorticoid_any: Share | None = None
+    glucocorticoid_7_5mg_or_more: Share | None = None
+    diabetes: Share | None = None
+    prior_zoster: Share | None = None
+    chronic_lung_disease: Share | None = None
+    field_notes: dict[str, str] = {}
+    read_from: str | None = None
+
+
+class SourcePopulationsFile(_Strict):
+    source_populations: list[SourcePopulation] = []
+
+
+# ----------------------------------------------------------------------- vaccines.yaml
+class Curve(_Sourced):
+    """Vaccine efficacy by years since the last dose, linear between knots."""
+
+    knots_years: Annotated[list[NonNegative], Field(min_length=1)]
+    efficacy: Annotated[list[Share], Field(min_length=1)]
+    after_last: Literal["hold"] = "hold"
+
+    @model_validator(mode="after")
+    def _same_length(self) -> Curve:
+        if len(self.knots_years) != len(self.efficacy):
+            raise ValueError(f"knots_years and efficacy must have the same length (got {len(self.knots_years)} "
+                             f"and {len(self.efficacy)})")
+        if any(b <= a for a, b in zip(self.knots_years, self.knots_years[1:])):
+            raise ValueError(f"knots_years must increase (got {self.knots_years})")
+        return self
+
+
+class Value(_Sourced):
+    value: NonNegative
+
+
+class SecondDoseInterval(_Strict):
+    min: Positive
+    default: Positive
+    max: Positive
+
+
+class RecombinantAgeGroup(_Sourced):
+    from_age_years: NonNegative
+    anchor_efficacy: Share
+    anchor_ci95: CI | None = None
+    anchor_follow_up_years: Positive
+
+
+class LiveAgeGroup(_Sourced):
+    from_age_years: NonNegative
+    initial_efficacy: Share
+
+
+class ImmunosuppressionFactor(_Strict):
+    on_jak_inhibitor: Value
+    glucocorticoid_7_5mg_or_more: Value
+
+
+class _Vaccine(_Strict):
+    label: str
+    live: bool
+    doses: Annotated[int, Field(ge=1, le=2)]
+    step_years: Positive
+    immunosuppression_factor: ImmunosuppressionFactor | None = None
+
+
+class RecombinantVaccine(_Vaccine):
+    second_dose_interval_weeks: SecondDoseInterval
+    two_dose_curve: Curve
+    one_dose_factor: Value
+    age_groups: Annotated[list[RecombinantAgeGroup], Field(min_length=1)]
+
+
+class LiveVaccine(_Vaccine):
+    min_weeks_before_treatment: NonNegative | None = None
+    one_dose_curve: Curve
+    age_groups: Annotated[list[LiveAgeGroup], Field(min_length=1)]
+
+
+class Vaccines(_Strict):
+    recombinant: RecombinantVaccine
+    live: LiveVaccine
+
+
+class PhnProbability(_Sourced):
+    from_age_years: NonNegative
+    probability: Share
+
+
+class VaccinesFile(_Strict):
+    """``vaccines.yaml``: zoster vaccine efficacy and waning, PHN probability by age."""
+
+    vaccines: Vaccines
+    post_herpetic_neuralgia: Annotated[list[PhnProbability], Field(min_length=1)]
+
+
+# ----------------------------------------------------------------------- economics.yaml
+class EconomicValue(_Strict):
+    """A cost, utility or duration with what the PSA draws for it."""
+
+    value: NonNegative
+    ci95: CI | None = None
+    distribution: Literal["fixed", "gamma", "beta"] = "fixed"
+    status: Status
+    citation: str
+    doi: str | None = None
+    note: str
+
+
+class UtilityByAge(EconomicValue):
+    from_age_years: NonNegative
+
+
+class DiscountPreset(_Strict):
+    costs: Annotated[float, Field(ge=0, le=1)]
+    outcomes: Annotated[float, Field(ge=0, le=1)]
+    willingness_to_pay: Annotated[list[NonNegative], Field(min_length=1)]
+    currency: str
+    citation: str
+    status: Status
+    note: str | None = None
+
+
+class EventCosts(_Strict):
+    outpatient: EconomicValue | None = None
+    hospitalised: EconomicValue | None = None
+
+
+class VaccineCosts(_Strict):
+    cost_per_dose: EconomicValue
+    administration_per_dose: EconomicValue
+
+
+class Currency(_Strict):
+    price_year: int
+    event_costs: dict[str, EventCosts] = {}
+    post_herpetic_neuralgia: EconomicValue | None = None
+    vaccines: dict[str, VaccineCosts] = {}
+
+
+class Decrement(_Strict):
+    decrement: EconomicValue
+    duration_years: EconomicValue
+
+
+class Utility(_Strict):
+    baseline_by_age: Annotated[list[UtilityByAge], Field(min_length=1)]
+    decrements: dict[str, Decrement]
+
+
+class EconomicsFile(_Strict):
+    """``economics.yaml``: discounting presets, costs by currency, utilities."""
+
+    discount_presets: dict[str, DiscountPreset]
+    currencies: dict[str, Currency]
+    utility: Utility
