@@ -12,12 +12,11 @@ so each (patient, stream) owns 2**24 consecutive counters.
 
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 from numba import njit, prange
 
 from jaksim.kernel.jit import JIT
+from jaksim.kernel.keys import _splitmix64, stream_id, stream_key  # noqa: F401  (re-exported: pure Python)
 
 PATIENT_SHIFT = np.uint64(24)
 #: Counters available to one (patient, stream); the kernel checks it never runs out.
@@ -26,32 +25,6 @@ MAX_INDEX = 1 << 24
 MAX_PATIENT_ID = 1 << 40
 
 _TWO_M52 = 1.0 / 4503599627370496.0  # 2**-52
-
-
-def _splitmix64(x: int) -> int:
-    """SplitMix64 finaliser on a Python int (key derivation only, not the hot path)."""
-    mask = (1 << 64) - 1
-    x = (x + 0x9E3779B97F4A7C15) & mask
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & mask
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & mask
-    return x ^ (x >> 31)
-
-
-def stream_id(name: str) -> int:
-    """Stable 32-bit id of a named stream (e.g. ``"clock/herpes_zoster"``).
-
-    Keyed by name, not position, so adding an infection type to a scenario never
-    moves the random numbers of the others.
-    """
-    return zlib.crc32(name.encode("utf-8"))
-
-
-def stream_key(seed: int, name: str, draw: int = 0) -> np.uint64:
-    """64-bit Squares key for one (seed, PSA draw, stream); odd and well mixed."""
-    x = _splitmix64(seed & ((1 << 64) - 1))
-    x = _splitmix64(x ^ (draw & ((1 << 64) - 1)))
-    x = _splitmix64(x ^ stream_id(name))
-    return np.uint64(x | 1)
 
 
 @njit(**JIT)
