@@ -35,9 +35,9 @@ def load(yaml_text: str, threads: int | None):
 
 
 def _dispatchers():
-    from jaksim.cohort import patients as cohort
+    from jaksim.cohort import synthesis
     from jaksim.kernel import sampling as kernel
-    return (kernel.simulate, kernel.compact, cohort._synthesise)
+    return (kernel.simulate, kernel.compact, synthesis.synthesise)
 
 
 def _cache_state() -> str:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 #: The package's only version string (``pyproject.toml`` reads it from here).
 __version__ = "0.1.0"
 
-__all__ = ["load_scenario", "run", "__version__"]
+__all__ = ["__version__", "load_scenario", "run"]
 
 _API = ("load_scenario", "run")
 

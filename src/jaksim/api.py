@@ -6,8 +6,9 @@ needs it, so ``import jaksim`` and loading a scenario stay fast (issue 11).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from jaksim.scenario import load as config
 from jaksim.scenario.schema import Scenario
@@ -37,7 +38,7 @@ def load_scenario(path: str | Path) -> Scenario:
     from jaksim.model.spec import build_model
 
     scenario = config.load_scenario(path)
-    build_model(scenario)
+    build_model(scenario, calibrate=False)   # every check; calibration (scipy) only when simulating
     return scenario
 
 

@@ -97,7 +97,9 @@ def run(
     from jaksim.model.spec import build_model
     from jaksim.run import engine
     from jaksim.report.tables import contrast_table, print_summary, vaccination_table
+    from jaksim.run.memory import keep_freed_memory
 
+    keep_freed_memory()          # this process only: chunks reuse freed pages instead of faulting in new ones
     sc = config.load_scenario(scenario).with_overrides(n_patients=n_patients, seed=seed)
     model = build_model(sc)
     out = out if out is not None else Path("results") / sc.name
@@ -159,7 +161,9 @@ def psa(
     from jaksim.run import psa as psa_mod
     from jaksim.run.engine import RunInterrupted
     from jaksim.output.parquet import OutputFolder
+    from jaksim.run.memory import keep_freed_memory
 
+    keep_freed_memory()          # this process only: chunks reuse freed pages instead of faulting in new ones
     if draws < 1 or first_draw < 0:
         raise JaksimError(f"--draws must be at least 1 and --first-draw at least 0 (got {draws}, {first_draw})")
     if scheduler is not None:

@@ -50,3 +50,41 @@ def test_opt_out_leaves_the_allocator_alone(monkeypatch):
     env = dict(os.environ, JAKSIM_MALLOC_DEFAULTS="1")
     applied, _ = _faults_per_cycle("keep", env)
     assert applied == "False"
+
+
+# ------------------------------------------------------------- who sets it (issue 11)
+# The setting is process-wide, so loading a scenario (e.g. in a notebook kernel) must not
+# make it; the command line sets it for `jaksim run` and `jaksim psa`, the API only on request.
+
+@pytest.fixture
+def calls(monkeypatch):
+    """Record calls of ``keep_freed_memory`` (callers import it from jaksim.run.memory when run)."""
+    made: list[int] = []
+    monkeypatch.setattr(memory, "keep_freed_memory", lambda: made.append(1) or True)
+    return made
+
+
+def test_loading_a_scenario_leaves_the_allocator_alone(calls, minimal_path):
+    import jaksim
+    from jaksim.model.spec import build_model
+    build_model(jaksim.load_scenario(minimal_path))
+    assert calls == []
+
+
+def test_api_run_sets_it_only_when_asked(calls, minimal_path):
+    import jaksim
+    jaksim.run(minimal_path, n_patients=50)
+    assert calls == []
+    jaksim.run(minimal_path, n_patients=50, reuse_freed_memory=True)
+    assert calls == [1]
+
+
+def test_cli_run_and_psa_set_it(calls, scenario_writer, tmp_path):
+    from helpers import MINIMAL
+
+    from jaksim.cli import main
+    path = scenario_writer(MINIMAL + "economics: {discount: nice}\n")   # a PSA needs economics
+    assert main(["run", str(path), "--n-patients", "50", "--out", str(tmp_path / "run")]) == 0
+    assert calls == [1]
+    assert main(["psa", str(path), "--draws", "1", "--n-patients", "50", "--out", str(tmp_path / "psa")]) == 0
+    assert calls == [1, 1]

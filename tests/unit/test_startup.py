@@ -1,7 +1,7 @@
 """Start-up stays light (issue 11): importing jaksim or its command line loads no compiled stack.
 
-numba and pyarrow together take most of a second to import; ``jaksim --help``, ``jaksim
-validate`` and ``import jaksim`` in a notebook must not pay for them. Each check runs in a
+numba, pyarrow and scipy together take most of a second to import; ``jaksim --help``,
+``jaksim validate`` and ``import jaksim`` in a notebook must not pay for them. Each check runs in a
 fresh interpreter (the test process has imported everything already) and looks at
 ``sys.modules``; no timing is involved (timings: ``benchmarks/startup.py``).
 """
@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-HEAVY = ("numba", "pyarrow")
+HEAVY = ("numba", "pyarrow", "scipy")
+SHIPPED = Path(__file__).resolve().parents[2] / "scenarios"
 
 
 def loaded_after(code: str) -> set[str]:
@@ -43,3 +45,13 @@ def test_public_functions_still_load_on_first_use():
             "assert callable(jaksim.run) and jaksim.run.__module__ == 'jaksim.api'\n"
             "assert jaksim.load_scenario.__module__ == 'jaksim.api'")
     assert "numba" in loaded_after(code)   # the engine, once asked for, brings the kernel
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in SHIPPED.glob("*.yaml")))
+def test_validate_needs_no_compiled_code(name):
+    """Validation resolves every look-up without calibrating, so no numba, scipy or pyarrow."""
+    code = ("from jaksim.cli import main\n"
+            "import contextlib, io\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            f"    assert main(['validate', {str(SHIPPED / name)!r}]) == 0")
+    assert loaded_after(code) == set()

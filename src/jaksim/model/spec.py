@@ -14,7 +14,7 @@ import numpy as np
 from jaksim.cohort.patients import CohortSource
 from jaksim.economics.costs_qalys import resolve as resolve_economics
 from jaksim.errors import JaksimError
-from jaksim.kernel.rng import stream_key
+from jaksim.kernel.keys import stream_key
 from jaksim.library import load_library
 from jaksim.model.hazards import ZOSTER, ArmSpec, build_arms
 from jaksim.model.vaccination import Schedule
@@ -49,7 +49,8 @@ class Model:
         return sched
 
 
-def build_model(scenario: Scenario, draw: int = 0, library=None, economics_library: dict | None = None) -> Model:
+def build_model(scenario: Scenario, draw: int = 0, library=None, economics_library: dict | None = None,
+                calibrate: bool = True) -> Model:
     """Resolve a validated scenario against the library (raises JaksimError on bad input).
 
     Parameters
@@ -60,6 +61,10 @@ def build_model(scenario: Scenario, draw: int = 0, library=None, economics_libra
         PSA draw whose event-clock streams the model uses (0: the base case).
     library, economics_library
         Replace the package's libraries (a PSA draw's values); None: the package's own.
+    calibrate : bool
+        False: library rates are not calibrated to the reference patient; every look-up and
+        check is still made, with no scipy or compiled code (``jaksim validate``). Such a
+        model is for checking only, never for simulation.
 
     Returns
     -------
@@ -71,7 +76,7 @@ def build_model(scenario: Scenario, draw: int = 0, library=None, economics_libra
         cohort = CohortSource(scenario)
     except JaksimError as exc:
         raise scenario.error(("cohort", "from_file"), str(exc).removeprefix("cohort.from_file: ")) from None
-    arms = tuple(build_arms(scenario, library, cohort.indications()))
+    arms = tuple(build_arms(scenario, library, cohort.indications(), calibrate=calibrate))
     types = arms[0].types
     seed = scenario.seed
     return Model(

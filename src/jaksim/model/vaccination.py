@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from jaksim.kernel.rng import stream_key, uniforms
+from jaksim.kernel.keys import stream_key
 from jaksim.library.loader import load_vaccines
 from jaksim.library.resolve import resolve
 from jaksim.scenario.schema import BINARY_COVARIATES, Vaccination
@@ -130,11 +130,13 @@ def eligible(v: Vaccination, age: np.ndarray, gc_band: np.ndarray, covariates: n
 
 def accepts(v: Vaccination, seed: int, ids: np.ndarray) -> np.ndarray:
     """Uptake draw per patient (keyed by patient: the same patients accept in every arm)."""
+    from jaksim.kernel.rng import uniforms  # numba: imported when patients are drawn
     return uniforms(stream_key(seed, "vaccination/uptake"), ids, 0) < v.uptake
 
 
 def completes(v: Vaccination, seed: int, ids: np.ndarray) -> np.ndarray:
     """Second-dose completion draw per patient."""
+    from jaksim.kernel.rng import uniforms  # numba: imported when patients are drawn
     return uniforms(stream_key(seed, "vaccination/second_dose"), ids, 0) < v.second_dose_completion
 
 

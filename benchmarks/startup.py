@@ -1,0 +1,175 @@
+"""Start-up of jaksim (issue 11): wall time of whole processes, as a user meets it.
+
+Six commands, each run as a fresh process, interleaved round by round so that a change in
+the machine's load affects all of them alike; the median of ``--repeats`` processes each
+(default 9), and its ratio to ``python -c pass`` measured in the same run:
+
+* ``python -c pass``                      the interpreter alone (the floor)
+* ``python -c "import jaksim"``           what a notebook pays for ``import jaksim``
+* ``jaksim --help``
+* ``jaksim validate <shipped scenario>``
+* ``jaksim run <shipped scenario> --n-patients 1000`` with numba's on-disk cache already
+  filled (one untimed run first), writing Parquet to a temporary folder;
+* the same run with pandas hidden, as where it is not installed (pyarrow imports pandas at
+  its first array conversion whenever it can; only jaksim's test extra installs it).
+
+``jaksim`` is the console script installed next to this interpreter (not a pyenv shim,
+whose own start-up is 0.1-0.2 s of bash); without one, ``python -m jaksim.cli``. The
+machine may be shared: each process's "other load" (CPU used by other processes during it,
+as a fraction of the machine) and the load average are recorded, and medians are used.
+
+Usage::
+
+    python benchmarks/startup.py                 # table on stdout, results/startup.json
+    python benchmarks/startup.py --repeats 15
+    PYTHONPATH=<old checkout>/src python benchmarks/startup.py --label <commit> --json <file>
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from foreign import ForeignLoad
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIO = "scenarios/ra_tofacitinib_5mg.yaml"
+#: issue 11's targets, seconds of wall time per process
+TARGETS = {"jaksim --help": 0.4, "jaksim validate": 0.4, "jaksim run (warm, 1,000 patients)": 1.0}
+
+
+#: ``jaksim`` as if pandas were not installed (``import pandas`` raises ImportError)
+HIDE_PANDAS = ("import sys\n"
+               "class NoPandas:\n"
+               "    def find_spec(self, name, path=None, target=None):\n"
+               "        if name == 'pandas' or name.startswith('pandas.'):\n"
+               "            raise ModuleNotFoundError(name)\n"
+               "sys.meta_path.insert(0, NoPandas())\n"
+               "from jaksim.cli import main\n"
+               "sys.exit(main())")
+
+
+def jaksim_command() -> list[str]:
+    """The ``jaksim`` console script of this interpreter, or ``python -m jaksim.cli``."""
+    script = Path(sys.executable).with_name("jaksim")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "jaksim.cli"]
+
+
+def cases(out: Path) -> dict[str, list[str]]:
+    """Name -> argv of each measured command (run from the repository root)."""
+    js = jaksim_command()
+    return {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "python -c 'import jaksim'": [sys.executable, "-c", "import jaksim"],
+        "jaksim --help": js + ["--help"],
+        "jaksim validate": js + ["validate", SCENARIO],
+        "jaksim run (warm, 1,000 patients)": js + ["run", SCENARIO, "--n-patients", "1000",
+                                                   "--out", str(out), "--overwrite"],
+        # the same run where pandas is not installed (only the test extra installs it): pyarrow
+        # imports pandas at its first array conversion whenever it can
+        "same run, pandas hidden": [sys.executable, "-c", HIDE_PANDAS, "run", SCENARIO, "--n-patients",
+                                    "1000", "--out", str(out), "--overwrite"],
+    }
+
+
+def time_process(argv: list[str]) -> tuple[float, float]:
+    """(wall seconds, other load) of one process from start to exit; raises if it fails."""
+    with ForeignLoad(children=True) as load:
+        t0 = time.perf_counter()
+        done = subprocess.run(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                              check=False)
+        seconds = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited with {done.returncode}: {done.stderr.strip()}")
+    return seconds, load.fraction
+
+
+def measure(commands: dict[str, list[str]], repeats: int) -> dict[str, dict]:
+    """Run every command ``repeats`` times, interleaved, after one untimed run of each.
+
+    The untimed round fills numba's on-disk cache (the run is then "warm") and the OS file
+    cache. Each timed round starts at a different command, so none always follows the run.
+
+    Returns
+    -------
+    dict
+        name -> {"seconds": [...], "other_load": [...]} in the order measured.
+    """
+    for argv in commands.values():
+        time_process(argv)
+    names = list(commands)
+    raw: dict[str, dict] = {n: {"seconds": [], "other_load": []} for n in names}
+    for r in range(repeats):
+        for i in range(len(names)):
+            name = names[(r + i) % len(names)]
+            seconds, other = time_process(commands[name])
+            raw[name]["seconds"].append(seconds)
+            raw[name]["other_load"].append(other)
+    return raw
+
+
+def summarise(raw: dict[str, dict]) -> list[dict]:
+    """Median seconds, ratio to ``python -c pass``, spread, other load and target per command."""
+    floor = statistics.median(raw["python -c pass"]["seconds"])
+    rows = []
+    for name, r in raw.items():
+        med = statistics.median(r["seconds"])
+        target = TARGETS.get(name)
+        rows.append({"command": name, "median_seconds": med, "ratio_to_python": med / floor,
+                     "min_seconds": min(r["seconds"]), "max_seconds": max(r["seconds"]),
+                     "median_other_load": statistics.median(r["other_load"]),
+                     "target_seconds": target, "met": None if target is None else med < target})
+    return rows
+
+
+def markdown(rows: list[dict], info: dict) -> str:
+    """The table for benchmarks/README.md."""
+    head = (f"Median of {info['repeats']} processes each, interleaved; {info['cpus']} CPUs, load average "
+            f"{info['loadavg_before'][0]:.2f} before and {info['loadavg_after'][0]:.2f} after "
+            f"({info['label']}, {info['started']}).")
+    lines = [head, "",
+             "| command | median s | × `python -c pass` | min–max s | other load | target s | met |",
+             "|---|---:|---:|---:|---:|---:|:---:|"]
+    for r in rows:
+        target = "" if r["target_seconds"] is None else f"< {r['target_seconds']:g}"
+        met = "" if r["met"] is None else ("yes" if r["met"] else "no")
+        lines.append(f"| `{r['command']}` | {r['median_seconds']:.3f} | {r['ratio_to_python']:.1f} | "
+                     f"{r['min_seconds']:.3f}–{r['max_seconds']:.3f} | {r['median_other_load']:.0%} | "
+                     f"{target} | {met} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure, print the Markdown table, write the JSON; returns the exit code."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=9, help="processes per command (at least 7)")
+    ap.add_argument("--json", type=Path, default=Path(__file__).parent / "results" / "startup.json")
+    ap.add_argument("--label", default="this checkout", help="what was measured (e.g. a commit)")
+    args = ap.parse_args(argv)
+    if args.repeats < 7:
+        ap.error("--repeats must be at least 7")
+    info = {"label": args.label, "started": time.strftime("%Y-%m-%d %H:%M:%S"), "repeats": args.repeats,
+            "cpus": os.cpu_count(), "python": platform.python_version(), "executable": sys.executable,
+            "jaksim": " ".join(jaksim_command()), "scenario": SCENARIO, "loadavg_before": os.getloadavg()}
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = measure(cases(Path(tmp) / "run"), args.repeats)
+    info["loadavg_after"] = os.getloadavg()
+    rows = summarise(raw)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"info": info, "results": rows, "raw": raw}, indent=1) + "\n")
+    sys.stdout.write(markdown(rows, info))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
