@@ -150,8 +150,6 @@ def check_economics(data: dict, parameters: dict, where: Where) -> None:
     for cur, c in data["currencies"].items():
         for t in c.get("event_costs", {}):
             _known(where, ("currencies", cur, "event_costs", t), t, types, "infection type")
-        for v in c.get("vaccines", {}):
-            _known(where, ("currencies", cur, "vaccines", v), v, ("recombinant", "live"), "vaccine")
     for t in data["utility"]["decrements"]:
         _known(where, ("utility", "decrements", t), t, [*types, PHN], "infection type")
     if PHN not in data["utility"]["decrements"]:

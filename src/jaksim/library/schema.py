@@ -143,7 +143,7 @@ class ParametersFile(_Strict):
     consequences: list[Consequence] = []
     discontinuation: list[Discontinuation] = []
     off_treatment_hazard_ratio: list[OffTreatmentHazardRatio] = []
-    mortality: Mortality | None = None
+    mortality: Mortality = Mortality()
     tuberculosis_background_incidence: TuberculosisBackground | None = None
     time_on_treatment_profiles: list[TimeOnTreatmentProfile] = []
 
@@ -244,6 +244,7 @@ class RecombinantVaccine(_Vaccine):
 
 
 class LiveVaccine(_Vaccine):
+    doses: Literal[1]
     min_weeks_before_treatment: NonNegative | None = None
     one_dose_curve: Curve
     age_groups: Annotated[list[LiveAgeGroup], Field(min_length=1)]
@@ -303,11 +304,18 @@ class VaccineCosts(_Strict):
     administration_per_dose: EconomicValue
 
 
+class CurrencyVaccines(_Strict):
+    """Price and administration cost of each vaccine a scenario may choose."""
+
+    recombinant: VaccineCosts
+    live: VaccineCosts
+
+
 class Currency(_Strict):
     price_year: int
     event_costs: dict[str, EventCosts] = {}
     post_herpetic_neuralgia: EconomicValue | None = None
-    vaccines: dict[str, VaccineCosts] = {}
+    vaccines: CurrencyVaccines
 
 
 class Decrement(_Strict):
@@ -320,9 +328,23 @@ class Utility(_Strict):
     decrements: dict[str, Decrement]
 
 
+class DiscountPresets(_Strict):
+    """The presets a scenario may name (``discount: nice``)."""
+
+    nice: DiscountPreset
+    us: DiscountPreset
+
+
+class Currencies(_Strict):
+    """The currencies a scenario may name (``currency: GBP``)."""
+
+    GBP: Currency
+    USD: Currency
+
+
 class EconomicsFile(_Strict):
     """``economics.yaml``: discounting presets, costs by currency, utilities."""
 
-    discount_presets: dict[str, DiscountPreset]
-    currencies: dict[str, Currency]
+    discount_presets: DiscountPresets
+    currencies: Currencies
     utility: Utility
