@@ -46,7 +46,18 @@ LIFE_TABLE_COLUMNS = ("age", "male_qx", "female_qx")
 
 
 def library_root(root: str | Path | None = None) -> Path:
-    """The library folder: ``root`` if given, else ``$JAKSIM_LIBRARY``, else the package's."""
+    """The library folder: ``root`` if given, else ``$JAKSIM_LIBRARY``, else the package's.
+
+    Parameters
+    ----------
+    root : str or Path, optional
+        A folder holding the library files (a full, possibly edited, copy of ``jaksim/library``).
+
+    Returns
+    -------
+    Path
+        The folder to read. Raises LibraryError when ``$JAKSIM_LIBRARY`` is not a folder.
+    """
     if root is not None:
         return Path(root)
     env = os.environ.get(ENV_VAR)
@@ -144,7 +155,21 @@ def read_life_table(path: str | Path, name: str, source: Sourced) -> LifeTable:
     """Read a life table CSV: columns ``age,male_qx,female_qx``, one row per integer age.
 
     Lines starting with ``#`` are comments. Ages must be consecutive; q_x (annual death
-    probability) must lie in [0, 1]. Problems name the file, line and column.
+    probability) must lie in [0, 1]. Not cached: a user's CSV may change between runs.
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV file.
+    name : str
+        The table's name in provenance records.
+    source : Sourced
+        Its citation and status (``value`` unused).
+
+    Returns
+    -------
+    LifeTable
+        Raises LibraryError naming the file, line and column of the first problem.
     """
     file = str(path)
     try:
@@ -210,9 +235,21 @@ def _library(root: Path) -> Library:
 
 
 def load_library(root: str | Path | None = None) -> Library:
-    """The parameter library of a folder (default: ``library_root()``), every file validated.
+    """The parameter library of a folder, every file validated.
 
     Read once per process and folder; use it read-only (a PSA draw builds its own Library
     from copies of ``data`` and ``vaccines``).
+
+    Parameters
+    ----------
+    root : str or Path, optional
+        The library folder (default: ``library_root()``: ``$JAKSIM_LIBRARY`` or the package's).
+
+    Returns
+    -------
+    Library
+        Look-ups into ``parameters.yaml`` and ``vaccines.yaml``; ``source_populations.yaml``,
+        ``economics.yaml`` and the life tables are checked too. Raises LibraryError
+        (``file:line: key.path: problem``) for the first problem found.
     """
     return _library(library_root(root))
