@@ -31,7 +31,7 @@ NonNegative = Annotated[float, Field(ge=0)]
 class _Strict(BaseModel):
     """No unknown keys, no type coercion (``"2.8"`` is not a number)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)   # built when first used
 
 
 class _Sourced(_Strict):
