@@ -118,6 +118,51 @@ def measure(commands: dict[str, list[str]], repeats: int) -> dict[str, dict]:
     return raw
 
 
+#: one warm run in a fresh process, timed phase by phase (seconds, printed as JSON)
+PHASES = """
+import json, sys, tempfile, time
+from pathlib import Path
+t = [time.perf_counter()]
+import jaksim.cli
+t.append(time.perf_counter())
+from jaksim.model.spec import build_model
+from jaksim.report import tables
+from jaksim.run import engine
+t.append(time.perf_counter())
+from jaksim.library import load_library
+from jaksim.scenario import load
+load_library()
+t.append(time.perf_counter())
+model = build_model(load.load_scenario(sys.argv[1]).with_overrides(n_patients=1000))
+t.append(time.perf_counter())
+import pandas
+t.append(time.perf_counter())
+with tempfile.TemporaryDirectory() as tmp:
+    engine.run_to_folder(model, Path(tmp) / "a")
+    t.append(time.perf_counter())
+    engine.run_to_folder(model, Path(tmp) / "b")
+    t.append(time.perf_counter())
+names = ["import jaksim.cli (typer, rich)", "import the engine (numpy, pydantic, numba, pyarrow, simpy)",
+         "load the library (YAML, schema)", "build the model (scipy import, calibration)",
+         "import pandas (pyarrow does, if installed)",
+         "first run_to_folder (numba start-up, cache load, work)", "second run_to_folder (work only)"]
+print(json.dumps(dict(zip(names, (b - a for a, b in zip(t, t[1:]))))))
+"""
+
+
+def breakdown(repeats: int) -> dict[str, float]:
+    """Median seconds of each phase of a warm 1,000-patient run, inside fresh processes.
+
+    Where the time of ``jaksim run`` goes; the interpreter's own start is not included.
+    """
+    runs = []
+    for _ in range(repeats):
+        out = subprocess.run([sys.executable, "-c", PHASES, SCENARIO], cwd=ROOT, capture_output=True,
+                             text=True, check=True).stdout
+        runs.append(json.loads(out.strip().splitlines()[-1]))
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+
 def summarise(raw: dict[str, dict]) -> list[dict]:
     """Median seconds, ratio to ``python -c pass``, spread, other load and target per command."""
     floor = statistics.median(raw["python -c pass"]["seconds"])
@@ -155,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=9, help="processes per command (at least 7)")
     ap.add_argument("--json", type=Path, default=Path(__file__).parent / "results" / "startup.json")
     ap.add_argument("--label", default="this checkout", help="what was measured (e.g. a commit)")
+    ap.add_argument("--no-breakdown", action="store_true",
+                    help="skip the phases of a run (they need jaksim.model.spec: not in checkouts before issue 11)")
     args = ap.parse_args(argv)
     if args.repeats < 7:
         ap.error("--repeats must be at least 7")
@@ -163,11 +210,16 @@ def main(argv: list[str] | None = None) -> int:
             "jaksim": " ".join(jaksim_command()), "scenario": SCENARIO, "loadavg_before": os.getloadavg()}
     with tempfile.TemporaryDirectory() as tmp:
         raw = measure(cases(Path(tmp) / "run"), args.repeats)
+    phases = {} if args.no_breakdown else breakdown(args.repeats)
     info["loadavg_after"] = os.getloadavg()
     rows = summarise(raw)
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"info": info, "results": rows, "raw": raw}, indent=1) + "\n")
+    args.json.write_text(json.dumps({"info": info, "results": rows, "run_phases_seconds": phases, "raw": raw},
+                                    indent=1) + "\n")
     sys.stdout.write(markdown(rows, info))
+    if phases:
+        sys.stdout.write("\n| phase of a warm `jaksim run` (in-process, median) | s |\n|---|---:|\n")
+        sys.stdout.write("".join(f"| {k} | {v:.3f} |\n" for k, v in phases.items()))
     return 0
 
 

@@ -55,3 +55,22 @@ def test_validate_needs_no_compiled_code(name):
             "with contextlib.redirect_stdout(io.StringIO()):\n"
             f"    assert main(['validate', {str(SHIPPED / name)!r}]) == 0")
     assert loaded_after(code) == set()
+
+
+def test_console_script_ends_at_once_with_everything_written(minimal_path, tmp_path):
+    """``jaksim run`` as a process ends without interpreter teardown (cli._end_process): its exit
+    code, its printed summary and every Parquet file are as from the same run in-process."""
+    import pyarrow.dataset as ds
+
+    from jaksim.cli import main
+    done = subprocess.run([sys.executable, "-m", "jaksim.cli", "run", str(minimal_path), "--n-patients", "300",
+                           "--out", str(tmp_path / "process")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip().splitlines()[-1].startswith(f"Results: {tmp_path / 'process'}/")
+    assert main(["run", str(minimal_path), "--n-patients", "300", "--out", str(tmp_path / "in_process")]) == 0
+    for table in ("events", "patients", "summary"):
+        a, b = (ds.dataset(tmp_path / run / table).to_table() for run in ("process", "in_process"))
+        assert a.num_rows > 0 and a.equals(b), table
+    failed = subprocess.run([sys.executable, "-m", "jaksim.cli", "run", str(minimal_path), "--out",
+                             str(tmp_path / "process")], capture_output=True, text=True)   # not empty: exit 2
+    assert failed.returncode == 2 and failed.stderr.startswith("error: --out")
