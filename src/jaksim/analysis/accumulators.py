@@ -60,7 +60,7 @@ class ExactSum:
             for field in np.flatnonzero(hi | lo):
                 part = (int(hi[field]) << 26) + int(lo[field])
                 # value = mantissa * 2**(max(field, 1) - 1075) for IEEE-754 binary64
-                self._total += part << int(max(field, 1) - 1075 + self._SHIFT)
+                self._total += part << (max(int(field), 1) - 1075 + self._SHIFT)
 
     def value(self) -> float:
         """The correctly rounded float64 of the exact sum."""

@@ -268,5 +268,6 @@ class CohortSource:
         if self.table is not None:
             return resample(self.table, self.seed, ids)
         if self._synthesiser is None:
+            assert isinstance(self.spec, SyntheticCohort)
             self._synthesiser = Synthesiser(self.spec, self.seed)
         return self._synthesiser(ids)

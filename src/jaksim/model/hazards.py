@@ -37,6 +37,7 @@ from jaksim.scenario.schema import (
     HazardRatios,
     Infection,
     Scenario,
+    Vaccination,
 )
 
 MAX_AGE = 120
@@ -74,7 +75,7 @@ class ArmSpec:
     ve_step: float               # years per waning step
     ve_target: np.ndarray        # (K,) uint8: 1 for types the vaccine protects against
     p_phn_age: np.ndarray        # (K, MAX_AGE+1) P(post-herpetic neuralgia | event) by completed age
-    vaccination: object = None   # the arm's config.Vaccination (or None)
+    vaccination: Vaccination | None = None   # the arm's vaccination strategy
     jak_inhibitor: bool = True   # the arm's drug is a JAK inhibitor (vaccine response reduced on it)
     provenance: dict = field(default_factory=dict)
 

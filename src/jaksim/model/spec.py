@@ -85,8 +85,7 @@ def build_model(scenario: Scenario, draw: int = 0, library=None, economics_libra
         cons_keys=np.array([stream_key(seed, f"consequence/{t}", draw) for t in types], dtype=np.uint64),
         death_key=stream_key(seed, "death/background", draw),
         disc_key=stream_key(seed, "treatment/discontinuation", draw),
-        economics=tuple(resolve_economics(a.economics, types, a.vaccination, economics_library)
-                        for a in scenario.arms) if scenario.arms[0].economics is not None else (),
+        economics=_arm_economics(scenario, types, economics_library),
     )
 
 
@@ -98,3 +97,16 @@ def no_schedule(n: int) -> Schedule:
 def outcomes(model: Model) -> tuple[str, ...]:
     """Outcomes counted per patient: the infection types, plus PHN when zoster is simulated."""
     return model.types + ((PHN,) if ZOSTER in model.types else ())
+
+
+def _arm_economics(scenario: Scenario, types: tuple[str, ...], economics_library: dict | None) -> tuple:
+    """Per arm its resolved economics (``economics.EconSpec``), or () without an economics section.
+
+    Arms inherit the base scenario's section, so either every arm has one or the first has none."""
+    if scenario.arms[0].economics is None:
+        return ()
+    out = []
+    for a in scenario.arms:
+        assert a.economics is not None, "every arm inherits the base scenario's economics section"
+        out.append(resolve_economics(a.economics, types, a.vaccination, economics_library))
+    return tuple(out)

@@ -60,7 +60,8 @@ def run_pathway(v: Vaccination, seed: int, offered: np.ndarray, wants_second: np
     """Simulate the clinic for every patient (ids 0..n-1); ``offered``: eligible and accepting."""
     import time
     started = time.perf_counter()
-    clinic: Clinic = v.clinic
+    clinic = v.clinic
+    assert clinic is not None, "run_pathway is for capacity-limited strategies"
     n = offered.shape[0]
     ids = np.arange(n, dtype=np.int64)
     planned = uniforms(stream_key(seed, "pathway/enrolment"), ids, 0) * clinic.enrolment_weeks

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import pyarrow as pa
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 
 def summary_table(summaries: dict[str, pa.Table], title: str) -> Table:
     """Events, person-years, incidence per 100 PY (exact 95% CI) and cumulative incidence."""
     t = Table(title=title, title_justify="left")
-    for col, just in (("arm", "left"), ("type", "left"), ("events", "right"), ("person-years", "right"),
-                      ("rate/100 PY (95% CI)", "right"), ("first-event rate/100 PY", "right"),
-                      ("cumulative incidence", "right")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("arm", "left"), ("type", "left"), ("events", "right"), ("person-years", "right"),
+        ("rate/100 PY (95% CI)", "right"), ("first-event rate/100 PY", "right"), ("cumulative incidence", "right"))
+    for col, just in columns:
         t.add_column(col, justify=just)
     for arm, table in summaries.items():
         rows = table.to_pylist()
@@ -35,9 +36,10 @@ def contrast_table(contrasts: dict[str, pa.Table], reference: str) -> Table:
     """Events averted versus the reference arm per 1,000 patients and per 1,000 vaccinated, NNV."""
     t = Table(title=f"Versus the reference arm '{reference}' (paired: same patients, common random numbers)",
               title_justify="left")
-    for col, just in (("arm", "left"), ("outcome", "left"), ("events ref → arm", "right"),
-                      ("averted /1,000 patients (95% CI)", "right"),
-                      ("averted /1,000 vaccinated (95% CI)", "right"), ("NNV (95% CI)", "right")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("arm", "left"), ("outcome", "left"), ("events ref → arm", "right"), ("averted /1,000 patients (95% CI)", "right"),
+        ("averted /1,000 vaccinated (95% CI)", "right"), ("NNV (95% CI)", "right"))
+    for col, just in columns:
         t.add_column(col, justify=just)
     for arm, table in contrasts.items():
         rows = table.to_pylist()

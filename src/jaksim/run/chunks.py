@@ -85,7 +85,7 @@ def simulate_chunk(model: Model, arm: ArmSpec, cohort: Cohort, cap: int,
 
 def set_threads(threads: int | None) -> int:
     """Set numba's thread count for this process (1 .. number of cores; None: all)."""
-    limit = numba.config.NUMBA_NUM_THREADS
+    limit = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]  # set at import, untyped
     n = limit if threads is None else threads
     if not 1 <= n <= limit:
         raise JaksimError(f"--threads {threads} is out of range; allowed: 1 to {limit} on this machine")

@@ -26,6 +26,7 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numba
 import numpy as np
@@ -66,7 +67,7 @@ class Parameter:
     name: str
     library: str          # "parameters" or "economics"
     location: tuple       # (section, index, key) in parameters.yaml, or the key path in economics.yaml
-    dist: object          # frozen scipy distribution
+    dist: Any             # frozen scipy distribution (or uncertainty.PointMass): .ppf, .mean
     point: float
     family: str
     citation: str
@@ -158,7 +159,7 @@ def draw_values(params: Sequence[Parameter], seed: int, draws: Sequence[int]) ->
     return out
 
 
-def libraries(params: Sequence[Parameter], values: Sequence[float]) -> tuple[Library, dict]:
+def libraries(params: Sequence[Parameter], values: Sequence[float] | np.ndarray) -> tuple[Library, dict]:
     """A parameter library and an economics library holding the given values."""
     base = load_library()
     data = copy.deepcopy(base.data)
@@ -237,7 +238,7 @@ def _draw(scenario: Scenario, draw: int, params: Sequence[Parameter], values: np
           blocks: Cohorts, numba_threads: int | None = None):
     """One draw as a task on a Dask worker: (draw, outcome names, results); ``blocks`` shared."""
     if numba_threads is not None:
-        set_threads(min(numba_threads, numba.config.NUMBA_NUM_THREADS))
+        set_threads(min(numba_threads, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
     lib, econ = libraries(params, values)
     _, names, res, _ = _run_once(scenario, draw, lib, econ, blocks)
     return draw, names, res
@@ -378,7 +379,8 @@ def write_psa(result: PsaResult, scenario: Scenario, out: Path, overwrite: bool 
     """Write the PSA tables to ``out`` atomically (one Parquet file per table, plus jaksim.json);
     into ``folder`` when the caller made it (``jaksim psa`` does, to keep finished draws there)."""
     own = folder is None
-    folder = OutputFolder(Path(out), overwrite) if own else folder
+    if folder is None:
+        folder = OutputFolder(Path(out), overwrite)
     try:
         shutil.rmtree(folder.tmp / DRAWS, ignore_errors=True)
         meta = {b"jaksim.version": __version__.encode(), b"jaksim.scenario_yaml": (scenario.text or "").encode(),

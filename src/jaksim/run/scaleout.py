@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from typing import Any
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -25,7 +26,7 @@ _ADDRESS = re.compile(r"^(?:(?:tcp|tls|inproc|ucx|ws|wss)://)?[\w.\-\[\]:]+:\d+$
 class Cluster:
     """A connected client and how many numba threads each task should use (None: worker default)."""
 
-    client: object
+    client: Any                   # distributed.Client (imported lazily)
     numba_threads: int | None
 
 

@@ -81,7 +81,7 @@ class VaccinationStats:
 
     def as_dict(self, pathway: PathwayResult | None) -> dict:
         """The counts and shares as written to the manifest; waits in weeks for a clinic arm."""
-        out = {"n_patients": self.n, "n_vaccinated": self.vaccinated, "n_two_doses": self.two_doses,
+        out: dict[str, object] = {"n_patients": self.n, "n_vaccinated": self.vaccinated, "n_two_doses": self.two_doses,
                "share_vaccinated": self.vaccinated / max(self.n, 1),
                "share_of_vaccinated_dosed_before_treatment_start": self.before_start / max(self.vaccinated, 1),
                "n_treatment_start_delayed": self.delayed_start}

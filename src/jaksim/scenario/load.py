@@ -126,7 +126,7 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def describe_error(err: dict, root: type[BaseModel], raw_loc: tuple) -> str:
+def describe_error(err: Any, root: type[BaseModel], raw_loc: tuple) -> str:
     """One readable sentence for a pydantic error: what is wrong, the value, what is allowed."""
     kind, value = err["type"], err.get("input")
     loc = _user_loc(raw_loc)
@@ -138,6 +138,7 @@ def describe_error(err: dict, root: type[BaseModel], raw_loc: tuple) -> str:
         return f"unknown key '{key}'; allowed keys here: {allowed}"
     if kind == "missing":
         model = _model_at(root, raw_loc)
+        required: tuple[str, ...]
         if model in (Scenario, Arm):
             required = TOP_REQUIRED
         else:
@@ -161,7 +162,7 @@ def describe_error(err: dict, root: type[BaseModel], raw_loc: tuple) -> str:
     return f"{msg} (got {_shown(value)})"
 
 
-def _first_error(exc: ValidationError) -> dict:
+def _first_error(exc: ValidationError) -> Any:
     """The error to report: the first one, but for a union the member that matches the input best."""
     errors = exc.errors()
     err = errors[0]
