@@ -14,6 +14,7 @@ import json
 import math
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -103,6 +104,7 @@ FIELDS = ("follow_up", "exit_reason", "stop_time", "counts", "first_time",
 
 
 # ------------------------------------------------------------ common random numbers
+@pytest.mark.slow
 @PROPS
 @given(sc=scenario(), zoster_rate=rates, zoster_vacc_hr=hrs, n=st.integers(1, 400))
 def test_zoster_arm_leaves_every_other_type_unchanged(sc, zoster_rate, zoster_vacc_hr, n):
@@ -125,6 +127,7 @@ def test_zoster_arm_leaves_every_other_type_unchanged(sc, zoster_rate, zoster_va
     assert_same(events_of(a, a.ev_type != hz), events_of(b, b.ev_type != hz))
 
 
+@pytest.mark.slow
 @PROPS
 @given(sc=scenario(stop=False), k=st.integers(0, 2), factor=st.floats(1.0, 10.0), n=st.integers(1, 400))
 def test_raising_a_rate_never_lowers_that_types_count(sc, k, factor, n):
@@ -149,6 +152,7 @@ def test_raising_a_rate_never_lowers_that_types_count(sc, k, factor, n):
 @PROPS
 @given(sc=scenario(simple=True, types=("alpha", "beta")), extra=infection(fatality=False, stop=False, simple=True),
        order=st.permutations(["alpha", "beta", "gamma"]), n=st.integers(1, 300))
+@pytest.mark.slow
 def test_adding_or_reordering_types_keeps_other_types_events(sc, extra, order, n):
     """Streams are keyed by type name, not position: adding a type with no case fatality and
     no discontinuation, in any order of the infection section, leaves every other type's
@@ -236,6 +240,7 @@ def test_bookkeeping_invariants(sc, n):
             assert not np.any(flg[sel] & STOPS_TREATMENT)
 
 
+@pytest.mark.slow
 @settings(max_examples=20, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(sc=scenario(), n=st.integers(1, 150), chunk=st.integers(1, 150), arms=st.booleans())
 def test_summary_person_years_equal_fsum_of_follow_up(sc, n, chunk, arms):
@@ -268,6 +273,7 @@ def test_summary_person_years_equal_fsum_of_follow_up(sc, n, chunk, arms):
         assert rows["death"]["events"] == deaths
 
 
+@pytest.mark.slow
 @PROPS
 @given(sc=scenario(), n=st.integers(1, 600), chunk=st.integers(1, 600))
 def test_results_do_not_depend_on_chunk_size(sc, n, chunk):
@@ -340,6 +346,7 @@ def hazard(arm: ArmSpec, cohort, k: int) -> np.ndarray:
             * np.exp(arm.age_log_hr[k] * (cohort.age - arm.ref_age[k])) * arm.hr_gc[k, cohort.gc_band.astype(np.int64)])
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(sc=scenario(simple=True, stop=False), n=st.integers(1, 200), tiny=st.booleans())
 def test_kernel_equals_direct_replay_of_its_random_numbers(sc, n, tiny):
@@ -370,6 +377,7 @@ def test_kernel_equals_direct_replay_of_its_random_numbers(sc, n, tiny):
     np.testing.assert_array_equal(r.ev_flags, flags)
 
 
+@pytest.mark.slow
 @settings(max_examples=20, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(sc=scenario(), n=st.integers(1, 200), draw=st.integers(1, 2**31))
 def test_psa_draw_is_a_separate_reproducible_key(sc, n, draw):
@@ -383,6 +391,7 @@ def test_psa_draw_is_a_separate_reproducible_key(sc, n, draw):
     assert m0.death_key != m1.death_key and m0.disc_key != m1.disc_key
 
 
+@pytest.mark.slow
 @PROPS
 @given(sc=scenario(stop=False, simple=True), n=st.integers(1, 2500), where=st.floats(0.0, 2.0))
 def test_a_change_point_that_changes_no_hazard_changes_no_output(sc, n, where):

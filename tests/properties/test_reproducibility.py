@@ -80,6 +80,9 @@ arms:
       herpes_zoster: {rate_per_100py: 11}
 """
 
+#: the module's runs (every file of several 2-chunk runs) take about 5 s: not in the quick subset
+pytestmark = pytest.mark.slow
+
 
 def files(out: Path) -> dict[str, bytes]:
     """Every file of a run folder (relative path → bytes)."""

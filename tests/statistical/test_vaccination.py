@@ -151,6 +151,7 @@ def events(r, keep: np.ndarray) -> dict:
 
 
 # ----------------------------------------------------------- 1. common random numbers
+@pytest.mark.slow
 @PROPS
 @given(data=st.data(), n=st.integers(1, 300))
 def test_vaccination_only_removes_zoster_and_changes_nothing_else(data, n):
@@ -408,6 +409,7 @@ def recombinant_strategy(draw) -> dict:
     return v
 
 
+@pytest.mark.slow
 @PROPS
 @given(v=recombinant_strategy(), enrol=st.floats(1, 104), wait=st.floats(1, 60), seed=st.integers(0, 2**32))
 def test_unlimited_clinic_equals_direct_schedule(v, enrol, wait, seed):
@@ -585,6 +587,7 @@ def _print_table(crn_runs) -> list[dict]:
     return out
 
 
+@pytest.mark.slow
 def test_contrast_ci_is_the_paired_difference_ci(crn_runs):
     """The contrasts table's CI is 1000 × (mean d ± z·sd(d)/√n), d_i = ref_i − arm_i from the
     patients table of the same run (a plumbing check; exact up to rounding), for every arm."""
@@ -599,6 +602,7 @@ def test_contrast_ci_is_the_paired_difference_ci(crn_runs):
         assert row["averted_per_1000_patients_ci_upper"] == pytest.approx(1000 * (d.mean() + half), rel=1e-9, abs=1e-12)
 
 
+@pytest.mark.slow
 def test_paired_ci_width_follows_the_common_random_numbers_law(crn_runs):
     """Every strategy comparison (all arms of the study file, and EXTRA_ARMS) against
     REFERENCE: how much narrower the paired CI is than the independent one, and why.

@@ -62,6 +62,7 @@ def test_draws_reach_the_model(scenario):
     assert r_hi["none"][0]["qalys"] == r_lo["none"][0]["qalys"]      # same clocks: only costs move
 
 
+@pytest.mark.slow
 def test_cli_psa_and_report(tmp_path, scenario_writer):
     path = scenario_writer(ECON_SCENARIO)
     out = tmp_path / "psa"

@@ -84,6 +84,7 @@ def test_layout_has_one_part_per_segment(reference):
     assert "checkpoint.json" not in reference
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_identical_files(tmp_path, reference):
     out = tmp_path / "run"
     _kill_midway(out, after_patients=ARMS * (EVERY + 1500))        # inside the second segment
@@ -96,6 +97,7 @@ def test_killed_run_resumes_to_identical_files(tmp_path, reference):
     assert leftovers(out) == sorted(out.iterdir())            # no hidden folder left
 
 
+@pytest.mark.slow
 def test_killed_before_the_first_checkpoint_leaves_nothing_to_resume(tmp_path, reference):
     out = tmp_path / "run"
     _kill_midway(out, after_patients=ARMS * 1000)
@@ -105,6 +107,7 @@ def test_killed_before_the_first_checkpoint_leaves_nothing_to_resume(tmp_path, r
     assert _snapshot(out) == reference
 
 
+@pytest.mark.slow
 def test_a_new_run_does_not_silently_drop_completed_work(tmp_path, reference):
     out = tmp_path / "run"
     _kill_midway(out, after_patients=ARMS * (EVERY + 100))
@@ -115,6 +118,7 @@ def test_a_new_run_does_not_silently_drop_completed_work(tmp_path, reference):
     assert leftovers(out) == sorted(out.iterdir())
 
 
+@pytest.mark.slow
 def test_resume_with_other_settings_is_refused_and_keeps_the_partial_run(tmp_path, reference):
     out = tmp_path / "run"
     _kill_midway(out, after_patients=ARMS * (EVERY + 100))
@@ -138,6 +142,7 @@ def test_ctrl_c_keeps_completed_segments_and_says_how_to_resume(tmp_path, refere
     assert _snapshot(out) == reference
 
 
+@pytest.mark.slow
 def test_cli_resume(tmp_path, capsys, reference):
     out = tmp_path / "run"
     _kill_midway(out, after_patients=ARMS * (EVERY + 100))
@@ -172,6 +177,7 @@ def test_parts_read_back_in_patient_order(tmp_path):
     np.testing.assert_array_equal(ids, np.arange(N))
 
 
+@pytest.mark.slow
 def test_files_do_not_depend_on_chunk_size_within_segments(tmp_path, reference):
     """Chunks of 700 do not divide the 2,500-patient segments (the last chunk of a segment is
     cut at its end): the same files as chunks of 1,000."""
@@ -201,6 +207,7 @@ def _psa_cli_killed(scenario: Path, out: Path, after_draws: int, draws: int) -> 
     assert p.returncode == 9, p.stderr
 
 
+@pytest.mark.slow
 def test_killed_psa_resumes_to_identical_tables(tmp_path, scenario_writer, capsys):
     from test_economics import ECON_SCENARIO
     path = scenario_writer(ECON_SCENARIO)

@@ -19,6 +19,7 @@ distributed = pytest.importorskip("distributed")
 STUDY = Path(__file__).resolve().parents[2] / "scenarios" / "ra_tofacitinib_zoster_vaccination.yaml"
 
 
+@pytest.mark.slow
 def test_psa_on_a_local_cluster_equals_the_serial_psa():
     """Draws as tasks on two worker processes (finishing in any order) give the serial PSA's
     tables exactly: every draw is a pure function of (scenario, draw, patient ids)."""
@@ -34,6 +35,7 @@ def test_psa_on_a_local_cluster_equals_the_serial_psa():
     assert on_cluster.outcomes.column("draw").to_pylist()[:6] == [0] * 6   # sorted by draw
 
 
+@pytest.mark.slow
 def test_resumed_psa_on_a_local_cluster_equals_the_serial_psa(tmp_path):
     """Draws 0 and 2 finished (serially) before an interruption; the resumed PSA sends only
     draws 1 and 3 to the workers, saves them as they finish, and gives the serial tables."""

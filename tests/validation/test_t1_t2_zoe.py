@@ -185,6 +185,7 @@ def replicates(key: str) -> Replicates:
     return _CACHE[key]
 
 
+@pytest.mark.slow
 def test_replicate_design_and_cohort():
     """Sanity of the replay: arm sizes, ages (assumption) and person-years per placebo participant."""
     for key, t in TRIALS.items():
@@ -197,6 +198,7 @@ def test_replicate_design_and_cohort():
         assert t.follow_up - 0.1 < py_per <= t.follow_up
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", ["T1", "T2"])
 def test_placebo_cases(key):
     """Input reproduction (placebo incidence is an input): mean placebo cases within the
