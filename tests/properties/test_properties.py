@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import jaksim
+from factories import model_of, run_arm
 from jaksim.scenario import load as config
 from jaksim.model import spec
 from jaksim.model.hazards import ArmSpec
@@ -80,14 +81,6 @@ def scenario(draw, *, stop=True, simple=False, types=TYPES):
     return {"name": "prop", "seed": draw(seeds), "n_patients": 1000, "horizon_years": draw(st.floats(0.1, 20)),
             "cohort": cohort, "treatment": treatment, "infections": {t: v[0] for t, v in infs.items()},
             "mortality": mortality}
-
-
-def model_of(sc: dict, draw: int = 0) -> spec.Model:
-    return spec.build_model(config.scenario_from_text(json.dumps(sc)), draw=draw)
-
-
-def run_arm(model: spec.Model, arm: int, start: int, stop: int, cap: int = 64) -> chunk_loop.ChunkResult:
-    return chunk_loop.simulate_chunk(model, model.arms[arm], model.cohort.block(start, stop), cap=cap)[0]
 
 
 def events_of(r: chunk_loop.ChunkResult, keep: np.ndarray) -> tuple:

@@ -12,7 +12,6 @@ ratio, martingale and mixed-Poisson z-scores rely on the CLT (n ≥ 50 000).
 from __future__ import annotations
 
 import csv
-import json
 import math
 from pathlib import Path
 
@@ -20,9 +19,8 @@ import numpy as np
 from scipy import integrate, stats
 
 import jaksim
+from factories import simulate
 from jaksim.scenario import load as config
-from jaksim.model import spec
-from jaksim.run import chunks as chunk_loop
 from jaksim.kernel.sampling import FATAL, HOSPITALISED, ON_TREATMENT, SERIOUS, STOPS_TREATMENT
 
 Z = 4.0            # P(|N(0,1)| >= 4) = 6.3e-5
@@ -60,14 +58,6 @@ def scenario(infections: dict, horizon: float, *, seed: int = 1, cohort: dict | 
     if arms:
         sc["arms"] = arms
     return sc
-
-
-def simulate(sc: dict, n: int, arm: int = 0):
-    """Kernel output for patients 0..n-1 of one arm (no files)."""
-    model = spec.build_model(config.scenario_from_text(json.dumps(sc)))
-    cohort = model.cohort.block(0, n)
-    r, _ = chunk_loop.simulate_chunk(model, model.arms[arm], cohort, cap=64)
-    return model, cohort, r
 
 
 def z_poisson(observed: float, mean: float) -> float:

@@ -31,9 +31,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from factories import model_of
 from helpers import write_scenario
 from jaksim.scenario import load as config
-from jaksim.model import spec
 from jaksim.run import chunks as chunk_loop
 from jaksim.run.schedules import Schedules
 from jaksim.run import engine
@@ -129,10 +129,6 @@ def scenario(draw, n: int) -> dict:
     return {"name": "vacc", "seed": draw(st.integers(0, 2**63 - 1)), "n_patients": n,
             "horizon_years": draw(st.floats(0.1, 15)), "cohort": cohort, "treatment": treatment,
             "infections": infections, "mortality": mortality}
-
-
-def model_of(sc: dict) -> spec.Model:
-    return spec.build_model(config.scenario_from_text(json.dumps(sc)))
 
 
 def simulate_arms(sc: dict):

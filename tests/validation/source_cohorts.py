@@ -32,10 +32,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import factories
 import jaksim
 from jaksim.scenario import load as config
-from jaksim.model import spec
-from jaksim.run import chunks as chunk_loop
 from jaksim.run import engine
 from jaksim.model.calibration import SourcePopulation
 from jaksim.library import load_library
@@ -91,8 +90,7 @@ def run(sc: dict) -> engine.RunResult:
 
 def simulate(sc: dict, arm: int = 0):
     """Kernel output for every patient of one arm, without files: (model, ChunkResult)."""
-    model = spec.build_model(config.scenario_from_text(json.dumps(sc)))
-    r, _ = chunk_loop.simulate_chunk(model, model.arms[arm], model.cohort.block(0, sc["n_patients"]), cap=256)
+    model, _, r = factories.simulate(sc, sc["n_patients"], arm, cap=256)
     return model, r
 
 
