@@ -61,7 +61,7 @@ def simulate_only(model, n: int) -> tuple[Tally, float, float]:
     the event buffers), i.e. everything but writing; the tally's bookkeeping is excluded.
     """
     from jaksim.run import chunks as chunk_loop
-    from jaksim.kernel.sampling import EXIT_BACKGROUND_DEATH
+    from jaksim.codes import EXIT_BACKGROUND_DEATH
     arm = model.arms[0]
     horizon = float(model.scenario.horizon_years)
     cap = chunk_loop.initial_cap(arm, horizon)

@@ -25,7 +25,7 @@ from jaksim.model import spec
 from jaksim.model.hazards import ArmSpec
 from jaksim.run import chunks as chunk_loop
 from jaksim.kernel import rng
-from jaksim.kernel.sampling import FATAL, HOSPITALISED, ON_TREATMENT, POST_HERPETIC_NEURALGIA, SERIOUS, STOPS_TREATMENT
+from jaksim.codes import FATAL, HOSPITALISED, ON_TREATMENT, POST_HERPETIC_NEURALGIA, SERIOUS, STOPS_TREATMENT
 
 TYPES = ("serious_infection", "herpes_zoster", "tuberculosis")
 PROPS = settings(max_examples=30, deadline=None, derandomize=True,

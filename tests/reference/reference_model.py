@@ -32,9 +32,17 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
-# flag bits, as in jaksim.kernel (kept literal: the twin does not import the kernel)
-ON_TREATMENT, HOSPITALISED, SERIOUS, FATAL, STOPS_TREATMENT = 1, 2, 4, 8, 16
-EXIT_HORIZON, EXIT_BACKGROUND_DEATH, EXIT_INFECTION_DEATH = 0, 1, 2
+# flag bits and exit reasons are the output contract (jaksim.codes); nothing of the kernel is imported
+from jaksim.codes import (  # noqa: F401
+    EXIT_BACKGROUND_DEATH,
+    EXIT_HORIZON,
+    EXIT_INFECTION_DEATH,
+    FATAL,
+    HOSPITALISED,
+    ON_TREATMENT,
+    SERIOUS,
+    STOPS_TREATMENT,
+)
 
 
 @dataclass(frozen=True)

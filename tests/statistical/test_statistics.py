@@ -21,7 +21,7 @@ from scipy import integrate, stats
 import jaksim
 from factories import simulate
 from jaksim.scenario import load as config
-from jaksim.kernel.sampling import FATAL, HOSPITALISED, ON_TREATMENT, SERIOUS, STOPS_TREATMENT
+from jaksim.codes import FATAL, HOSPITALISED, ON_TREATMENT, SERIOUS, STOPS_TREATMENT
 
 Z = 4.0            # P(|N(0,1)| >= 4) = 6.3e-5
 ALPHA = 1e-4       # p-value bound of KS / chi-square tests

@@ -40,10 +40,9 @@ from jaksim.run import engine
 from jaksim.kernel import rng
 from jaksim.cli import main
 from jaksim.errors import ScenarioError
-from jaksim.kernel.sampling import HOSPITALISED, SERIOUS
+from jaksim.codes import HOSPITALISED, SERIOUS, ZOSTER
 from jaksim.model.vaccination import WEEKS_PER_YEAR
 
-ZOSTER = "herpes_zoster"
 TYPES = ("serious_infection", ZOSTER, "tuberculosis")
 HZ = TYPES.index(ZOSTER)
 PROPS = settings(max_examples=30, deadline=None, derandomize=True,

@@ -66,7 +66,7 @@ from jaksim.scenario import load as config
 from jaksim.model import spec
 from jaksim.run import chunks as chunk_loop
 from jaksim.run.schedules import Schedules
-from jaksim.kernel.sampling import POST_HERPETIC_NEURALGIA
+from jaksim.codes import POST_HERPETIC_NEURALGIA
 
 R = 1000
 MTVC_START = 0.25                     # one month after dose 2 (months 0 and 2), years

@@ -14,6 +14,7 @@ import pyarrow as pa
 from numba import njit
 from scipy import special
 
+from jaksim.codes import EXIT_REASONS
 from jaksim.kernel.jit import JIT
 
 
@@ -115,7 +116,7 @@ class SummaryAccumulator:
             ft = first_time[:, k]
             self.first_event_py[k].add(np.where(np.isnan(ft), follow_up, ft))
         self.on_treatment_py.add(np.where(np.isnan(stop_time), follow_up, stop_time))
-        self.deaths += np.bincount(exit_reason, minlength=3)[:3]
+        self.deaths += np.bincount(exit_reason, minlength=len(EXIT_REASONS))[:len(EXIT_REASONS)]
 
     def table(self, horizon_years: float) -> pa.Table:
         """One row per infection type plus one for all-cause death."""

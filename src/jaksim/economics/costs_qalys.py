@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from jaksim.codes import MAX_AGE, PHN, ZOSTER
 from jaksim.errors import LibraryError
 from jaksim.library.entries import Sourced
 from jaksim.library.loader import load_economics
@@ -42,9 +43,6 @@ from jaksim.library.resolve import SCENARIO
 from jaksim.library.resolve import resolve as resolve_value
 from jaksim.scenario.schema import Economics, Vaccination
 
-MAX_AGE = 120
-PHN = "post_herpetic_neuralgia"
-ZOSTER = "herpes_zoster"
 #: Per-patient economic outcomes, in the order of the patients table's columns.
 OUTCOMES = ("costs", "costs_undiscounted", "qalys", "qalys_undiscounted", "life_years",
             "life_years_undiscounted", "qalys_lost_at_death", "qalys_lost_at_death_undiscounted",

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from jaksim.codes import PHN
 from jaksim.errors import LibraryError
 from jaksim.scenario.load import _model_at, _user_loc, describe_error
 from jaksim.scenario.schema import BINARY_COVARIATES, INDICATIONS
@@ -24,7 +25,6 @@ from jaksim.scenario.yamlfile import Lines
 #: covariates a hazard ratio may name: the binary ones, age and the glucocorticoid bands
 COVARIATES = ("age_per_10_years", "glucocorticoid_below_7_5mg", "glucocorticoid_7_5mg_or_more",
               *BINARY_COVARIATES)
-PHN = "post_herpetic_neuralgia"
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from jaksim.codes import MAX_AGE, ZOSTER
 from jaksim.errors import LibraryError
 from jaksim.library import Library, LifeTable, Sourced, read_life_table
 from jaksim.library.resolve import SCENARIO, library_record, resolve
@@ -40,11 +41,9 @@ from jaksim.scenario.schema import (
     Vaccination,
 )
 
-MAX_AGE = 120
 _CONSEQUENCES = ("case_fatality", "hospitalisation", "serious", "discontinuation")
 _GC_KEYS = ("glucocorticoid_below_7_5mg", "glucocorticoid_7_5mg_or_more")
 DEFAULT_REFERENCE_AGE = 50.0
-ZOSTER = "herpes_zoster"
 
 
 @dataclass(frozen=True)

@@ -11,17 +11,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from jaksim.codes import PHN, ZOSTER
 from jaksim.cohort.patients import CohortSource
 from jaksim.economics.costs_qalys import resolve as resolve_economics
 from jaksim.errors import JaksimError
 from jaksim.kernel.keys import stream_key
 from jaksim.library import load_library
-from jaksim.model.hazards import ZOSTER, ArmSpec, build_arms
+from jaksim.model.hazards import ArmSpec, build_arms
 from jaksim.model.vaccination import Schedule
 from jaksim.scenario.schema import Scenario
-
-#: outcome counted per patient on top of the infection types when herpes zoster is simulated
-PHN = "post_herpetic_neuralgia"
 
 
 @dataclass(frozen=True)

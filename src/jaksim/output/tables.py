@@ -7,8 +7,8 @@ import pyarrow as pa
 
 from jaksim.cohort.patients import Cohort
 from jaksim.scenario.schema import BINARY_COVARIATES, GLUCOCORTICOID_BANDS, INDICATIONS
-from jaksim.kernel.sampling import (EXIT_REASONS, FATAL, HOSPITALISED, ON_TREATMENT, POST_HERPETIC_NEURALGIA, SERIOUS,
-                           STOPS_TREATMENT)
+from jaksim.codes import (EXIT_REASONS, FATAL, HOSPITALISED, ON_TREATMENT, POST_HERPETIC_NEURALGIA, SERIOUS,
+                          STOPS_TREATMENT)
 
 DICT8 = pa.dictionary(pa.int8(), pa.string())
 

@@ -16,15 +16,12 @@ from typing import Protocol
 import numba
 import numpy as np
 
+from jaksim.codes import HOSPITALISED, POST_HERPETIC_NEURALGIA
 from jaksim.cohort.patients import Cohort
 from jaksim.economics.costs_qalys import patient_economics
 from jaksim.errors import JaksimError
-from jaksim.kernel.sampling import (
-    HOSPITALISED,
-    POST_HERPETIC_NEURALGIA,
-    compact,
-    simulate,
-)
+from jaksim.kernel.inputs import kernel_inputs
+from jaksim.kernel.sampling import compact, simulate
 from jaksim.model.hazards import ArmSpec
 from jaksim.model.spec import Model
 from jaksim.model.vaccination import Schedule
@@ -62,25 +59,19 @@ def initial_cap(spec: ArmSpec, horizon: float) -> int:
 def simulate_chunk(model: Model, arm: ArmSpec, cohort: Cohort, cap: int,
                    schedule: Schedule | None = None) -> tuple[ChunkResult, int]:
     """Run the kernel on one chunk; rerun with a larger event buffer if a block overflowed."""
-    sc = model.scenario
     sched = schedule if schedule is not None else model.unvaccinated(len(cohort))
+    keys = (model.clock_keys, model.cons_keys, model.death_key, model.disc_key)
+    inputs = kernel_inputs(arm, cohort, sched, keys, model.cohort.age_advances, float(model.scenario.horizon_years))
     while True:
-        (fu, ex, st, counts, first, pid, typ, tim, num, flags, block_counts) = simulate(
-            cohort.patient_id, cohort.age, cohort.covariates, cohort.gc_band, cohort.indication,
-            model.cohort.age_advances, float(sc.horizon_years),
-            arm.base_rate, arm.log_hr, arm.hr_gc, arm.age_log_hr, arm.ref_age, arm.age_hr_table,
-            arm.tot_edges, arm.tot_mult, arm.off_hr, arm.recurrent, arm.p_fatal, arm.p_hosp,
-            arm.p_serious, arm.p_stop, arm.discontinuation_rate, arm.taper_times, arm.taper_band,
-            arm.mortality, model.clock_keys, model.cons_keys, model.death_key, model.disc_key,
-            sched.treatment_start, sched.dose1, sched.dose2, sched.scale, sched.groups(), arm.ve_table,
-            arm.ve_step,
-            arm.ve_target, arm.p_phn_age, BLOCK_SIZE, cap)
+        patients, events, block_counts = simulate(inputs, BLOCK_SIZE, cap)
         need = int(block_counts.max()) if block_counts.size else 0
         if need <= cap:
             break
         cap = int(need * 1.25) + 16
-    pid, typ, tim, num, flags = compact(block_counts, cap, pid, typ, tim, num, flags)
-    return ChunkResult(fu, ex, st, counts, first, pid, typ, tim, num, flags), cap
+    ev = compact(block_counts, cap, events)
+    return ChunkResult(patients.follow_up_years, patients.exit_reason, patients.stop_time_years,
+                       patients.event_counts, patients.first_event_years,
+                       ev.patient_id, ev.type, ev.time_years, ev.number, ev.flags), cap
 
 
 def set_threads(threads: int | None) -> int:

@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from jaksim import __version__
+from jaksim.codes import PHN, ZOSTER
 from jaksim.economics.costs_qalys import (
     OUTCOMES,
     economics_library,
@@ -133,15 +134,15 @@ def parameters(scenario: Scenario, library: Library | None = None) -> list[Param
         for path, e in library_parameters(economics_library()):
             if path[0] == "currencies" and (path[1] != currency or (path[2] == "event_costs" and path[3] not in types)
                                             or (path[2] == "vaccines" and path[3] not in vaccines)
-                                            or (path[2] == "post_herpetic_neuralgia" and "herpes_zoster" not in types)):
+                                            or (path[2] == PHN and ZOSTER not in types)):
                 continue
-            if path[:2] == ("utility", "decrements") and path[2] not in types | {"post_herpetic_neuralgia"}:
+            if path[:2] == ("utility", "decrements") and path[2] not in types | {PHN}:
                 continue
             dist = entry_distribution(e)
             if dist is None:
                 continue
             name = ".".join(str(p) for p in (path[2:] if path[0] == "currencies" else path))
-            name = "event_costs." + name if name == "post_herpetic_neuralgia" else name
+            name = "event_costs." + name if name == PHN else name
             out.append(Parameter(name, "economics", path, dist, float(e["value"]), e.get("distribution", ""),
                                  str(e.get("citation", "")), str(e.get("status", ""))))
     names = [p.name for p in out]

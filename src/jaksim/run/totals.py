@@ -18,9 +18,9 @@ from jaksim.analysis.accumulators import (
     PairedContrast,
     SummaryAccumulator,
 )
+from jaksim.codes import POST_HERPETIC_NEURALGIA
 from jaksim.economics.costs_qalys import OUTCOMES as ECON_OUTCOMES
 from jaksim.economics.costs_qalys import yearly_counts
-from jaksim.kernel.sampling import POST_HERPETIC_NEURALGIA
 from jaksim.model.spec import Model, outcomes
 from jaksim.run.chunks import ArmChunk, initial_cap
 from jaksim.run.schedules import VaccinationStats
