@@ -17,6 +17,7 @@ treatment start, rates per patient-year.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -121,6 +122,13 @@ class EventBuffer(NamedTuple):
 
 
 _F8, _I1, _U1 = np.dtype(np.float64), np.dtype(np.int8), np.dtype(np.uint8)
+_I8, _U8 = np.dtype(np.int64), np.dtype(np.uint64)
+
+
+@lru_cache(maxsize=64)
+def _dimensions(shape: str) -> tuple[tuple[str, int | None], ...]:
+    """``"K 3"`` as ((name, fixed size or None), ...); parsed once per spelling (checks run per chunk)."""
+    return tuple((name, int(name) if name.isdigit() else None) for name in shape.split())
 
 
 class _Checker:
@@ -129,19 +137,16 @@ class _Checker:
     def __init__(self, **dims: int) -> None:
         self.dims: dict[str, int] = dict(dims)
 
-    def __call__(self, field: str, value: Any, dtype: np.dtype | type, shape: str) -> Any:
+    def __call__(self, field: str, value: Any, dtype: np.dtype, shape: str) -> Any:
         """Return ``value`` when it is an array of ``dtype`` with the dimensions ``shape``."""
-        want = tuple(shape.split()) if shape else ()
+        want = _dimensions(shape)
         if not isinstance(value, np.ndarray):
             raise TypeError(f"kernel input {field}: expected a numpy array, got {type(value).__name__}")
-        if value.dtype != np.dtype(dtype) or value.ndim != len(want):
-            raise ValueError(f"kernel input {field}: expected {np.dtype(dtype)} with dimensions "
-                             f"({', '.join(want)}), got {value.dtype} {value.shape}")
-        for name, size in zip(want, value.shape, strict=True):
-            if name.isdigit():
-                expected = int(name)
-            else:
-                expected = self.dims.setdefault(name, size)
+        if value.dtype != dtype or value.ndim != len(want):
+            raise ValueError(f"kernel input {field}: expected {dtype} with dimensions "
+                             f"({', '.join(n for n, _ in want)}), got {value.dtype} {value.shape}")
+        for (name, fixed), size in zip(want, value.shape, strict=True):
+            expected = fixed if fixed is not None else self.dims.setdefault(name, size)
             if size != expected:
                 raise ValueError(f"kernel input {field}: dimension {name} is {size}, expected {expected} "
                                  f"(shape {value.shape})")
@@ -172,7 +177,7 @@ def cohort_arrays(cohort: Cohort, check: _Checker | None = None) -> CohortArrays
     """
     c = check or _Checker()
     return CohortArrays(
-        patient_id=c("cohort.patient_id", cohort.patient_id, np.int64, "n"),
+        patient_id=c("cohort.patient_id", cohort.patient_id, _I8, "n"),
         age_years=c("cohort.age_years", cohort.age, _F8, "n"),
         covariates=c("cohort.covariates", cohort.covariates, _U1, "n C"),
         glucocorticoid_band=c("cohort.glucocorticoid_band", cohort.gc_band, _I1, "n"),
@@ -300,8 +305,8 @@ def stream_keys(clock: np.ndarray, consequence: np.ndarray, death: Any, disconti
     for field, key in (("keys.death", death), ("keys.discontinuation", discontinuation)):
         if not isinstance(key, np.uint64):
             raise TypeError(f"kernel input {field}: expected a numpy.uint64 key, got {key!r}")
-    return StreamKeys(clock=c("keys.clock", clock, np.uint64, "K"),
-                      consequence=c("keys.consequence", consequence, np.uint64, "K"),
+    return StreamKeys(clock=c("keys.clock", clock, _U8, "K"),
+                      consequence=c("keys.consequence", consequence, _U8, "K"),
                       death=death, discontinuation=discontinuation)
 
 
