@@ -1,0 +1,1 @@
+"""Health economics per patient: costs, QALYs and life-years, discounted."""

@@ -1,0 +1,1 @@
+"""Outputs: one column spec per table, atomic Parquet folders and writers, provenance metadata."""

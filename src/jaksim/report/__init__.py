@@ -1,0 +1,1 @@
+"""Reports: console tables, figures and the parameter document."""
