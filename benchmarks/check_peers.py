@@ -61,8 +61,8 @@ def test_stored_expectation_equals_quadrature():
 
 
 def test_scenario_file_is_m0():
-    from jaksim.scenario import load as config
     from jaksim.model import spec
+    from jaksim.scenario import load as config
     from jaksim.scenario.schema import BINARY_COVARIATES
     p = m0.PARAMS
     model = spec.build_model(config.load_scenario(m0.SCENARIO))

@@ -11,7 +11,6 @@ import tempfile
 import time
 from pathlib import Path
 
-
 from m0 import SCENARIO
 from tally import Tally
 
@@ -23,10 +22,10 @@ def load(yaml_text: str, threads: int | None):
     from jaksim.run.memory import keep_freed_memory
     keep_freed_memory()   # as `jaksim run` does: chunks reuse freed pages (process-wide, so set here)
     t0 = time.perf_counter()
-    from jaksim.scenario import load as config
     from jaksim.model import spec
     from jaksim.run import chunks as chunk_loop
     from jaksim.run import engine  # noqa: F401  (timed with the others: a run imports it)
+    from jaksim.scenario import load as config
     import_seconds = time.perf_counter() - t0
     sc = config.scenario_from_text(yaml_text, file=str(SCENARIO))
     model = spec.build_model(sc)
@@ -60,8 +59,8 @@ def simulate_only(model, n: int) -> tuple[Tally, float, float]:
     ``seconds`` covers making each chunk's cohort and running the kernel (with compaction of
     the event buffers), i.e. everything but writing; the tally's bookkeeping is excluded.
     """
-    from jaksim.run import chunks as chunk_loop
     from jaksim.codes import EXIT_BACKGROUND_DEATH
+    from jaksim.run import chunks as chunk_loop
     arm = model.arms[0]
     horizon = float(model.scenario.horizon_years)
     cap = chunk_loop.initial_cap(arm, horizon)
@@ -91,5 +90,5 @@ def end_to_end(model, n: int, threads: int) -> tuple[dict, float, float]:
         seconds = time.perf_counter() - t0
     summaries = getattr(result, "summaries", result)  # RunSummary, or {arm: table} in older versions
     s = summaries[model.arms[0].name].to_pydict()
-    events = dict(zip(s["type"], map(int, s["events"])))
+    events = dict(zip(s["type"], map(int, s["events"]), strict=False))
     return events, seconds, float(s["person_years"][0])

@@ -17,10 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from jaksim.scenario import load as config
 from jaksim.model import spec
 from jaksim.run import chunks as chunk_loop
 from jaksim.run import engine
+from jaksim.scenario import load as config
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "ra_tofacitinib_zoster_vaccination.yaml"
 

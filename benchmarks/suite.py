@@ -151,10 +151,10 @@ def compile_times(repeats: int) -> dict:
     for r in range(repeats):
         with tempfile.TemporaryDirectory(prefix="numba-cache-") as cache:
             env = {"NUMBA_CACHE_DIR": cache}
-            c = measure(lambda: run_impl("jaksim", 10_000, env=env | {"NUMBA_CACHE_DIR": tempfile.mkdtemp(dir=cache)}),
-                        "foreign_load_process")
+            cold_env = env | {"NUMBA_CACHE_DIR": tempfile.mkdtemp(dir=cache)}
+            c = measure(lambda e=cold_env: run_impl("jaksim", 10_000, env=e), "foreign_load_process")
             env["NUMBA_CACHE_DIR"] = c["numba_cache_dir"]
-            w = measure(lambda: run_impl("jaksim", 10_000, env=env), "foreign_load_process")
+            w = measure(lambda e=env: run_impl("jaksim", 10_000, env=e), "foreign_load_process")
         assert c["cache"] == "cold" and w["cache"] == "warm", (c["cache"], w["cache"])
         cold.append(c)
         warm.append(w)
@@ -163,7 +163,8 @@ def compile_times(repeats: int) -> dict:
               f"warm {w['process_seconds']:.3g} s", flush=True)
     imports = []
     for _ in range(repeats):
-        code = "import time; t = time.perf_counter(); import jaksim.cli, jaksim.run.engine; print(time.perf_counter() - t)"
+        code = ("import time; t = time.perf_counter(); import jaksim.cli, jaksim.run.engine; "
+                "print(time.perf_counter() - t)")
         imports.append(float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                             check=True).stdout))
     med = lambda runs, k: statistics.median(x[k] for x in runs)  # noqa: E731
@@ -179,7 +180,7 @@ def cli_times(ns: list[int], repeats: int, patient_years: dict[int, float]) -> d
     configs = [(f"jaksim run n={n}", lambda n=n: cli_wall(n)) for n in ns + [1000]]
     runs = repeat(configs, repeats)
     out = {"small_n": 1000, "runs": []}
-    for n, rs in zip(ns + [1000], runs.values()):
+    for n, rs in zip(ns + [1000], runs.values(), strict=False):
         wall = statistics.median(r["wall_seconds"] for r in rs)
         row = {"n": n, "wall_seconds": wall, "wall_all": [r["wall_seconds"] for r in rs],
                "peak_rss_mib": statistics.median(r["peak_rss_mib"] for r in rs),
@@ -203,7 +204,7 @@ def streamed(n: int, patient_years: float | None) -> dict:
 def curve(name: str, values: list, make, repeats: int) -> list[dict]:
     runs = repeat([(f"{name}={v}", lambda v=v: make(v)) for v in values], repeats)
     rows = []
-    for v, rs in zip(values, runs.values()):
+    for v, rs in zip(values, runs.values(), strict=False):
         s = summarise(rs)
         s[name] = v
         rows.append(s)
@@ -320,8 +321,9 @@ def report(res: dict) -> str:
          f"{m['python']}, numba {m['numba']}, numpy {m['numpy']}, scipy {m['scipy']}, simpy {m['simpy']}; load "
          f"average at start {'/'.join(f'{x:.2f}' for x in m['load_average_at_start'])}, at end "
          f"{'/'.join(f'{x:.2f}' for x in m['load_average_at_end'])}.\n\n")
-    s += "## Implementations (median of %d; ratios within this run)\n\n" % res["repeats"] + table(res["main"])
-    s += (f"\n## JIT compile (first call, 256 patients)\n\ncold (empty NUMBA_CACHE_DIR): {c['cold_compile_seconds']:.2f} s; "
+    s += f"## Implementations (median of {res['repeats']}; ratios within this run)\n\n" + table(res["main"])
+    s += ("\n## JIT compile (first call, 256 patients)\n\n"
+          f"cold (empty NUMBA_CACHE_DIR): {c['cold_compile_seconds']:.2f} s; "
           f"warm: {c['warm_compile_seconds']:.2f} s; `import jaksim.cli, jaksim.engine` in a new process: "
           f"{c['import_seconds']:.2f} s; whole run.py process for "
           f"1e4 patients: cold {c['cold_process_seconds']:.2f} s, warm {c['warm_process_seconds']:.2f} s; other load "

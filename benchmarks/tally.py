@@ -58,14 +58,14 @@ class Tally:
         return float(self.f)
 
     def events(self) -> dict[str, int]:
-        return {k: int(round(v)) for k, v in zip(self.names, self.c)}
+        return {k: int(round(v)) for k, v in zip(self.names, self.c, strict=False)}
 
     def ir(self) -> dict[str, tuple[float, float]]:
         """{type: (IR per 100 PY, its standard error)}."""
         r = self.c / self.f
         var = np.maximum(self.cc - 2 * r * self.cf + r * r * self.ff, 0.0)
         se = np.sqrt(var) / self.f
-        return {k: (100 * float(a), 100 * float(b)) for k, a, b in zip(self.names, r, se)}
+        return {k: (100 * float(a), 100 * float(b)) for k, a, b in zip(self.names, r, se, strict=False)}
 
     def mean_follow_up(self) -> tuple[float, float]:
         m = self.f / self.n

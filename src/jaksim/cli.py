@@ -11,7 +11,6 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -78,12 +77,13 @@ def validate(scenario: Path = ScenarioArg, debug: bool = Debug) -> None:
 @_guarded
 def run(
     scenario: Path = ScenarioArg,
-    out: Optional[Path] = typer.Option(None, "--out", help="Results folder (default: results/<scenario name>)."),
-    n_patients: Optional[int] = typer.Option(None, "--n-patients", parser=_count, metavar="N",
+    out: Path | None = typer.Option(None, "--out", help="Results folder (default: results/<scenario name>)."),
+    n_patients: int | None = typer.Option(None, "--n-patients", parser=_count, metavar="N",
                                              help="Override n_patients (e.g. 100000 or 1e5)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Override seed."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="Numba threads (default: all cores)."),
-    chunk_size: int = typer.Option(65536, "--chunk-size", parser=_count, metavar="N", help="Patients simulated per chunk (memory bound)."),
+    seed: int | None = typer.Option(None, "--seed", help="Override seed."),
+    threads: int | None = typer.Option(None, "--threads", help="Numba threads (default: all cores)."),
+    chunk_size: int = typer.Option(65536, "--chunk-size", parser=_count, metavar="N",
+                                    help="Patients simulated per chunk (memory bound)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier jaksim result in --out."),
     resume: bool = typer.Option(False, "--resume", help="Continue a killed or interrupted run to --out from its "
                                 "last checkpoint (same scenario and options)."),
@@ -93,11 +93,11 @@ def run(
     debug: bool = Debug,
 ) -> None:
     """Simulate every arm of a scenario and write events, patients and summary as Parquet."""
-    from jaksim.scenario import load as config
     from jaksim.model.spec import build_model
-    from jaksim.run import engine
     from jaksim.report.tables import contrast_table, print_summary, vaccination_table
+    from jaksim.run import engine
     from jaksim.run.memory import keep_freed_memory
+    from jaksim.scenario import load as config
 
     keep_freed_memory()          # this process only: chunks reuse freed pages instead of faulting in new ones
     sc = config.load_scenario(scenario).with_overrides(n_patients=n_patients, seed=seed)
@@ -109,8 +109,14 @@ def run(
     started = time.perf_counter()
     show = err.is_terminal and total >= 200_000
     if show:
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeElapsedColumn, TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
         with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       TimeRemainingColumn(), console=err, transient=True) as bar:
             task = bar.add_task("run", total=total)
@@ -138,15 +144,16 @@ def run(
 @_guarded
 def psa(
     scenario: Path = ScenarioArg,
-    draws: int = typer.Option(1000, "--draws", parser=_count, metavar="N", help="Number of PSA draws (draws 0 .. N-1)."),
+    draws: int = typer.Option(1000, "--draws", parser=_count, metavar="N",
+                               help="Number of PSA draws (draws 0 .. N-1)."),
     first_draw: int = typer.Option(0, "--first-draw", help="First draw number (to split a PSA into parts)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="PSA folder (default: results/<scenario name>_psa)."),
-    n_patients: Optional[int] = typer.Option(None, "--n-patients", parser=_count, metavar="N",
+    out: Path | None = typer.Option(None, "--out", help="PSA folder (default: results/<scenario name>_psa)."),
+    n_patients: int | None = typer.Option(None, "--n-patients", parser=_count, metavar="N",
                                              help="Override n_patients (per draw; e.g. 100000 or 1e5)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Override seed."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="Numba threads (default: all cores)."),
+    seed: int | None = typer.Option(None, "--seed", help="Override seed."),
+    threads: int | None = typer.Option(None, "--threads", help="Numba threads (default: all cores)."),
     one_way: bool = typer.Option(False, "--one-way", help="Also run the one-way (tornado) analysis."),
-    scheduler: Optional[str] = typer.Option(
+    scheduler: str | None = typer.Option(
         None, "--scheduler", metavar="WHERE",
         help="Run the draws on Dask: 'local' (a worker per core), 'local:N' or a scheduler address "
              "(tcp://host:8786); same results as without."),
@@ -156,12 +163,12 @@ def psa(
     debug: bool = Debug,
 ) -> None:
     """Probabilistic sensitivity analysis: every uncertain library parameter drawn per draw."""
-    from jaksim.scenario import load as config
+    from jaksim.output.parquet import OutputFolder
     from jaksim.run import checkpoint
     from jaksim.run import psa as psa_mod
     from jaksim.run.engine import RunInterrupted
-    from jaksim.output.parquet import OutputFolder
     from jaksim.run.memory import keep_freed_memory
+    from jaksim.scenario import load as config
 
     keep_freed_memory()          # this process only: chunks reuse freed pages instead of faulting in new ones
     if draws < 1 or first_draw < 0:
@@ -210,7 +217,7 @@ def psa(
 @app.command()
 @_guarded
 def report(folder: Path = typer.Argument(..., help="A run folder (jaksim run) or PSA folder (jaksim psa)."),
-           out: Optional[Path] = typer.Option(None, "--out", help="Where to write (default: FOLDER/report)."),
+           out: Path | None = typer.Option(None, "--out", help="Where to write (default: FOLDER/report)."),
            debug: bool = Debug) -> None:
     """Decision tables and figures: CE plane, acceptability curves with frontier, EVPI, tornado."""
     from jaksim.report.tables import write_report
@@ -221,8 +228,8 @@ def report(folder: Path = typer.Argument(..., help="A run folder (jaksim run) or
 
 @app.command()
 @_guarded
-def params(drug: Optional[str] = typer.Option(None, "--drug", help="Only this drug."),
-           type_: Optional[str] = typer.Option(None, "--type", help="Only this infection type."),
+def params(drug: str | None = typer.Option(None, "--drug", help="Only this drug."),
+           type_: str | None = typer.Option(None, "--type", help="Only this infection type."),
            markdown: bool = typer.Option(False, "--markdown", help="Print the whole library as Markdown "
                                          "(the text of docs/parameters.md)."),
            debug: bool = Debug) -> None:
@@ -248,7 +255,8 @@ def params(drug: Optional[str] = typer.Option(None, "--drug", help="Only this dr
         ci = r.get("ci95_per_100py")
         t.add_row(r["drug"], f"{r['dose_mg']:g}", r["type"], f"{r['rate_per_100py']:g}",
                   f"{ci[0]:g}–{ci[1]:g}" if ci else "–", str(r.get("measure", "")), r["status"],
-                  (r["citation"][:70] + ("…" if len(r["citation"]) > 70 else "")) + (f" doi:{r['doi']}" if r.get("doi") else ""))
+                  (r["citation"][:70] + ("…" if len(r["citation"]) > 70 else ""))
+                  + (f" doi:{r['doi']}" if r.get("doi") else ""))
     _console().print(t)
 
 

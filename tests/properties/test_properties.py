@@ -20,12 +20,12 @@ from hypothesis import strategies as st
 
 import jaksim
 from factories import model_of, run_arm
-from jaksim.scenario import load as config
+from jaksim.codes import FATAL, HOSPITALISED, ON_TREATMENT, POST_HERPETIC_NEURALGIA, SERIOUS, STOPS_TREATMENT
+from jaksim.kernel import rng
 from jaksim.model import spec
 from jaksim.model.hazards import ArmSpec
 from jaksim.run import chunks as chunk_loop
-from jaksim.kernel import rng
-from jaksim.codes import FATAL, HOSPITALISED, ON_TREATMENT, POST_HERPETIC_NEURALGIA, SERIOUS, STOPS_TREATMENT
+from jaksim.scenario import load as config
 
 TYPES = ("serious_infection", "herpes_zoster", "tuberculosis")
 PROPS = settings(max_examples=30, deadline=None, derandomize=True,
@@ -261,7 +261,7 @@ def test_summary_person_years_equal_fsum_of_follow_up(sc, n, chunk, arms):
             assert rows[t]["patients_with_event"] == sum(c > 0 for c in counts)
             first = [patients[f"{t}_first_years"][i] for i in sel]
             assert rows[t]["first_event_person_years"] == math.fsum(
-                f if f is not None else y for f, y in zip(first, fu))
+                f if f is not None else y for f, y in zip(first, fu, strict=False))
         deaths = sum(patients["exit_reason"][i] != "end_of_horizon" for i in sel)
         assert rows["death"]["events"] == deaths
 
@@ -319,7 +319,7 @@ def replay(model: spec.Model, arm: ArmSpec, cohort, T: float):
                          | np.where(rng.uniforms(ck, ids[alive], 8 * j + 2) < arm.p_serious[k], SERIOUS, 0)
                          | np.where(rng.uniforms(ck, ids[alive], 8 * j + 4) < p_phn, POST_HERPETIC_NEURALGIA, 0)
                          | np.where(fatal, FATAL, 0))
-                for name, v in zip("itkjf", (alive, t[alive], np.full(alive.size, k), np.full(alive.size, j), flags)):
+                for name, v in zip("itkjf", (alive, t[alive], np.full(alive.size, k), np.full(alive.size, j), flags), strict=False):
                     cols[name].append(v)
                 exit_t[alive[fatal]] = t[alive[fatal]]
             j += 1

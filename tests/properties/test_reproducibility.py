@@ -17,9 +17,9 @@ import pytest
 
 import jaksim
 from jaksim import cli
-from jaksim.scenario import load as config
 from jaksim.model import spec
 from jaksim.run import engine
+from jaksim.scenario import load as config
 
 # Every time-varying part, consequences, two arms; 140 000 patients make two row groups of
 # the patients table (jaksim.io.ROW_GROUP_ROWS = 131 072) and many chunks at chunk size 1000.
@@ -176,7 +176,7 @@ def test_arms_share_patients_and_random_numbers(runs):
     def early_tb(arm):
         ev = pq.read_table(ref / "events" / f"arm={arm}" / "part-00000.parquet",
                            columns=["patient_id", "type", "time_years"]).to_pydict()
-        return {(pid, t) for pid, typ, t in zip(ev["patient_id"], ev["type"], ev["time_years"])
+        return {(pid, t) for pid, typ, t in zip(ev["patient_id"], ev["type"], ev["time_years"], strict=False)
                 if typ == "tuberculosis" and t <= stop[pid]}
 
     e5, e10 = early_tb("tofacitinib_5mg"), early_tb("tofacitinib_10mg")

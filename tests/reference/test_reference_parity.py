@@ -15,13 +15,12 @@ import math
 
 import numpy as np
 import pytest
+import reference_model as ref
 from scipy import stats
 
-from jaksim.scenario import load as config
 from jaksim.model import spec
 from jaksim.run import chunks as chunk_loop
-
-import reference_model as ref
+from jaksim.scenario import load as config
 
 Z = 4.0
 ALPHA = 1e-4

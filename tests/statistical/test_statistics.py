@@ -20,8 +20,8 @@ from scipy import integrate, stats
 
 import jaksim
 from factories import simulate
-from jaksim.scenario import load as config
 from jaksim.codes import FATAL, HOSPITALISED, ON_TREATMENT, SERIOUS, STOPS_TREATMENT
+from jaksim.scenario import load as config
 
 Z = 4.0            # P(|N(0,1)| >= 4) = 6.3e-5
 ALPHA = 1e-4       # p-value bound of KS / chi-square tests
@@ -377,12 +377,12 @@ def test_discontinuation_with_time_on_treatment_grid():
     _, _, r = simulate(sc, n)
 
     def big_m(s):
-        return sum(m * overlap(a, b, 0.0, s) for a, b, m in zip(edges[:-1], edges[1:], mult))
+        return sum(m * overlap(a, b, 0.0, s) for a, b, m in zip(edges[:-1], edges[1:], mult, strict=False))
 
-    e_m = lam0 * sum(m * (math.exp(-d * a) - math.exp(-d * b)) / d for a, b, m in zip(edges[:-1], edges[1:], mult))
+    e_m = lam0 * sum(m * (math.exp(-d * a) - math.exp(-d * b)) / d for a, b, m in zip(edges[:-1], edges[1:], mult, strict=False))
     dens = lambda s, p: (lam0 * big_m(s)) ** p * d * math.exp(-d * s)  # noqa: E731
-    m1 = sum(integrate.quad(dens, a, b, args=(1,), epsrel=1e-12)[0] for a, b in zip(edges[:-1], edges[1:]))
-    m2 = sum(integrate.quad(dens, a, b, args=(2,), epsrel=1e-12)[0] for a, b in zip(edges[:-1], edges[1:]))
+    m1 = sum(integrate.quad(dens, a, b, args=(1,), epsrel=1e-12)[0] for a, b in zip(edges[:-1], edges[1:], strict=False))
+    m2 = sum(integrate.quad(dens, a, b, args=(2,), epsrel=1e-12)[0] for a, b in zip(edges[:-1], edges[1:], strict=False))
     tail = math.exp(-d * T)
     m1 += lam0 * big_m(T) * tail
     m2 += (lam0 * big_m(T)) ** 2 * tail

@@ -33,15 +33,15 @@ from hypothesis import strategies as st
 
 from factories import model_of
 from helpers import write_scenario
-from jaksim.scenario import load as config
-from jaksim.run import chunks as chunk_loop
-from jaksim.run.schedules import Schedules
-from jaksim.run import engine
-from jaksim.kernel import rng
 from jaksim.cli import main
-from jaksim.errors import ScenarioError
 from jaksim.codes import HOSPITALISED, SERIOUS, ZOSTER
+from jaksim.errors import ScenarioError
+from jaksim.kernel import rng
 from jaksim.model.vaccination import WEEKS_PER_YEAR
+from jaksim.run import chunks as chunk_loop
+from jaksim.run import engine
+from jaksim.run.schedules import Schedules
+from jaksim.scenario import load as config
 
 TYPES = ("serious_infection", ZOSTER, "tuberculosis")
 HZ = TYPES.index(ZOSTER)
@@ -137,7 +137,7 @@ def simulate_arms(sc: dict):
     schedules = Schedules(model, n)
     cohort = model.cohort.block(0, n)
     scheds = [schedules.chunk(arm, cohort) for arm in model.arms]
-    results = [chunk_loop.simulate_chunk(model, arm, cohort, 64, s)[0] for arm, s in zip(model.arms, scheds)]
+    results = [chunk_loop.simulate_chunk(model, arm, cohort, 64, s)[0] for arm, s in zip(model.arms, scheds, strict=False)]
     return model, schedules, cohort, scheds, results
 
 

@@ -9,8 +9,8 @@ import pytest
 import jaksim
 from helpers import MINIMAL, replace, write_scenario
 from jaksim.cli import main
-from jaksim.scenario.schema import Scenario
 from jaksim.errors import OutputError, ScenarioError
+from jaksim.scenario.schema import Scenario
 
 SCENARIO = MINIMAL + "arms:\n  low: {}\n  high:\n    infections: {infection_a: {rate_per_100py: 20.0}}\n"
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import MINIMAL, write_scenario
 
+from helpers import MINIMAL, write_scenario
 from jaksim.cli import main
 from jaksim.errors import OutputError
 from jaksim.model import spec

@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from helpers import MINIMAL, leftovers, replace, write_scenario
-from jaksim.run import chunks as chunk_loop
 from jaksim.cli import main
+from jaksim.run import chunks as chunk_loop
 
 TWO_ARMS = MINIMAL + "arms:\n  low: {}\n  high:\n    infections: {infection_a: {rate_per_100py: 20.0}}\n"
 

@@ -7,17 +7,17 @@ import math
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from helpers import MINIMAL
 
 import jaksim
-from jaksim.scenario import load as config
-from jaksim.scenario import schema
-from jaksim.model import spec
-from jaksim.run import engine
+from helpers import MINIMAL
 from jaksim.analysis.accumulators import DOMINATED, EXTENDED, FRONTIER, acceptability, icer_table
-from jaksim.scenario.schema import Economics
 from jaksim.economics.costs_qalys import discount_factor, discounted_time, patient_economics, resolve, utility_time
 from jaksim.errors import ScenarioError
+from jaksim.model import spec
+from jaksim.run import engine
+from jaksim.scenario import load as config
+from jaksim.scenario import schema
+from jaksim.scenario.schema import Economics
 
 RATES = [0.0, 0.015, 0.03, 0.035, 0.06]
 

@@ -16,15 +16,14 @@ import pytest
 import yaml
 from scipy import stats
 
+from jaksim.library import STATUSES, load_library
+from jaksim.library.uncertainty import distribution, probability_distribution, rate_distribution, ratio_distribution
+from jaksim.model.calibration import TYPICAL_RA_TRIAL, SourcePopulation, calibrate, population_hazard_ratios
+from jaksim.model.hazards import build_arms
+from jaksim.report.parameter_document import library_hazard_model, parameters_markdown
 from jaksim.scenario import load as config
 from jaksim.scenario import schema
-from jaksim.model.calibration import TYPICAL_RA_TRIAL, SourcePopulation, calibrate, population_hazard_ratios
 from jaksim.scenario.schema import BINARY_COVARIATES
-from jaksim.model.hazards import build_arms
-from jaksim.library import STATUSES, load_library
-from jaksim.report.parameter_document import library_hazard_model, parameters_markdown
-from jaksim.library.uncertainty import (distribution, probability_distribution, rate_distribution,
-                                        ratio_distribution)
 
 REPO = Path(__file__).resolve().parents[2]
 LIB = load_library()
@@ -506,7 +505,7 @@ def test_tuberculosis_background_incidence_scales_the_calibrated_rate_exactly():
                                  for s in ("low", "medium", "high")}}}
     arms = build_arms(config.scenario_from_text(json.dumps(sc)), LIB)
     base = arms[0].base_rate[0, 0]
-    for arm, setting_rate in zip(arms[1:], (0.02, 0.08, 0.75)):
+    for arm, setting_rate in zip(arms[1:], (0.02, 0.08, 0.75), strict=False):
         assert arm.base_rate[0, 0] == pytest.approx(base * setting_rate / 0.21, rel=1e-14)
     bad = dict(sc, infections={"tuberculosis": {}, "herpes_zoster": {"background_incidence": "high"}})
     bad.pop("arms")

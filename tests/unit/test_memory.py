@@ -81,7 +81,6 @@ def test_api_run_sets_it_only_when_asked(calls, minimal_path):
 
 def test_cli_run_and_psa_set_it(calls, scenario_writer, tmp_path):
     from helpers import MINIMAL
-
     from jaksim.cli import main
     path = scenario_writer(MINIMAL + "economics: {discount: nice}\n")   # a PSA needs economics
     assert main(["run", str(path), "--n-patients", "50", "--out", str(tmp_path / "run")]) == 0

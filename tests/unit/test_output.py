@@ -253,6 +253,7 @@ def test_write_queue_keeps_order_and_hands_errors_to_the_caller(tmp_path):
     """Batches are written in the order put (one thread), and an error of the writing thread
     is raised in the caller, not lost with the thread."""
     import pyarrow as pa
+
     from jaksim.output.parquet import RowGroupWriter, WriteQueue
     schema = pa.schema([("x", pa.int64())])
     w = RowGroupWriter(tmp_path / "a.parquet", schema, rows_per_group=7)

@@ -9,8 +9,8 @@ import pytest
 from test_economics import ECON_SCENARIO
 
 from jaksim import cli
-from jaksim.scenario import load as config
 from jaksim.run import psa
+from jaksim.scenario import load as config
 
 
 @pytest.fixture(scope="module")

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from helpers import leftovers
-from jaksim.scenario import load as config
-from jaksim.model import spec
-from jaksim.run import engine
 from jaksim.cli import main
 from jaksim.errors import OutputError
+from jaksim.model import spec
+from jaksim.run import engine
+from jaksim.scenario import load as config
 
 ROOT = Path(__file__).resolve().parents[2]
 #: six arms (one capacity-limited), vaccination schedules, economics and paired contrasts

@@ -123,7 +123,7 @@ def test_squares64_matches_numpy_transcription():
         ref = _squares64_numpy(ctr, key)
         got = np.array([rng.squares64(c, key) for c in ctr], dtype=np.uint64)
         np.testing.assert_array_equal(got, ref)
-        u = np.array([rng.uniform(key, int(p), int(j)) for p, j in zip(pids, idx)])
+        u = np.array([rng.uniform(key, int(p), int(j)) for p, j in zip(pids, idx, strict=False)])
         np.testing.assert_array_equal(u, ((ref >> np.uint64(12)).astype(np.float64) + 0.5) * 2.0**-52)
 
 

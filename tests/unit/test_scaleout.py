@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from jaksim.scenario import load as config
-from jaksim.run import psa
-from jaksim.run.checkpoint import DrawStore
 from jaksim.cli import main
 from jaksim.errors import JaksimError
+from jaksim.run import psa
+from jaksim.run.checkpoint import DrawStore
 from jaksim.run.scaleout import check_scheduler, connect
+from jaksim.scenario import load as config
 
 distributed = pytest.importorskip("distributed")
 

@@ -34,10 +34,10 @@ import numpy as np
 
 import factories
 import jaksim
-from jaksim.scenario import load as config
-from jaksim.run import engine
-from jaksim.model.calibration import SourcePopulation
 from jaksim.library import load_library
+from jaksim.model.calibration import SourcePopulation
+from jaksim.run import engine
+from jaksim.scenario import load as config
 
 TYPES = ("serious_infection", "herpes_zoster", "opportunistic_infection", "tuberculosis")
 Z = 4.0  # two-sided P(|N(0,1)| >= 4) = 6.3e-5 per z-test

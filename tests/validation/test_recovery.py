@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
 from source_cohorts import Z, simulate
 
 TRUE = {"log_rate": math.log(0.05), "age_per_10_years": math.log(1.5),

@@ -39,9 +39,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from source_cohorts import (TYPES, Z, from_chunk, library_population, paired_difference_se,
-                            simulate, source_scenario)
+from source_cohorts import TYPES, Z, from_chunk, library_population, paired_difference_se, simulate, source_scenario
 
 from jaksim.library import load_library
 
@@ -67,7 +65,7 @@ def test_t11_hz_dose_ordering_placebo_2mg_4mg():
     sc = source_scenario(DRUG, 4, _all_bari(), N, seed=11001, arms=arms)
     k = TYPES.index("herpes_zoster")
     est = [from_chunk(simulate(sc, arm=i)[1], k, "first_event") for i in range(3)]
-    rows = [f"{name}: {e.rate:.3f} ± {e.se:.3f}" for name, e in zip(arms, est)]
+    rows = [f"{name}: {e.rate:.3f} ± {e.se:.3f}" for name, e in zip(arms, est, strict=False)]
     print("\nT11 HZ first-event rate per 100 PY, all-bari-RA cohort:", *rows, sep="\n  ")
     for a, b in ((est[0], est[1]), (est[1], est[2])):
         assert b.rate - a.rate > Z * paired_difference_se(a, b), rows

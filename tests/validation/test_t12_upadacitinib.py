@@ -32,9 +32,16 @@ False-failure rate of the file: 3.8e-4 (six z-tests of the input reproduction) +
 from __future__ import annotations
 
 import pytest
-
-from source_cohorts import (TYPES, Z, from_chunk, library_population, paired_ratio_se, simulate,
-                            source_scenario, widened_ci)
+from source_cohorts import (
+    TYPES,
+    Z,
+    from_chunk,
+    library_population,
+    paired_ratio_se,
+    simulate,
+    source_scenario,
+    widened_ci,
+)
 
 from jaksim.library import load_library
 

@@ -62,11 +62,11 @@ import numpy as np
 import pytest
 from scipy import optimize, stats
 
-from jaksim.scenario import load as config
+from jaksim.codes import POST_HERPETIC_NEURALGIA
 from jaksim.model import spec
 from jaksim.run import chunks as chunk_loop
 from jaksim.run.schedules import Schedules
-from jaksim.codes import POST_HERPETIC_NEURALGIA
+from jaksim.scenario import load as config
 
 R = 1000
 MTVC_START = 0.25                     # one month after dose 2 (months 0 and 2), years

@@ -32,9 +32,17 @@ it the check would fail half of the time.
 from __future__ import annotations
 
 import pytest
-
-from source_cohorts import (SUMMARY_COLUMN, TYPES, Z, from_patients, library_population, run,
-                            source_scenario, summary_value, widened_ci)
+from source_cohorts import (
+    SUMMARY_COLUMN,
+    TYPES,
+    Z,
+    from_patients,
+    library_population,
+    run,
+    source_scenario,
+    summary_value,
+    widened_ci,
+)
 
 from jaksim.library import load_library
 

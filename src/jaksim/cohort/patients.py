@@ -14,8 +14,14 @@ import numpy as np
 
 from jaksim.errors import CohortFileError
 from jaksim.kernel.keys import stream_key
-from jaksim.scenario.schema import (BINARY_COVARIATES, GLUCOCORTICOID_BANDS, INDICATIONS, FileCohort,
-                                    Scenario, SyntheticCohort)
+from jaksim.scenario.schema import (
+    BINARY_COVARIATES,
+    GLUCOCORTICOID_BANDS,
+    INDICATIONS,
+    FileCohort,
+    Scenario,
+    SyntheticCohort,
+)
 
 
 @dataclass(frozen=True)

@@ -178,7 +178,7 @@ def read_life_table(path: str | Path, name: str, source: Sourced) -> LifeTable:
     except (OSError, UnicodeDecodeError) as exc:
         raise LibraryError(f"cannot read the life table ({getattr(exc, 'strerror', None) or exc})",
                            file=file) from None
-    rows = [(n, row) for (n, _), row in zip(numbered, csv.reader(line for _, line in numbered)) if row]
+    rows = [(n, row) for (n, _), row in zip(numbered, csv.reader(line for _, line in numbered), strict=False) if row]
     if not rows:
         raise LibraryError("no rows; a life table has columns age,male_qx,female_qx", file=file)
     header_line, header = rows[0]
@@ -191,7 +191,7 @@ def read_life_table(path: str | Path, name: str, source: Sourced) -> LifeTable:
     cols = [header.index(c) for c in LIFE_TABLE_COLUMNS]
     table = np.empty((len(rows) - 1, 3))
     for i, (line, row) in enumerate(rows[1:]):
-        for j, (col, c) in enumerate(zip(LIFE_TABLE_COLUMNS, cols)):
+        for j, (col, c) in enumerate(zip(LIFE_TABLE_COLUMNS, cols, strict=False)):
             table[i, j] = _cell(row, c, col, file, line)
     ages = table[:, 0].astype(np.int64)
     _check_life_table(ages, table, [n for n, _ in rows[1:]], file)

@@ -196,7 +196,7 @@ class Curve(_Sourced):
         if len(self.knots_years) != len(self.efficacy):
             raise ValueError(f"knots_years and efficacy must have the same length (got {len(self.knots_years)} "
                              f"and {len(self.efficacy)})")
-        if any(b <= a for a, b in zip(self.knots_years, self.knots_years[1:])):
+        if any(b <= a for a, b in zip(self.knots_years, self.knots_years[1:], strict=False)):
             raise ValueError(f"knots_years must increase (got {self.knots_years})")
         return self
 

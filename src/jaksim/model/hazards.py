@@ -136,7 +136,7 @@ def build_arm(scenario: Scenario, arm_index: int, library: Library,
     types = tuple(arm.infections)
     specs = [_infection(ctx, name) for name in types]
     prov: dict = {"treatment": {"drug": tr.drug, "dose_mg": tr.dose_mg},
-                  "infections": {name: t.provenance for name, t in zip(types, specs)}}
+                  "infections": {name: t.provenance for name, t in zip(types, specs, strict=False)}}
     disc, prov["discontinuation_rate_per_100py"] = resolve(
         tr.discontinuation_rate_per_100py, library.discontinuation(tr.drug), assumed=0.0,
         why="no discontinuation assumed")

@@ -5,10 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from jaksim.codes import (
+    EXIT_REASONS,
+    FATAL,
+    HOSPITALISED,
+    ON_TREATMENT,
+    POST_HERPETIC_NEURALGIA,
+    SERIOUS,
+    STOPS_TREATMENT,
+)
 from jaksim.cohort.patients import Cohort
 from jaksim.scenario.schema import BINARY_COVARIATES, GLUCOCORTICOID_BANDS, INDICATIONS
-from jaksim.codes import (EXIT_REASONS, FATAL, HOSPITALISED, ON_TREATMENT, POST_HERPETIC_NEURALGIA, SERIOUS,
-                          STOPS_TREATMENT)
 
 DICT8 = pa.dictionary(pa.int8(), pa.string())
 

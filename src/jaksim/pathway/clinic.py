@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from jaksim.scenario.schema import Clinic, Vaccination
 from jaksim.kernel.rng import stream_key, uniform, uniforms
 from jaksim.model.vaccination import WEEKS_PER_YEAR, second_dose_interval_years
+from jaksim.scenario.schema import Vaccination
 
 
 @dataclass(frozen=True)

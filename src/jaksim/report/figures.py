@@ -41,7 +41,7 @@ def ce_plane(path: Path, arms: list[str], d_qalys: np.ndarray, d_costs: np.ndarr
     ax.axvline(0, color="grey", lw=0.8)
     x_hi = max(float(np.nanmax(np.abs(d_qalys))) if d_qalys.size else 1.0, 1e-9) * 1.1
     xs = np.array([-x_hi, x_hi])
-    for w, style in zip(wtp, ("--", ":", "-.")):
+    for w, style in zip(wtp, ("--", ":", "-."), strict=False):
         ax.plot(xs, w * xs, style, color="black", lw=0.9, label=f"{_money(currency)}{w:,.0f} per QALY")
     ax.set_xlim(-x_hi if np.nanmin(d_qalys) < 0 else -0.05 * x_hi, x_hi)
     c = d_costs[np.isfinite(d_costs)]

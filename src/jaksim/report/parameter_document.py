@@ -129,6 +129,7 @@ def _source_populations(lib: Library) -> list[str]:
             continue
         seen.add(pop.id)
         out.append(f"| {pop.id} | {pop.age_mean_years:g} (SD {pop.age_sd_years:g}) | {pop.shares['female']:g} | "
-                   f"{pop.shares['asia']:g} | {pop.glucocorticoid_below_7_5mg:g} / {pop.glucocorticoid_7_5mg_or_more:g} | "
+                   f"{pop.shares['asia']:g} | {pop.glucocorticoid_below_7_5mg:g} / "
+                   f"{pop.glucocorticoid_7_5mg_or_more:g} | "
                    f"{pop.follow_up_years:.3g} | {'; '.join(pop.assumptions)} |")
     return out

@@ -37,7 +37,8 @@ def contrast_table(contrasts: dict[str, pa.Table], reference: str) -> Table:
     t = Table(title=f"Versus the reference arm '{reference}' (paired: same patients, common random numbers)",
               title_justify="left")
     columns: tuple[tuple[str, JustifyMethod], ...] = (
-        ("arm", "left"), ("outcome", "left"), ("events ref → arm", "right"), ("averted /1,000 patients (95% CI)", "right"),
+        ("arm", "left"), ("outcome", "left"), ("events ref → arm", "right"),
+        ("averted /1,000 patients (95% CI)", "right"),
         ("averted /1,000 vaccinated (95% CI)", "right"), ("NNV (95% CI)", "right"))
     for col, just in columns:
         t.add_column(col, justify=just)
@@ -84,7 +85,7 @@ def economics_rows(econ: dict[str, pa.Table]) -> list[dict]:
     from jaksim.analysis.accumulators import icer_table
     rows = [t.to_pylist()[0] for t in econ.values()]
     icers = icer_table([r["arm"] for r in rows], [r["mean_costs"] for r in rows], [r["mean_qalys"] for r in rows])
-    for r, i in zip(rows, icers):
+    for r, i in zip(rows, icers, strict=False):
         r.update(status=i["status"], comparator=i["comparator"], icer=i["icer"])
     return rows
 
@@ -125,9 +126,9 @@ def write_report(folder, out=None) -> list:
     import numpy as np
     import pyarrow.parquet as pq
 
-    from jaksim.report import figures as plots
     from jaksim.analysis.accumulators import acceptability, icer_table
     from jaksim.errors import OutputError
+    from jaksim.report import figures as plots
     folder = Path(folder)
     manifest_path = folder / "jaksim.json"
     if not manifest_path.is_file():

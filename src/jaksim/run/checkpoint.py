@@ -77,7 +77,7 @@ def decode(data, template, where: str = "state"):
     if isinstance(template, (list, tuple)):
         if not isinstance(data, list) or len(data) != len(template):
             raise _Malformed(f"{where}: expected a list of {len(template)}")
-        items = [decode(d, t, f"{where}[{i}]") for i, (d, t) in enumerate(zip(data, template))]
+        items = [decode(d, t, f"{where}[{i}]") for i, (d, t) in enumerate(zip(data, template, strict=False))]
         if hasattr(template, "_fields"):                      # a NamedTuple
             return type(template)(*items)
         return type(template)(items)

@@ -166,7 +166,7 @@ def libraries(params: Sequence[Parameter], values: Sequence[float] | np.ndarray)
     data = copy.deepcopy(base.data)
     vaccines = copy.deepcopy(base.vaccines)
     econ = economics_library()
-    for p, v in zip(params, values):
+    for p, v in zip(params, values, strict=False):
         if p.library == "vaccines":
             node = vaccines
             for k in p.location[:-1]:

@@ -2,15 +2,18 @@
 ``file:line: key.path: problem (got value); allowed ...``."""
 
 from __future__ import annotations
+
 import copy
 import re
 from pathlib import Path
 from typing import Any
+
 from pydantic import BaseModel, ValidationError
+
 from jaksim.errors import ScenarioError
-from jaksim.scenario.yamlfile import Lines, load_yaml_file, load_yaml_text
 from jaksim.scenario import schema
 from jaksim.scenario.schema import ARM_KEYS, Arm, Scenario, ValueErrorAt
+from jaksim.scenario.yamlfile import Lines, load_yaml_file, load_yaml_text
 
 
 class _Source:

@@ -9,10 +9,19 @@ patients. This module knows nothing of numba or the parameter library's numbers.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
-from pydantic import (BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag,
-                      ValidationError, field_validator, model_validator)
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from jaksim.errors import ScenarioError
 
@@ -97,7 +106,7 @@ class AgeBands(Model):
         return bands
 
 
-AgeDistribution = Annotated[Union[TruncatedNormalAge, AgeBands], Field(discriminator="distribution")]
+AgeDistribution = Annotated[TruncatedNormalAge | AgeBands, Field(discriminator="distribution")]
 
 
 class GlucocorticoidShares(Model):
@@ -133,7 +142,7 @@ class SyntheticCohort(Model):
     age_advances: bool = Field(True, description="age (and age-dependent hazards) advance during follow-up")
     female: Probability
     asia: Probability = 0.0
-    indication: Union[Indication, dict[Indication, Probability]] = "ra"
+    indication: Indication | dict[Indication, Probability] = "ra"
     glucocorticoid: Glucocorticoid = Glucocorticoid()
     prior_zoster: Probability = 0.0
     diabetes: Probability = 0.0
@@ -158,7 +167,7 @@ class FileCohort(Model):
 
 
 Cohort = Annotated[
-    Union[Annotated[SyntheticCohort, Tag("synthetic")], Annotated[FileCohort, Tag("file")]],
+    Annotated[SyntheticCohort, Tag("synthetic")] | Annotated[FileCohort, Tag("file")],
     Discriminator(lambda v: "file" if (isinstance(v, dict) and "from_file" in v)
                   or isinstance(v, FileCohort) else "synthetic"),
 ]
@@ -351,7 +360,7 @@ class Economics(Model):
 
     currency: Literal["GBP", "USD"] | None = Field(None, description="default: the discount preset's")
     price_year: int | None = Field(None, ge=1900, le=2200)
-    discount: Union[Literal["nice", "us"], DiscountRates] = "nice"
+    discount: Literal["nice", "us"] | DiscountRates = "nice"
     willingness_to_pay: list[Annotated[float, Field(ge=0)]] | None = Field(
         None, description="per QALY; default: the preset's thresholds")
     events: dict[Name, EventEconomics] = {}
@@ -461,7 +470,7 @@ class Scenario(Model):
         return ScenarioError(message, file=self.source_file, line=line,
                              path=".".join(map(str, user_path)) or None)
 
-    def with_overrides(self, **overrides) -> "Scenario":
+    def with_overrides(self, **overrides) -> Scenario:
         """A re-validated copy with top-level fields replaced (``n_patients``, ``seed``…)."""
         data = self.model_dump(mode="python")
         for key, value in overrides.items():
