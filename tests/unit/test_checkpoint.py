@@ -123,7 +123,8 @@ def test_run_state_round_trips_exactly(tmp_path, model):
     state = _filled(model)
     path = tmp_path / "checkpoint.json"
     checkpoint.save_run(path, state)
-    back = checkpoint.read_run(path, RunState.fresh(model, "f" * 64), tmp_path / "out")
+    back, parts = checkpoint.read_run(path, RunState.fresh(model, "f" * 64), tmp_path / "out")
+    assert parts == {}
     assert json.dumps(checkpoint.encode(back), sort_keys=True) == json.dumps(checkpoint.encode(state), sort_keys=True)
     for name, t in state.arms.items():
         b = back.arms[name]

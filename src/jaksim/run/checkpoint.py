@@ -2,8 +2,11 @@
 
 A killed or interrupted ``jaksim run`` leaves, in its hidden work folder, its completed Parquet
 parts and ``checkpoint.json``: the :class:`~jaksim.run.totals.RunState` after the last completed
-segment. A PSA leaves ``checkpoint.json`` (kind and fingerprint only) and one ``draw-<d>.json``
-per finished draw. ``--resume`` continues from them.
+segment, the fingerprint of every input (``run.fingerprint``: version, resolved scenario, cohort
+file, library files, settings) and the size and SHA-256 of every completed part. A resume with
+another input, or with a part deleted, truncated or changed, is refused in one line saying what.
+A PSA leaves ``checkpoint.json`` (kind and fingerprint only) and one ``draw-<d>.json`` per
+finished draw. ``--resume`` continues from them.
 
 Every file is JSON, written atomically (temp file, fsync, rename, fsync of the folder). Python
 ints are exact in JSON; floats are written as ``float.hex`` strings, so they round-trip bit for
@@ -27,7 +30,7 @@ from jaksim.run.totals import DrawArmTotals, RunState
 from jaksim.scenario.schema import Scenario
 
 FORMAT = "jaksim-checkpoint"
-VERSION = 1
+VERSION = 2
 #: subfolder of a PSA's hidden work folder holding the finished draws (``DrawStore``)
 DRAWS = "psa-draws"
 #: larger files are refused unread (a run's checkpoint is a few kB per arm)
@@ -151,9 +154,10 @@ def read_json(path: Path, kind: str) -> dict:
         if len(raw) > MAX_BYTES:
             raise _Malformed(f"larger than {MAX_BYTES} bytes")
         doc = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
-        _keys(doc, {"format": 0, "version": 0, "kind": 0, "fingerprint": 0, "state": 0}, "file")
+        _keys(doc, {"format": 0, "version": 0, "kind": 0, "fingerprint": 0, "state": 0, "parts": 0}, "file")
         if doc["format"] != FORMAT or doc["version"] != VERSION or not isinstance(doc["fingerprint"], str):
             raise _Malformed(f"not a {FORMAT} version {VERSION}")
+        _check_parts(doc["parts"])
         if doc["kind"] not in ("run", "psa", "psa-draw") or (doc["kind"] == "psa-draw") != (kind == "psa-draw"):
             raise _Malformed(f"not a {kind} file")
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
@@ -171,30 +175,80 @@ def _unreadable(path: Path, exc: BaseException) -> OutputError:
                        "without --resume to start again")
 
 
-def _document(kind: str, fingerprint: str, state) -> dict:
-    return {"format": FORMAT, "version": VERSION, "kind": kind, "fingerprint": fingerprint, "state": state}
+def _document(kind: str, fingerprint: str, state, parts: dict | None = None) -> dict:
+    return {"format": FORMAT, "version": VERSION, "kind": kind, "fingerprint": fingerprint, "state": state,
+            "parts": parts or {}}
+
+
+def _check_parts(parts) -> None:
+    """``parts``: relative path → [size in bytes, SHA-256 hex] of each completed part."""
+    if not isinstance(parts, dict):
+        raise _Malformed("parts: expected a mapping of part paths")
+    for rel, entry in parts.items():
+        bad_path = rel.startswith("/") or ".." in Path(rel).parts
+        if (bad_path or not isinstance(entry, list) or len(entry) != 2 or type(entry[0]) is not int
+                or not isinstance(entry[1], str)):
+            raise _Malformed(f"parts.{rel}: expected [size, sha256] of a part inside the work folder")
+
+
+def part_record(path: Path) -> list:
+    """[size in bytes, SHA-256 hex] of a completed Parquet part."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return [path.stat().st_size, digest.hexdigest()]
+
+
+def _verify_parts(parts: dict, work: Path, out: Path) -> None:
+    """Every completed part is still there, with its size and content (one-line OutputError)."""
+    for rel, (size, sha) in parts.items():
+        path = work / rel
+        if not path.is_file():
+            what = "is missing"
+        elif path.stat().st_size != size:
+            what = f"has {path.stat().st_size} bytes instead of {size}"
+        elif part_record(path)[1] != sha:
+            what = "has changed content"
+        else:
+            continue
+        raise OutputError(f"--resume: the completed part '{rel}' of the interrupted run to '{out}' {what}; "
+                          "give --overwrite without --resume to start again")
+
+
+def _changed_inputs(saved: str, current: str) -> str:
+    """Which inputs differ between two run fingerprints (JSON of named digests)."""
+    try:
+        old = json.loads(saved)
+        new = json.loads(current)
+        changed = [k for k in new if not isinstance(old, dict) or old.get(k) != new[k]]
+    except (ValueError, TypeError):
+        changed = []
+    return ", ".join(changed) or "settings"
 
 
 # ----------------------------------------------------------------------------------- runs
-def save_run(path: Path, state: RunState) -> None:
-    """Save a run's state after a completed segment (atomically; see the module docstring)."""
+def save_run(path: Path, state: RunState, parts: dict | None = None) -> None:
+    """Save a run's state after a completed segment, with the record of its completed parts
+    (``part_record`` by path relative to the work folder), atomically."""
     body = encode(state)
     del body["kind"], body["fingerprint"]
-    write_json(path, _document(state.kind, state.fingerprint, body))
+    write_json(path, _document(state.kind, state.fingerprint, body, parts))
 
 
-def read_run(path: Path, template: RunState, out: Path) -> RunState:
-    """The saved state of the interrupted run to ``out``, checked against ``template`` (the
-    fresh state of the run that resumes it: same kind, fingerprint, arms and outcomes)."""
+def read_run(path: Path, template: RunState, out: Path, work: Path | None = None) -> tuple[RunState, dict]:
+    """The saved state of the interrupted run to ``out`` and its completed parts, checked
+    against ``template`` (the fresh state of the run that resumes it: same kind, fingerprint,
+    arms and outcomes) and, with ``work`` (the work folder), against the parts on disk."""
     doc = read_json(path, "run")
     if doc["kind"] != "run":
         raise OutputError(f"--resume: what was left next to '{out}' is an interrupted PSA, not a run; "
                           "continue it with 'jaksim psa --resume', or give --overwrite without --resume")
     if doc["fingerprint"] != template.fingerprint:
         raise OutputError(
-            f"--resume: the interrupted run to '{out}' was made with other settings (scenario, "
-            "seed, number of patients, chunk size, checkpoint interval or jaksim version); "
-            "rerun it with the same ones, or give --overwrite without --resume to start again")
+            f"--resume: the interrupted run to '{out}' was made with other settings or inputs (changed since: "
+            f"{_changed_inputs(doc['fingerprint'], template.fingerprint)}); rerun it with the same ones, "
+            "or give --overwrite without --resume to start again")
     shape = {k: v for k, v in vars(template).items() if k not in ("kind", "fingerprint")}
     try:
         body = decode(doc["state"], shape)
@@ -202,13 +256,45 @@ def read_run(path: Path, template: RunState, out: Path) -> RunState:
             raise _Malformed("state.next_start: not the number of patients the accumulators hold")
     except _Malformed as exc:
         raise _unreadable(path, exc) from None
-    return RunState(template.kind, template.fingerprint, **body)
+    if work is not None:
+        _verify_parts(doc["parts"], work, out)
+    return RunState(template.kind, template.fingerprint, **body), doc["parts"]
+
+
+def run_fingerprint(scenario: Scenario, draw: int, chunk_size: int, checkpoint_patients: int) -> str:
+    """What a resumed run must share with the run it continues, as JSON of named SHA-256 digests
+    (so that a refusal can say which input changed): jaksim version, resolved scenario, content
+    of the cohort file and of the library's data files, and the settings (draw, chunking: float
+    accumulations follow the chunk order)."""
+    from jaksim.library.loader import library_root
+    from jaksim.scenario.schema import FileCohort
+
+    def sha(data: bytes) -> str:
+        return hashlib.sha256(data).hexdigest()
+
+    cohort = b""
+    if isinstance(scenario.cohort, FileCohort):
+        path = Path(scenario.cohort.from_file)
+        path = path if path.is_absolute() else scenario.base_dir / path
+        cohort = path.read_bytes() if path.is_file() else b"missing"
+    root = library_root()
+    library = hashlib.sha256()
+    for f in sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".csv") and p.is_file()):
+        library.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    return json.dumps({
+        "jaksim version": __version__,
+        "scenario": sha(scenario.model_dump_json().encode()),
+        "cohort file": sha(cohort),
+        "library files": library.hexdigest(),
+        "draw, chunk size or checkpoint interval": sha(json.dumps([draw, chunk_size, checkpoint_patients]).encode()),
+    }, sort_keys=True)
 
 
 # ------------------------------------------------------------------------------------ PSA
 def scenario_fingerprint(scenario: Scenario) -> str:
-    """What a PSA draw's result depends on: jaksim's version and the resolved scenario."""
-    return hashlib.sha256(json.dumps([__version__, scenario.model_dump_json()]).encode()).hexdigest()
+    """What a PSA draw's result depends on: jaksim's version, the resolved scenario and the content
+    of the cohort file and of the library's data files (``run_fingerprint``, without run settings)."""
+    return hashlib.sha256(run_fingerprint(scenario, 0, 0, 0).encode()).hexdigest()
 
 
 def checkpoint_kind(path: Path) -> str:
@@ -239,8 +325,8 @@ class DrawStore:
         if key.is_file():
             if key.read_text(errors="replace") != self.fingerprint:
                 raise OutputError("--resume: the interrupted PSA was made with another scenario, seed, number of "
-                                  "patients or jaksim version; rerun it with the same ones, or give --overwrite "
-                                  "without --resume to start again")
+                                  "patients, cohort file, library or jaksim version; rerun it with the same ones, "
+                                  "or give --overwrite without --resume to start again")
         else:
             self.folder.mkdir(parents=True, exist_ok=True)
             key.write_text(self.fingerprint)

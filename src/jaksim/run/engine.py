@@ -9,8 +9,6 @@ and ends with the same files, byte for byte. ``run`` is the in-memory API on top
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,13 +52,6 @@ class RunSummary:
 
 class RunInterrupted(KeyboardInterrupt):
     """Ctrl-C during a run whose completed segments were kept for ``--resume``."""
-
-
-def _fingerprint(model: Model, draw: int, chunk_size: int, checkpoint_patients: int) -> str:
-    """What a resumed run must share with the run it continues: version, resolved scenario,
-    draw, chunking (float accumulations follow the chunk order)."""
-    text = json.dumps([__version__, model.scenario.model_dump_json(), draw, chunk_size, checkpoint_patients])
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class SegmentWriters:
@@ -124,9 +115,11 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
     queue = WriteQueue()
     saved = 0                                      # patients covered by the checkpoint on disk
     try:
-        state = RunState.fresh(model, _fingerprint(model, draw, chunk_size, checkpoint_patients))
+        fingerprint = checkpoint.run_fingerprint(model.scenario, draw, chunk_size, checkpoint_patients)
+        state = RunState.fresh(model, fingerprint)
+        finished: dict = {}                        # completed parts: relative path → [size, sha256]
         if folder.resumed:
-            state = checkpoint.read_run(folder.checkpoint, state, out)
+            state, finished = checkpoint.read_run(folder.checkpoint, state, out, folder.tmp)
             saved = state.next_start
             if progress:
                 progress(state.next_start * len(model.arms))
@@ -138,10 +131,12 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
             queue.drain()
             for w in opened:
                 w.close()
+            closed = [w.final for w in opened]
             opened.clear()
             state.next_start = seg_stop
-            if seg_stop < n:
-                checkpoint.save_run(folder.checkpoint, state)
+            if seg_stop < n:                       # parts hashed only where a checkpoint follows
+                finished.update({p.relative_to(folder.tmp).as_posix(): checkpoint.part_record(p) for p in closed})
+                checkpoint.save_run(folder.checkpoint, state, finished)
                 saved = seg_stop
         queue.close()
         summary = _write_tables(folder, model, state, cohorts.schedules, draw, opened)
