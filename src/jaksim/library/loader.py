@@ -31,7 +31,7 @@ from pydantic import BaseModel, ValidationError
 from jaksim.errors import LibraryError, ScenarioError
 from jaksim.library import checks, schema
 from jaksim.library.entries import Library, LifeTable, Sourced
-from jaksim.scenario.yamlfile import Lines, _construct, _Loader
+from jaksim.scenario.yamlfile import Lines, _construct, _Loader, construct_bool, construct_int
 
 #: environment variable naming a library folder to use instead of the package's
 ENV_VAR = "JAKSIM_LIBRARY"
@@ -75,6 +75,8 @@ class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignor
 
 
 _FastLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+_FastLoader.add_constructor("tag:yaml.org,2002:int", construct_int)
+_FastLoader.add_constructor("tag:yaml.org,2002:bool", construct_bool)
 
 
 def _parse(path: Path) -> tuple[Any, Lines]:

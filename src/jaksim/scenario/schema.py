@@ -9,7 +9,7 @@ patients. This module knows nothing of numba or the parameter library's numbers.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -50,12 +50,30 @@ class ValueErrorAt(ValueError):
         self.at = tuple(at)
 
 
+def _allows_bool(annotation: Any) -> bool:
+    """Whether a field's type admits a bool (``bool`` itself, or a union holding it)."""
+    return annotation is bool or any(_allows_bool(a) for a in get_args(annotation) if not isinstance(a, str))
+
+
 class Model(BaseModel):
     """Frozen, closed configuration object: unknown keys are errors."""
 
     # defer_build: a model's validator is built when first used, as part of the file's, not
     # once per class at import (about half of this module's import time; issue 11)
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans_as_numbers(cls, data: Any) -> Any:
+        """``true``/``false`` only where a yes/no is asked: pydantic would read ``n_patients: true``
+        as 1 patient and ``horizon_years: false`` as 0 years (issue 17, finding 3)."""
+        if isinstance(data, dict):
+            for name, field in cls.model_fields.items():
+                value = data.get(name)
+                if isinstance(value, bool) and not _allows_bool(field.annotation):
+                    raise ValueErrorAt(f"{str(value).lower()} is not allowed here: true/false answer yes/no "
+                                       "questions only; give a value of the key's type", at=(name,))
+        return data
 
 
 # ----------------------------------------------------------------------------- cohort

@@ -1,8 +1,10 @@
 """Safe YAML loading that remembers the line of every key.
 
-PyYAML's SafeLoader, with three changes: duplicate keys are errors, ``1e5`` is read as a
-number (YAML 1.1 would read it as a string), and each key path maps to its line so that
-validation errors can point at it.
+PyYAML's SafeLoader, with YAML 1.2 core-schema scalars instead of YAML 1.1's: ``1e5`` is a
+number; only ``true``/``false`` are booleans (``yes``, ``no``, ``on``, ``off`` are strings, so an
+arm named ``no`` stays ``"no"``); integers are decimal (``012345`` is 12345, not octal 5349),
+``0o``/``0x`` prefixed, never sexagesimal (``1:30`` is a string, not 90). Duplicate keys are
+errors, and each key path maps to its line so that validation errors can point at it.
 """
 
 from __future__ import annotations
@@ -19,13 +21,37 @@ Lines = dict[tuple, int]
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2-style floats (``1e5``, ``2.5E-3``)."""
+    """SafeLoader with YAML 1.2 core-schema booleans, integers and floats (``1e5``, ``2.5E-3``)."""
 
 
+_YAML11_ONLY = ("tag:yaml.org,2002:float", "tag:yaml.org,2002:int", "tag:yaml.org,2002:bool")
 _Loader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:float"]
+    k: [(tag, rx) for tag, rx in v if tag not in _YAML11_ONLY]
     for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                              list("tTfF"))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+                              list("-+0123456789"))
+
+
+def construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    """A YAML 1.2 core integer: decimal (leading zeros are not octal), ``0o`` octal, ``0x`` hex."""
+    text = loader.construct_scalar(node)
+    if text.startswith("0o"):
+        return int(text[2:], 8)
+    if text.startswith("0x"):
+        return int(text[2:], 16)
+    return int(text, 10)
+
+
+def construct_bool(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> bool:
+    """A YAML 1.2 core boolean (``true``/``false`` in three spellings)."""
+    return loader.construct_scalar(node).lower() == "true"
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", construct_int)
+_Loader.add_constructor("tag:yaml.org,2002:bool", construct_bool)
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(
