@@ -43,3 +43,11 @@ def test_booleans_and_sexagesimals_are_not_numbers(old, new, path):
         scenario_from_text(replace(MINIMAL, old, new))
     message = str(info.value)
     assert f": {path}: " in message and "\n" not in message
+
+
+def test_truncated_normal_without_mass_in_its_window_is_refused():
+    text = replace(MINIMAL, "mean_years: 50, sd_years: 10", "mean_years: 5, sd_years: 1")
+    with pytest.raises(ScenarioError, match=r"cohort\.age\.mean_years: .* of its mass in \[18, 90\]"):
+        scenario_from_text(text)
+    # a window in a far tail that still holds some mass is a valid (if unusual) cohort
+    scenario_from_text(replace(MINIMAL, "mean_years: 50, sd_years: 10", "mean_years: 5, sd_years: 3"))

@@ -8,6 +8,7 @@ patients. This module knows nothing of numba or the parameter library's numbers.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
@@ -91,7 +92,20 @@ class TruncatedNormalAge(Model):
         if self.min_years >= self.max_years:
             raise ValueErrorAt(f"min_years ({self.min_years:g}) must be below max_years ({self.max_years:g})",
                                at=("min_years",))
+        mass = _normal_mass(self.mean_years, self.sd_years, self.min_years, self.max_years)
+        if mass < 1e-6:
+            raise ValueErrorAt(f"a normal with mean {self.mean_years:g} and SD {self.sd_years:g} years has "
+                               f"{mass:.1g} of its mass in [{self.min_years:g}, {self.max_years:g}]: the window "
+                               "contradicts the mean and SD (at least 1e-6 needed)", at=("mean_years",))
         return self
+
+
+def _normal_mass(mean: float, sd: float, lo: float, hi: float) -> float:
+    """P(lo <= X <= hi) for X ~ Normal(mean, sd), from the nearer tail (no cancellation)."""
+    a, b = (lo - mean) / sd, (hi - mean) / sd
+    if a > 0:                                   # both bounds above the mean: upper tails
+        return 0.5 * (math.erfc(a / math.sqrt(2)) - math.erfc(b / math.sqrt(2)))
+    return 0.5 * (math.erfc(-b / math.sqrt(2)) - math.erfc(-a / math.sqrt(2)))
 
 
 class AgeBand(Model):
