@@ -294,3 +294,31 @@ def test_no_arguments_shows_help(capsys):
     captured = capsys.readouterr()
     assert rc in (0, 2)
     assert "run" in captured.out + captured.err and "validate" in captured.out + captured.err
+
+
+@pytest.mark.parametrize("plant", [
+    lambda out: (out / "jaksim.json").write_text(""),                                   # empty manifest
+    lambda out: (out / "jaksim.json").write_text('{"hello": 1}'),                        # not jaksim's
+    lambda out: (out / "jaksim.json").write_text("[1, 2"),                               # not JSON
+])
+def test_overwrite_needs_a_manifest_that_is_jaksims(tmp_path, capsys, plant):
+    """Issue 17, finding 4: a planted jaksim.json does not make a folder deletable."""
+    scenario = write_scenario(tmp_path)
+    out = tmp_path / "out"
+    (out / "thesis").mkdir(parents=True)
+    (out / "thesis" / "chapter1.tex").write_bytes(b"precious")
+    plant(out)
+    line = run_fails(capsys, "run", scenario, "--out", out, "--n-patients", 100, "--overwrite")
+    assert "not a finished jaksim result" in line and "refusing" in line
+    assert snapshot(out)["thesis/chapter1.tex"] == b"precious"
+
+
+def test_overwrite_keeps_a_result_folder_holding_other_files(tmp_path, capsys):
+    """A real result with a file the user added next to it is not replaced (the file would go)."""
+    scenario = write_scenario(tmp_path)
+    out = tmp_path / "out"
+    run_ok(capsys, scenario, "--out", out, "--n-patients", 100)
+    (out / "notes.txt").write_text("my notes")
+    line = run_fails(capsys, "run", scenario, "--out", out, "--n-patients", 100, "--overwrite")
+    assert "'notes.txt', which jaksim did not write" in line
+    assert (out / "notes.txt").read_text() == "my notes"

@@ -241,3 +241,25 @@ def check_output_folder(final: Path, overwrite: bool) -> None:
         if not (final / MANIFEST).is_file():
             raise OutputError(f"--out '{final}' is not empty and holds no jaksim result ({MANIFEST} "
                               "missing); refusing to replace it even with --overwrite")
+        why = _not_a_result(final)
+        if why:
+            raise OutputError(f"--out '{final}' is not a finished jaksim result ({why}); refusing to replace "
+                              "it even with --overwrite; move what you want to keep, or choose another folder")
+
+
+def _not_a_result(final: Path) -> str:
+    """Why a folder holding a manifest is not (only) a finished jaksim result, or ''.
+
+    ``--overwrite`` deletes the folder whole, so the manifest must be jaksim's (a JSON object
+    with its version and tables) and every entry of the folder one that jaksim writes: the
+    manifest, the tables it lists (folders or ``<table>.parquet``) and ``report``."""
+    try:
+        manifest = json.loads((final / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return f"{MANIFEST} is not readable JSON"
+    if (not isinstance(manifest, dict) or not isinstance(manifest.get("jaksim_version"), str)
+            or not isinstance(manifest.get("tables"), dict)):
+        return f"{MANIFEST} does not describe a jaksim result"
+    ours = {MANIFEST, "report"} | {n for t in manifest["tables"] for n in (str(t), f"{t}.parquet")}
+    foreign = sorted(p.name for p in final.iterdir() if p.name not in ours)
+    return f"it also holds '{foreign[0]}', which jaksim did not write" if foreign else ""
