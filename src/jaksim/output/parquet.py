@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from jaksim.errors import OutputError
+from jaksim.output.lock import FolderLock
 
 ROW_GROUP_ROWS = 1 << 17
 MANIFEST = "jaksim.json"
@@ -175,7 +176,16 @@ class OutputFolder:
         self.final = Path(final)
         self.overwrite = overwrite
         check_output_folder(self.final, overwrite)
-        self.final.parent.mkdir(parents=True, exist_ok=True)
+        self.lock = FolderLock(self.final)
+        self.lock.acquire()                         # one run at a time per folder
+        try:
+            self._prepare(overwrite, resume)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def _prepare(self, overwrite: bool, resume: bool) -> None:
+        """Take over the newest kept partial work (``resume``) or start an empty hidden folder."""
         self.tmp = self.final.parent / f".{self.final.name}.jaksim-tmp-{os.getpid()}"
         partial = []
         for p in find_partial(self.final):
@@ -225,9 +235,16 @@ class OutputFolder:
         os.replace(self.tmp, self.final)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+        self.lock.release()
 
     def abort(self) -> None:
+        """Remove the work folder and release the folder's lock."""
         shutil.rmtree(self.tmp, ignore_errors=True)
+        self.lock.release()
+
+    def release(self) -> None:
+        """Keep the work folder (for ``--resume``) and release the folder's lock."""
+        self.lock.release()
 
 
 def check_output_folder(final: Path, overwrite: bool) -> None:

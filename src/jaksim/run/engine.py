@@ -158,6 +158,8 @@ def _abandon(exc: BaseException, folder: OutputFolder, queue: WriteQueue, opened
     keep = folder.checkpoint.is_file() and (isinstance(exc, (KeyboardInterrupt, OSError)) or folder.resumed)
     if not keep:
         folder.abort()
+    else:
+        folder.release()
     if keep and isinstance(exc, KeyboardInterrupt) and not isinstance(exc, RunInterrupted):
         raise RunInterrupted(f"interrupted; the first {saved:,} of {n:,} patients are kept: run "
                              "the same command with --resume to continue") from None
