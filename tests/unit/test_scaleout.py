@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -51,13 +52,15 @@ def test_resumed_psa_on_a_local_cluster_equals_the_serial_psa(tmp_path):
         assert getattr(serial, name).equals(getattr(resumed, name)), name
 
 
-@pytest.mark.parametrize("scheduler", ["local", "local:1", "local:8", "tcp://10.0.0.5:8786", "myhost:8786",
+@pytest.mark.parametrize("scheduler", ["local", "local:1", f"local:{os.cpu_count()}", "tcp://10.0.0.5:8786", "myhost:8786",
                                        "tls://[::1]:8786"])
 def test_scheduler_values_accepted(scheduler):
     check_scheduler(scheduler)
 
 
-@pytest.mark.parametrize("scheduler,problem", [("local:0", "at least 1"), ("locale", "is not allowed"),
+@pytest.mark.parametrize("scheduler,problem", [("local:0", "at least 1"), ("local:9999", "at most"),
+                                               (f"local:{(os.cpu_count() or 1) + 1}", "at most"),
+                                               ("locale", "is not allowed"),
                                                ("tcp://host", "is not allowed"), ("", "is not allowed")])
 def test_bad_scheduler_refused(scheduler, problem):
     with pytest.raises(JaksimError, match=problem):

@@ -34,8 +34,10 @@ def check_scheduler(scheduler: str) -> None:
     """Raise a one-line error unless ``scheduler`` is ``local``, ``local:N`` or an address."""
     m = _LOCAL.match(scheduler)
     if m:
-        if m.group(1) is not None and int(m.group(1)) < 1:
-            raise JaksimError(f"--scheduler {scheduler}: the number of local workers must be at least 1")
+        cores = os.cpu_count() or 1
+        if m.group(1) is not None and not 1 <= int(m.group(1)) <= cores:
+            raise JaksimError(f"--scheduler {scheduler}: the number of local workers must be at least 1 and "
+                              f"at most {cores} (the cores of this machine); use a scheduler address for more")
         return
     if not _ADDRESS.match(scheduler):
         raise JaksimError(f"--scheduler {scheduler!r} is not allowed; allowed: 'local', 'local:N' (N worker "
