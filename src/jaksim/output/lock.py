@@ -18,7 +18,8 @@ from pathlib import Path
 from jaksim.errors import OutputError
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process of this host with id ``pid`` exists (owned by anyone)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -47,7 +48,7 @@ class FolderLock:
             except FileExistsError:
                 owner = self._owner()
                 if owner is not None and owner["host"] == host and (owner["pid"] == os.getpid()
-                                                                     or not _alive(owner["pid"])):
+                                                                     or not process_alive(owner["pid"])):
                     self.path.unlink(missing_ok=True)      # stale: its process is gone (or is this one)
                     continue
                 raise self._busy(owner) from None

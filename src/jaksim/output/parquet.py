@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from jaksim.errors import OutputError
-from jaksim.output.lock import FolderLock
+from jaksim.output.lock import FolderLock, process_alive
 
 ROW_GROUP_ROWS = 1 << 17
 MANIFEST = "jaksim.json"
@@ -140,16 +140,6 @@ def with_metadata(schema: pa.Schema, metadata: dict[str, str]) -> pa.Schema:
 CHECKPOINT = "checkpoint.json"   # written and read by jaksim.run.checkpoint (JSON, never code)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:     # exists, owned by someone else
-        return True
-    return True
-
-
 def find_partial(final: Path) -> list[Path]:
     """Hidden work folders of earlier runs to ``final`` whose process is gone (killed) or that
     an interrupted run of this process kept, newest first."""
@@ -158,7 +148,7 @@ def find_partial(final: Path) -> list[Path]:
     for p in final.parent.glob(f".{final.name}.jaksim-tmp-*"):
         pid = p.name.rsplit("-", 1)[-1]
         # this process's own folder too: a run here that ended keeping its partial work
-        if p.is_dir() and pid.isdigit() and (int(pid) == os.getpid() or not _alive(int(pid))):
+        if p.is_dir() and pid.isdigit() and (int(pid) == os.getpid() or not process_alive(int(pid))):
             found.append(p)
     return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
 

@@ -12,7 +12,8 @@ from pydantic import BaseModel, ValidationError
 
 from jaksim.errors import ScenarioError
 from jaksim.scenario import schema
-from jaksim.scenario.schema import ARM_KEYS, Arm, Scenario, ValueErrorAt
+from jaksim.scenario.base import ValueErrorAt
+from jaksim.scenario.schema import ARM_KEYS, Arm, Scenario
 from jaksim.scenario.yamlfile import Lines, load_yaml_file, load_yaml_text
 
 

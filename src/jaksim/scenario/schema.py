@@ -8,13 +8,10 @@ patients. This module knows nothing of numba or the parameter library's numbers.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Discriminator,
     Field,
     PrivateAttr,
@@ -25,6 +22,7 @@ from pydantic import (
 )
 
 from jaksim.errors import ScenarioError
+from jaksim.scenario.base import Model, ValueErrorAt, normal_mass
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
                             description="letters, digits, '_', '.', '-'; at most 64 characters")]
@@ -37,44 +35,6 @@ INDICATIONS: tuple[str, ...] = ("ra", "uc", "psa", "ad")
 #: Binary patient covariates that carry a hazard ratio, in kernel column order.
 BINARY_COVARIATES: tuple[str, ...] = ("female", "asia", "prior_zoster", "diabetes", "zoster_vaccinated",
                                       "chronic_lung_disease")
-
-
-class ValueErrorAt(ValueError):
-    """A validation problem located at a key below the object that found it.
-
-    ``at`` is the key path relative to the validated object; the error message then points
-    at that key (file line and key path) instead of the enclosing mapping.
-    """
-
-    def __init__(self, message: str, at: tuple = ()):
-        super().__init__(message)
-        self.at = tuple(at)
-
-
-def _allows_bool(annotation: Any) -> bool:
-    """Whether a field's type admits a bool (``bool`` itself, or a union holding it)."""
-    return annotation is bool or any(_allows_bool(a) for a in get_args(annotation) if not isinstance(a, str))
-
-
-class Model(BaseModel):
-    """Frozen, closed configuration object: unknown keys are errors."""
-
-    # defer_build: a model's validator is built when first used, as part of the file's, not
-    # once per class at import (about half of this module's import time; issue 11)
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_booleans_as_numbers(cls, data: Any) -> Any:
-        """``true``/``false`` only where a yes/no is asked: pydantic would read ``n_patients: true``
-        as 1 patient and ``horizon_years: false`` as 0 years (issue 17, finding 3)."""
-        if isinstance(data, dict):
-            for name, field in cls.model_fields.items():
-                value = data.get(name)
-                if isinstance(value, bool) and not _allows_bool(field.annotation):
-                    raise ValueErrorAt(f"{str(value).lower()} is not allowed here: true/false answer yes/no "
-                                       "questions only; give a value of the key's type", at=(name,))
-        return data
 
 
 # ----------------------------------------------------------------------------- cohort
@@ -92,20 +52,12 @@ class TruncatedNormalAge(Model):
         if self.min_years >= self.max_years:
             raise ValueErrorAt(f"min_years ({self.min_years:g}) must be below max_years ({self.max_years:g})",
                                at=("min_years",))
-        mass = _normal_mass(self.mean_years, self.sd_years, self.min_years, self.max_years)
+        mass = normal_mass(self.mean_years, self.sd_years, self.min_years, self.max_years)
         if mass < 1e-6:
             raise ValueErrorAt(f"a normal with mean {self.mean_years:g} and SD {self.sd_years:g} years has "
                                f"{mass:.1g} of its mass in [{self.min_years:g}, {self.max_years:g}]: the window "
                                "contradicts the mean and SD (at least 1e-6 needed)", at=("mean_years",))
         return self
-
-
-def _normal_mass(mean: float, sd: float, lo: float, hi: float) -> float:
-    """P(lo <= X <= hi) for X ~ Normal(mean, sd), from the nearer tail (no cancellation)."""
-    a, b = (lo - mean) / sd, (hi - mean) / sd
-    if a > 0:                                   # both bounds above the mean: upper tails
-        return 0.5 * (math.erfc(a / math.sqrt(2)) - math.erfc(b / math.sqrt(2)))
-    return 0.5 * (math.erfc(-b / math.sqrt(2)) - math.erfc(-a / math.sqrt(2)))
 
 
 class AgeBand(Model):
