@@ -16,6 +16,7 @@ from scipy import special
 
 from jaksim.codes import EXIT_REASONS
 from jaksim.kernel.jit import JIT
+from jaksim.output.arrow import column
 
 
 @njit(**JIT)
@@ -135,23 +136,23 @@ class SummaryAccumulator:
         ci = with_event / np.maximum(n, 1)
         clo, chi = binomial_ci(with_event, n)
         return pa.table({
-            "type": pa.array(names, pa.string()),
-            "n_patients": pa.array(n, pa.int64()),
-            "horizon_years": pa.array(np.full(len(names), horizon_years), pa.float64()),
-            "events": pa.array(events, pa.int64()),
-            "person_years": pa.array(py_arr, pa.float64()),
-            "incidence_rate_per_100py": pa.array(rate, pa.float64()),
-            "incidence_rate_ci_lower": pa.array(lo, pa.float64()),
-            "incidence_rate_ci_upper": pa.array(hi, pa.float64()),
-            "patients_with_event": pa.array(with_event, pa.int64()),
-            "first_event_person_years": pa.array(first_py, pa.float64()),
-            "first_event_rate_per_100py": pa.array(first_rate, pa.float64()),
-            "first_event_rate_ci_lower": pa.array(flo, pa.float64()),
-            "first_event_rate_ci_upper": pa.array(fhi, pa.float64()),
-            "cumulative_incidence": pa.array(ci, pa.float64()),
-            "cumulative_incidence_ci_lower": pa.array(clo, pa.float64()),
-            "cumulative_incidence_ci_upper": pa.array(chi, pa.float64()),
-            "person_years_on_treatment": pa.array(np.full(len(names), self.on_treatment_py.value()),
+            "type": column(names, pa.string()),
+            "n_patients": column(n, pa.int64()),
+            "horizon_years": column(np.full(len(names), horizon_years), pa.float64()),
+            "events": column(events, pa.int64()),
+            "person_years": column(py_arr, pa.float64()),
+            "incidence_rate_per_100py": column(rate, pa.float64()),
+            "incidence_rate_ci_lower": column(lo, pa.float64()),
+            "incidence_rate_ci_upper": column(hi, pa.float64()),
+            "patients_with_event": column(with_event, pa.int64()),
+            "first_event_person_years": column(first_py, pa.float64()),
+            "first_event_rate_per_100py": column(first_rate, pa.float64()),
+            "first_event_rate_ci_lower": column(flo, pa.float64()),
+            "first_event_rate_ci_upper": column(fhi, pa.float64()),
+            "cumulative_incidence": column(ci, pa.float64()),
+            "cumulative_incidence_ci_lower": column(clo, pa.float64()),
+            "cumulative_incidence_ci_upper": column(chi, pa.float64()),
+            "person_years_on_treatment": column(np.full(len(names), self.on_treatment_py.value()),
                                                   pa.float64()),
         })
 
@@ -202,19 +203,19 @@ class PairedContrast:
             nnv_hi = np.where(lo_v > 0, 1000.0 / lo_v, np.inf)
         m = len(self.outcomes)
         return pa.table({
-            "arm": pa.array([arm] * m), "reference_arm": pa.array([reference] * m),
-            "outcome": pa.array(list(self.outcomes)), "n_patients": pa.array([self.n] * m, pa.int64()),
-            "n_vaccinated": pa.array([nv] * m, pa.int64()),
-            "events_reference": pa.array(self.ref_events), "events_arm": pa.array(self.arm_events),
-            "averted": pa.array(self.sum_d),
-            "averted_per_1000_patients": pa.array(per_pt), "averted_per_1000_patients_ci_lower": pa.array(lo_pt),
-            "averted_per_1000_patients_ci_upper": pa.array(hi_pt),
-            "averted_per_1000_vaccinated": pa.array(per_vacc, pa.float64()),
-            "averted_per_1000_vaccinated_ci_lower": pa.array(lo_v, pa.float64()),
-            "averted_per_1000_vaccinated_ci_upper": pa.array(hi_v, pa.float64()),
-            "number_needed_to_vaccinate": pa.array(nnv, pa.float64()),
-            "number_needed_to_vaccinate_ci_lower": pa.array(nnv_lo, pa.float64()),
-            "number_needed_to_vaccinate_ci_upper": pa.array(nnv_hi, pa.float64()),
+            "arm": column([arm] * m), "reference_arm": column([reference] * m),
+            "outcome": column(list(self.outcomes)), "n_patients": column([self.n] * m, pa.int64()),
+            "n_vaccinated": column([nv] * m, pa.int64()),
+            "events_reference": column(self.ref_events), "events_arm": column(self.arm_events),
+            "averted": column(self.sum_d),
+            "averted_per_1000_patients": column(per_pt), "averted_per_1000_patients_ci_lower": column(lo_pt),
+            "averted_per_1000_patients_ci_upper": column(hi_pt),
+            "averted_per_1000_vaccinated": column(per_vacc, pa.float64()),
+            "averted_per_1000_vaccinated_ci_lower": column(lo_v, pa.float64()),
+            "averted_per_1000_vaccinated_ci_upper": column(hi_v, pa.float64()),
+            "number_needed_to_vaccinate": column(nnv, pa.float64()),
+            "number_needed_to_vaccinate_ci_lower": column(nnv_lo, pa.float64()),
+            "number_needed_to_vaccinate_ci_upper": column(nnv_hi, pa.float64()),
         })
 
 
@@ -283,7 +284,7 @@ class EconomicsAccumulator:
             cols[f"incremental_{o}"] = [md]
             cols[f"incremental_{o}_ci_lower"] = [md - z * se]
             cols[f"incremental_{o}_ci_upper"] = [md + z * se]
-        return pa.table(cols)
+        return pa.table({k: column(v) for k, v in cols.items()})
 
 
 DOMINATED, EXTENDED, FRONTIER = "dominated", "extendedly dominated", "frontier"

@@ -15,20 +15,16 @@ from jaksim.codes import (
     STOPS_TREATMENT,
 )
 from jaksim.cohort.patients import Cohort
+from jaksim.output.arrow import column, dictionary
 from jaksim.scenario.schema import BINARY_COVARIATES, GLUCOCORTICOID_BANDS, INDICATIONS
 
 DICT8 = pa.dictionary(pa.int8(), pa.string())
 
 
-def _dict(codes: np.ndarray, names: tuple[str, ...]) -> pa.DictionaryArray:
-    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int8), pa.int8()),
-                                          pa.array(list(names), pa.string()))
-
-
 def _nullable(x: np.ndarray) -> pa.Array:
     """Float column with null where the value is NaN or infinite (never happened)."""
     x = np.ascontiguousarray(x, dtype=np.float64)
-    return pa.array(x, pa.float64(), mask=~np.isfinite(x))
+    return column(x, mask=~np.isfinite(x))
 
 
 def schemas(types: tuple[str, ...], economics: bool = False) -> dict[str, pa.Schema]:
@@ -56,12 +52,12 @@ def event_batch(schema: pa.Schema, types, cohort: Cohort, r, draw: int) -> pa.Re
     idx = r.ev_pid - cohort.patient_id[0]
     f = r.ev_flags
     return pa.RecordBatch.from_arrays([
-        pa.array(r.ev_pid), pa.array(np.full(r.ev_pid.shape[0], draw, np.int32)),
-        pa.DictionaryArray.from_arrays(pa.array(r.ev_type.astype(np.int8)), pa.array(list(types))),
-        pa.array(r.ev_num), pa.array(r.ev_time), pa.array(cohort.age[idx] + r.ev_time),
-        pa.array((f & ON_TREATMENT) != 0), pa.array((f & HOSPITALISED) != 0), pa.array((f & SERIOUS) != 0),
-        pa.array((f & FATAL) != 0), pa.array((f & STOPS_TREATMENT) != 0),
-        pa.array((f & POST_HERPETIC_NEURALGIA) != 0)], schema=schema)
+        column(r.ev_pid), column(np.full(r.ev_pid.shape[0], draw, np.int32)),
+        dictionary(r.ev_type, types),
+        column(r.ev_num), column(r.ev_time), column(cohort.age[idx] + r.ev_time),
+        column((f & ON_TREATMENT) != 0), column((f & HOSPITALISED) != 0), column((f & SERIOUS) != 0),
+        column((f & FATAL) != 0), column((f & STOPS_TREATMENT) != 0),
+        column((f & POST_HERPETIC_NEURALGIA) != 0)], schema=schema)
 
 
 def patient_batch(schema: pa.Schema, types, cohort: Cohort, r, schedule, phn: np.ndarray,
@@ -70,20 +66,20 @@ def patient_batch(schema: pa.Schema, types, cohort: Cohort, r, schedule, phn: np
     start = schedule.treatment_start
     on_end = np.where(np.isnan(r.stop_time), r.follow_up, r.stop_time)
     on_years = np.maximum(on_end - np.minimum(start, r.follow_up), 0.0)
-    cols = [pa.array(cohort.patient_id), pa.array(np.full(n, draw, np.int32)), pa.array(cohort.age)]
-    cols += [pa.array(cohort.covariates[:, c] != 0) for c in range(len(BINARY_COVARIATES))]
-    cols += [_dict(cohort.gc_band, GLUCOCORTICOID_BANDS), _dict(cohort.indication, INDICATIONS),
-             pa.array(r.follow_up), _dict(r.exit_reason, EXIT_REASONS),
+    cols = [column(cohort.patient_id), column(np.full(n, draw, np.int32)), column(cohort.age)]
+    cols += [column(cohort.covariates[:, c] != 0) for c in range(len(BINARY_COVARIATES))]
+    cols += [dictionary(cohort.gc_band, GLUCOCORTICOID_BANDS), dictionary(cohort.indication, INDICATIONS),
+             column(r.follow_up), dictionary(r.exit_reason, EXIT_REASONS),
              _nullable(np.where(start < r.follow_up, start, np.inf)), _nullable(r.stop_time),
-             pa.array(on_years),
+             column(on_years),
              _nullable(np.where(schedule.dose1 < r.follow_up, schedule.dose1, np.inf)),   # given before exit
              _nullable(np.where(schedule.dose2 < r.follow_up, schedule.dose2, np.inf))]
     for k in range(len(types)):
-        cols += [pa.array(np.ascontiguousarray(r.counts[:, k])),
+        cols += [column(np.ascontiguousarray(r.counts[:, k])),
                  _nullable(np.ascontiguousarray(r.first_time[:, k]))]
-    cols += [pa.array(phn.astype(np.int32))]
+    cols += [column(phn.astype(np.int32))]
     if economics is not None:
-        cols += [pa.array(economics[name]) for name in schema.names[len(cols):]]
+        cols += [column(economics[name]) for name in schema.names[len(cols):]]
     return pa.RecordBatch.from_arrays(cols, schema=schema)
 
 

@@ -20,6 +20,7 @@ import pyarrow as pa
 from jaksim import __version__
 from jaksim.errors import JaksimError
 from jaksim.model.spec import Model, build_model
+from jaksim.output.arrow import column
 from jaksim.output.parquet import (
     TABLES,
     OutputFolder,
@@ -181,7 +182,7 @@ def _write_tables(folder: OutputFolder, model: Model, state: RunState, schedules
     summaries, contrasts, economics = {}, {}, {}
     for arm in model.arms:
         table = state.arms[arm.name].summary.table(horizon)
-        table = table.add_column(1, "draw", pa.array(np.full(table.num_rows, draw, np.int32)))
+        table = table.add_column(1, "draw", column(np.full(table.num_rows, draw, np.int32)))
         summaries[arm.name] = write_small("summary", arm, table)
     for arm in model.arms[1:]:
         contrast = state.arms[arm.name].contrast

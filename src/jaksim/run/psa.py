@@ -47,6 +47,7 @@ from jaksim.library import Library, load_library
 from jaksim.library.uncertainty import distribution, probability_distribution
 from jaksim.model.hazards import cohort_indications
 from jaksim.model.spec import build_model
+from jaksim.output.arrow import column
 from jaksim.output.parquet import OutputFolder
 from jaksim.run.checkpoint import DRAWS, DrawStore
 from jaksim.run.chunks import Cohorts, initial_cap, run_chunks, set_threads
@@ -319,8 +320,8 @@ def run_psa(scenario: Scenario, draws: Sequence[int], *, threads: int | None = N
     done = [(d, *finished[d]) for d in draws]
     for d, names, res in done:
         _rows(d, scenario.n_patients, names, res, out_rows, cyc_rows)
-    ptable = pa.table({"draw": pa.array(draws, pa.int64()),
-                       **{p.name: pa.array(values[:, j]) for j, p in enumerate(params)}})
+    ptable = pa.table({"draw": column(draws, pa.int64()),
+                       **{p.name: column(values[:, j]) for j, p in enumerate(params)}})
     info = pa.Table.from_pylist([{
         "parameter": p.name, "library": p.library, "family": p.family, "point_value": p.point,
         "mean": float(p.dist.mean()), "ci_lower": float(p.dist.ppf(0.025)), "ci_upper": float(p.dist.ppf(0.975)),
