@@ -65,12 +65,24 @@ Debug = typer.Option(False, "--debug", help="Show tracebacks of errors.")
 @_guarded
 def validate(scenario: Path = ScenarioArg, debug: bool = Debug) -> None:
     """Check a scenario file (structure, value ranges, library look-ups) without simulating."""
-    from jaksim import api
-    sc = api.load_scenario(scenario)
+    from jaksim.model.spec import build_model
+    from jaksim.report.assumptions import assumption_share, status_counts
+    from jaksim.scenario import load as config
+    from jaksim.scenario.schema import DEFAULT_APPLIES_TO
+    sc = config.load_scenario(scenario)
+    model = build_model(sc, calibrate=False)     # every check; calibration (scipy) only when simulating
     arms = ", ".join(a.name for a in sc.arms)
     types = ", ".join(sc.arms[0].infections)
-    _console().print(f"{scenario}: valid — '{sc.name}', {sc.n_patients:,} patients, "
-                    f"{sc.horizon_years:g} years, arms: {arms}; infection types: {types}")
+    c = status_counts(model)
+    console = _console()
+    console.print(f"{scenario}: valid — '{sc.name}', {sc.n_patients:,} patients, "
+                  f"{sc.horizon_years:g} years, arms: {arms}; infection types: {types}")
+    console.print(f"evidence: {sc.evidence}" + (f"; user library: {sc.library}" if sc.library else "")
+                  + f"; a rate typed as a plain number applies to the {DEFAULT_APPLIES_TO.replace('_', ' ')} "
+                  "(write {value: x, applies_to: population} for your cohort's rate)")
+    console.print(f"resolved values: {c['read']} read, {c['computed']} computed, {c['assumption']} assumed, "
+                  f"{c['scenario']} from the scenario file — {100 * assumption_share(c):.0f}% of the values taken "
+                  "from the library are assumptions")
 
 
 @app.command()
@@ -81,6 +93,8 @@ def run(
     n_patients: int | None = typer.Option(None, "--n-patients", parser=_count, metavar="N",
                                              help="Override n_patients (e.g. 100000 or 1e5)."),
     seed: int | None = typer.Option(None, "--seed", help="Override seed."),
+    evidence: str | None = typer.Option(None, "--evidence", help="Override the evidence set: relative_effects "
+                                        "or programme_rates."),
     threads: int | None = typer.Option(None, "--threads", help="Numba threads (default: all cores)."),
     chunk_size: int = typer.Option(65536, "--chunk-size", parser=_count, metavar="N",
                                     help="Patients simulated per chunk (memory bound)."),
@@ -100,7 +114,7 @@ def run(
     from jaksim.scenario import load as config
 
     keep_freed_memory()          # this process only: chunks reuse freed pages instead of faulting in new ones
-    sc = config.load_scenario(scenario).with_overrides(n_patients=n_patients, seed=seed)
+    sc = config.load_scenario(scenario).with_overrides(n_patients=n_patients, seed=seed, evidence=evidence)
     model = build_model(sc)
     out = out if out is not None else Path("results") / sc.name
     console = _console()
@@ -230,14 +244,21 @@ def report(folder: Path = typer.Argument(..., help="A run folder (jaksim run) or
 @_guarded
 def params(drug: str | None = typer.Option(None, "--drug", help="Only this drug."),
            type_: str | None = typer.Option(None, "--type", help="Only this infection type."),
+           section: str | None = typer.Option(None, "--section", help="Only one of: baselines, relative_effects, "
+                                              "rates, vaccines, economics."),
+           library: Path | None = typer.Option(None, "--library", help="A user library YAML file to merge in."),
            markdown: bool = typer.Option(False, "--markdown", help="Print the whole library as Markdown "
                                          "(the text of docs/parameters.md)."),
            debug: bool = Debug) -> None:
-    """List the parameter library's rates with their sources."""
-    from rich.table import Table
-
+    """List the library: baselines, relative effects, programme rates, vaccines and economics, with sources."""
     from jaksim.library import load_library
+    from jaksim.library.user import with_user_library
+    from jaksim.report import library_tables as lt
     lib = load_library()
+    if library is not None:
+        if not library.is_file():
+            raise JaksimError(f"--library '{library}' is not a file; give the path of a user library YAML file")
+        lib = with_user_library(lib, library)
     if markdown:
         from jaksim.report.parameter_document import parameters_markdown
         sys.stdout.write(parameters_markdown(lib))
@@ -246,18 +267,21 @@ def params(drug: str | None = typer.Option(None, "--drug", help="Only this drug.
         raise JaksimError(f"--drug '{drug}' is not in the library; allowed: {', '.join(sorted(lib.drugs))}")
     if type_ is not None and type_ not in lib.infection_types:
         raise JaksimError(f"--type '{type_}' is not in the library; allowed: {', '.join(lib.infection_types)}")
-    t = Table(title="Infection rates in the parameter library (per 100 patient-years)", show_lines=False)
-    for c in ("drug", "dose mg", "type", "rate", "95% CI", "measure", "status", "source"):
-        t.add_column(c)
-    for r in lib.data.get("rates", []):
-        if (drug and r["drug"] != drug) or (type_ and r["type"] != type_):
-            continue
-        ci = r.get("ci95_per_100py")
-        t.add_row(r["drug"], f"{r['dose_mg']:g}", r["type"], f"{r['rate_per_100py']:g}",
-                  f"{ci[0]:g}–{ci[1]:g}" if ci else "–", str(r.get("measure", "")), r["status"],
-                  (r["citation"][:70] + ("…" if len(r["citation"]) > 70 else ""))
-                  + (f" doi:{r['doi']}" if r.get("doi") else ""))
-    _console().print(t)
+    if section is not None and section not in lt.SECTIONS:
+        raise JaksimError(f"--section '{section}' is not a library section; allowed: {', '.join(lt.SECTIONS)}")
+    console = _console()
+    shown = [section] if section else list(lt.SECTIONS)
+    if "baselines" in shown:
+        console.print(lt.baselines_table(lib, type_))
+    if "relative_effects" in shown:
+        console.print(lt.relative_effects_table(lib, drug, type_))
+    if "rates" in shown:
+        console.print(lt.rates_table(lib, drug, type_))
+    if "vaccines" in shown:
+        console.print(lt.vaccines_table(lib))
+    if "economics" in shown:
+        from jaksim.economics.costs_qalys import economics_library
+        console.print(lt.economics_table(economics_library()))
 
 
 def _console() -> Console:

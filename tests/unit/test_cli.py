@@ -272,12 +272,27 @@ def test_params_lists_rates_with_sources(capsys):
         assert fragment in out, fragment
 
 
-def test_params_filters_by_drug_and_type(capsys):
-    assert main(["params", "--drug", "baricitinib", "--type", "herpes_zoster"]) == 0
+@pytest.mark.parametrize("section", ["rates", "relative_effects"])
+def test_params_filters_by_drug_and_type(capsys, section):
+    assert main(["params", "--section", section, "--drug", "baricitinib", "--type", "herpes_zoster"]) == 0
     out = capsys.readouterr().out
     rows = [ln for ln in out.splitlines() if "herpes_zoster" in ln]
     assert rows and all("baricitinib" in ln for ln in rows)
     assert "serious_infection" not in out
+
+
+def test_params_lists_every_section(capsys):
+    assert main(["params"]) == 0
+    out = capsys.readouterr().out
+    for title in ("Baseline risk on the reference treatment", "Relative effects", "Programme rates",
+                  "Zoster vaccines", "Economics"):
+        assert title in out, title
+    assert "ORAL Surveillance" in out or "oral_surveillance" in out
+
+
+def test_params_section_is_checked(capsys):
+    assert main(["params", "--section", "nosuch"]) == 2
+    assert "allowed: baselines, relative_effects, rates, vaccines, economics" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv,expected,allowed", [

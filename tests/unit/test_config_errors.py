@@ -161,7 +161,7 @@ CASES: dict[str, Case] = {
     "empty_file": Case("", 1, None, ("got an empty file",), ("must be a YAML mapping",)),
     "indication_not_allowed": Case(
         replace(MINIMAL, "  female: 0.5", "  female: 0.5\n  indication: xx"), "indication:", "cohort.indication",
-        ("'xx'",), ("'ra', 'uc', 'psa' or 'ad'",)),
+        ("'xx'",), ("'ra', 'uc', 'psa', 'ad' or 'as'",)),
     "unknown_age_distribution": Case(
         replace(MINIMAL, "distribution: truncated_normal", "distribution: normal"), "age:", "cohort.age",
         ("'normal'",), ("'truncated_normal', 'bands'",)),

@@ -116,11 +116,21 @@ def test_defaults_filled_into_source_populations_are_stated():
 
 
 # ------------------------------------------------------------------ coverage
+#: the types the integrated programmes report (programme_rates evidence); the other library types
+#: (pneumonia, URTI, UTI, cellulitis) come from baselines x relative effects in either evidence set
+PROGRAMME_TYPES = ("serious_infection", "herpes_zoster", "opportunistic_infection", "tuberculosis")
+#: drugs with programme rates (comparators added for the evidence network have none)
+PROGRAMME_DRUGS = sorted({k[0] for k in LIB.programme_keys()})
+
+
 def test_every_drug_and_dose_has_a_rate_for_every_type():
     types = list(LIB.infection_types)
     assert set(types) == {"serious_infection", "herpes_zoster", "opportunistic_infection", "tuberculosis",
                           "pneumonia", "upper_respiratory_tract_infection", "urinary_tract_infection", "cellulitis"}
-    missing = [(drug, dose, t) for drug in LIB.drugs for dose in LIB.doses(drug) for t in types
+    assert {"tofacitinib", "baricitinib", "upadacitinib", "filgotinib", "adalimumab", "methotrexate",
+            "placebo"} <= set(PROGRAMME_DRUGS)
+    assert not {k[3] for k in LIB.programme_keys()} - set(PROGRAMME_TYPES)
+    missing = [(drug, dose, t) for drug in PROGRAMME_DRUGS for dose in LIB.doses(drug) for t in PROGRAMME_TYPES
                if LIB.rate(drug, dose, "ra", t) is None]
     assert not missing, f"no RA rate for {missing}"
     keys = [(e["drug"], float(e["dose_mg"]), e.get("indication", "ra"), e["type"]) for e in _rate_entries()]
@@ -130,9 +140,9 @@ def test_every_drug_and_dose_has_a_rate_for_every_type():
 
 
 def test_every_non_ra_indication_of_a_drug_and_dose_has_every_type():
-    """A drug and dose with rates for another indication (uc, psa) has all four types there, so a
-    cohort of that indication can be simulated from the library alone."""
-    types = set(LIB.infection_types)
+    """A drug and dose with rates for another indication (uc, psa) has all four programme types
+    there, so a cohort of that indication can be simulated from the programme rates alone."""
+    types = set(PROGRAMME_TYPES)
     combos = {(e["drug"], float(e["dose_mg"]), e["indication"]) for e in _rate_entries()
               if e.get("indication", "ra") != "ra"}
     assert combos, "expected rates for indications other than RA (tofacitinib UC and PsA)"
@@ -174,9 +184,9 @@ def test_every_rate_has_a_source_population_or_is_explicitly_uncalibrated():
 def test_engine_calibrates_uc_rates_to_the_uc_population():
     """A UC cohort on tofacitinib gets reference rates calibrated to the UC source population
     (provenance names it); PsA rates, which have none, are used as published and say so."""
-    types = list(LIB.infection_types)
+    types = list(PROGRAMME_TYPES)
     for ind, dose in (("uc", 5), ("uc", 10), ("psa", 5)):
-        sc = {"name": "x", "seed": 1, "n_patients": 10, "horizon_years": 1,
+        sc = {"name": "x", "seed": 1, "n_patients": 10, "horizon_years": 1, "evidence": "programme_rates",
               "cohort": {"age": {"distribution": "truncated_normal", "mean_years": 42, "sd_years": 14},
                          "female": 0.45, "indication": ind},
               "treatment": {"drug": "tofacitinib", "dose_mg": dose}, "infections": {t: {} for t in types}}
@@ -246,10 +256,10 @@ def test_upadacitinib_psa_zoster_and_serious_infection_higher_at_30mg():
 def test_engine_calibrates_upadacitinib_psa_rates_to_the_select_psa2_arms():
     """A PsA cohort on upadacitinib gets reference rates calibrated to the SELECT-PsA 2 arm of its
     dose (opportunistic infection: to the RA population its borrowed rate was published in)."""
-    types = list(LIB.infection_types)
+    types = list(PROGRAMME_TYPES)
     j = schema.INDICATIONS.index("psa")
     for dose in (15, 30):
-        sc = {"name": "x", "seed": 1, "n_patients": 10, "horizon_years": 1,
+        sc = {"name": "x", "seed": 1, "n_patients": 10, "horizon_years": 1, "evidence": "programme_rates",
               "cohort": {"age": {"distribution": "truncated_normal", "mean_years": 53, "sd_years": 12},
                          "female": 0.53, "indication": "psa"},
               "treatment": {"drug": "upadacitinib", "dose_mg": dose}, "infections": {t: {} for t in types}}
@@ -299,10 +309,10 @@ def test_docs_parameters_md_is_generated_from_the_library():
 def test_docs_reference_rates_are_the_ones_the_engine_simulates():
     """The calibrated reference rate docs/parameters.md shows (library hazard ratios) is the base
     rate the engine uses for a scenario that takes everything from the library."""
-    types = list(LIB.infection_types)
-    for drug in LIB.drugs:
+    types = list(PROGRAMME_TYPES)
+    for drug in PROGRAMME_DRUGS:
         for dose in LIB.doses(drug):
-            sc = {"name": "lib", "seed": 1, "n_patients": 10, "horizon_years": 1,
+            sc = {"name": "lib", "seed": 1, "n_patients": 10, "horizon_years": 1, "evidence": "programme_rates",
                   "cohort": {"age": {"distribution": "truncated_normal", "mean_years": 55, "sd_years": 10},
                              "female": 0.5},
                   "treatment": {"drug": drug, "dose_mg": dose}, "infections": {t: {} for t in types}}

@@ -84,17 +84,18 @@ CASES = {
         ("missing required key 'anchor_follow_up_years'",), "- from_age_years: 0\n        anchor_efficacy: 0.972"),
     # economics.yaml
     "economics_typo_key": Case(
-        "economics.yaml", "        outpatient: {value: 150,", "        outpatiant: {value: 150,",
-        "currencies.GBP.event_costs.herpes_zoster.outpatiant", ("unknown key 'outpatiant'", "did you mean 'outpatient'?"),
-        "outpatiant: {value: 150,"),
+        "economics.yaml", "        hospitalised: {value: 3000,", "        hospitalisd: {value: 3000,",
+        "currencies.GBP.event_costs.herpes_zoster.hospitalisd", ("unknown key 'hospitalisd'",
+                                                                 "did you mean 'hospitalised'?"),
+        "hospitalisd: {value: 3000,"),
     "economics_wrong_type": Case(
         "economics.yaml", "    price_year: 2023\n", "    price_year: 2023a\n", "currencies.GBP.price_year",
         ("must be a valid integer", "(got '2023a')"), "price_year: 2023a"),
     "economics_missing_field": Case(
-        "economics.yaml", "{value: 150, ci95: [75, 300], distribution: gamma, status: assumption, ",
-        "{value: 150, ci95: [75, 300], distribution: gamma, ",
-        "currencies.GBP.event_costs.herpes_zoster.outpatient.status", ("missing required key 'status'",),
-        "outpatient: {value: 150,"),
+        "economics.yaml", "{value: 3000, ci95: [1500, 5000], distribution: gamma, status: assumption, ",
+        "{value: 3000, ci95: [1500, 5000], distribution: gamma, ",
+        "currencies.GBP.event_costs.herpes_zoster.hospitalised.status", ("missing required key 'status'",),
+        "hospitalised: {value: 3000,"),
     # life table CSV
     "life_table_typo_column": Case(
         CSV, "age,male_qx,female_qx", "age,mal_qx,female_qx", "male_qx",

@@ -144,7 +144,8 @@ def test_metadata_on_every_file_pyarrow(run_dir):
         params = json.loads(meta["jaksim.parameters"])
         rate = params["infections"]["infection_a"]["rate_per_100py"]
         arm = f.parent.name.removeprefix("arm=")
-        assert rate == {"value": 20.0 if arm == "high" else 5.0, "source": "scenario file"}
+        assert rate == {"value": 20.0 if arm == "high" else 5.0, "source": "scenario file",
+                        "applies_to": "reference_patient"}
         assert params["treatment"] == {"drug": "tofacitinib", "dose_mg": 5.0}
         # values the file leaves out are resolved with their provenance
         assert params["infections"]["infection_a"]["female"]["source"] == "assumption"
@@ -159,8 +160,28 @@ def test_library_parameters_carry_citations(tmp_path):
     out = tmp_path / "out"
     assert main(["run", str(scenario), "--out", str(out), "--n-patients", "200"]) == 0
     meta = pq.read_schema(out / "events" / "arm=base" / "part-00000.parquet").metadata
-    rate = json.loads(meta[b"jaksim.parameters"])["infections"]["herpes_zoster"]["rate_per_100py"]["ra"]
-    assert rate["source"] == "library" and rate["citation"] and rate["doi"] and rate["status"] == "read"
+    inf = json.loads(meta[b"jaksim.parameters"])["infections"]["herpes_zoster"]
+    assert inf["evidence"] == "relative_effects"
+    rate = inf["rate_per_100py"]
+    base, re = rate["ra"]["baseline_rate_per_100py"], rate["ra"]["relative_effect"]
+    assert base["source"] == "library" and base["citation"] and base["doi"] and base["status"] == "read"
+    assert base["calibration"]["reference_rate_per_100py"] > 0
+    assert re["status"] in ("read", "computed") and re["effects"] and all(e["citation"] for e in re["effects"])
+    assert sum(c["share_of_variance"] for c in re["comparisons"]) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_programme_rates_carry_citations(tmp_path):
+    """The programme_rates evidence set records each drug's own programme rate and its source."""
+    text = MINIMAL.replace("  infection_a: {rate_per_100py: 5.0}\n  infection_b: {rate_per_100py: 2.0}\n",
+                           "  herpes_zoster: {}\n")
+    scenario = write_scenario(tmp_path, "evidence: programme_rates\n" + text)
+    out = tmp_path / "out"
+    assert main(["run", str(scenario), "--out", str(out), "--n-patients", "200"]) == 0
+    meta = pq.read_schema(out / "events" / "arm=base" / "part-00000.parquet").metadata
+    inf = json.loads(meta[b"jaksim.parameters"])["infections"]["herpes_zoster"]
+    assert inf["evidence"] == "programme_rates"
+    rate = inf["rate_per_100py"]
+    assert rate["ra"]["source"] == "library" and rate["ra"]["citation"] and rate["ra"]["status"] == "read"
 
 
 def test_metadata_in_duckdb(run_dir):

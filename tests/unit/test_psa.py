@@ -33,8 +33,10 @@ def test_same_seed_same_results_whatever_order_threads_and_batches(scenario):
 
 def test_drawn_parameters_follow_the_library_distributions(scenario):
     params = psa.parameters(scenario)
-    assert {"rate.tofacitinib.5mg.ra.herpes_zoster", "event_costs.herpes_zoster.outpatient",
-            "utility.decrements.herpes_zoster.decrement"} <= {p.name for p in params}
+    names = {p.name for p in params}
+    assert {"baseline.ra_herpes_zoster_bsrbr_nbdmard", "utility.decrements.herpes_zoster.decrement"} <= names
+    assert any(n.startswith("relative_effect.") for n in names)
+    assert not any(n.startswith("rate.") for n in names)          # programme rates: not in this evidence set
     n = 4000
     x = psa.draw_values(params, scenario.seed, range(n))
     assert np.array_equal(x[:5], psa.draw_values(params, scenario.seed, range(5)))
@@ -81,3 +83,33 @@ def test_cli_psa_and_report(tmp_path, scenario_writer):
     assert cli.main(["run", str(path), "--n-patients", "300", "--out", str(run)]) == 0
     assert cli.main(["report", str(run)]) == 0
     assert (run / "report" / "ce_plane.png").is_file()
+
+
+def test_relative_effects_of_one_trial_are_drawn_jointly(scenario):
+    """Contrasts sharing a trial arm are correlated as computed (Gaussian copula on the log
+    scale); the correlation of the drawn log ratios is within 4.5 SE (1/sqrt(n)) of it."""
+    from jaksim.run.psa_parameters import correlation
+    params = psa.parameters(scenario.with_overrides(evidence="relative_effects"))
+    groups: dict = {}
+    for j, p in enumerate(params):
+        if p.group is not None:
+            groups.setdefault(p.group, []).append(j)
+    joint = [idx for idx in groups.values() if len(idx) > 1]
+    assert joint, "no trial with two drawn contrasts"
+    n = 4000
+    x = np.log(psa.draw_values(params, scenario.seed, range(n)))
+    checked = 0
+    for idx in joint:
+        r = correlation([params[j] for j in idx])
+        for a in range(len(idx)):
+            for b in range(a + 1, len(idx)):
+                got = np.corrcoef(x[:, idx[a]], x[:, idx[b]])[0, 1]
+                assert abs(got - r[a, b]) < 4.5 / np.sqrt(n), (params[idx[a]].name, params[idx[b]].name, got, r[a, b])
+                checked += abs(r[a, b]) > 0.05
+    assert checked >= 1                    # at least one pair is really correlated
+
+
+def test_programme_rates_evidence_draws_programme_rates(scenario):
+    names = {p.name for p in psa.parameters(scenario.with_overrides(evidence="programme_rates"))}
+    assert "rate.tofacitinib.5mg.ra.herpes_zoster" in names
+    assert not any(n.startswith(("baseline.", "relative_effect.")) for n in names)

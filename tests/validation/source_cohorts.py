@@ -1,5 +1,11 @@
 """Shared helpers of the validation tests: replaying a library rate's source population.
 
+These tests check the ``programme_rates`` evidence set (each drug's own programme rate,
+calibrated to its source population), so every scenario they build says ``evidence:
+programme_rates``: replaying a programme's population is *input reproduction* of that set.
+The default evidence set (baseline × relative effects) is validated in ``test_evidence.py``
+(trial-by-trial input reproduction and leave-one-trial-out, out of sample).
+
 A library rate is the average over the population it was measured in (``SourcePopulation``,
 ``jaksim.calibration``). These helpers build a jaksim scenario whose cohort is that population
 (truncated-normal age with its mean and SD, binary-covariate and glucocorticoid shares),
@@ -72,7 +78,7 @@ def source_scenario(drug: str, dose_mg: float, pop: SourcePopulation, n: int, *,
                     age_at: str = "baseline", horizon: float | None = None,
                     arms: dict | None = None, types=TYPES, **share_overrides) -> dict:
     """A scenario replaying ``pop`` on ``drug`` ``dose_mg`` (library rates and hazard ratios)."""
-    sc = {"name": "validation", "seed": seed, "n_patients": n,
+    sc = {"name": "validation", "seed": seed, "n_patients": n, "evidence": "programme_rates",
           "horizon_years": pop.follow_up_years if horizon is None else horizon,
           "cohort": cohort_of(pop, age_at=age_at, **share_overrides),
           "treatment": {"drug": drug, "dose_mg": dose_mg, "discontinuation_rate_per_100py": 0},

@@ -154,3 +154,48 @@ def check_economics(data: dict, parameters: dict, where: Where) -> None:
         _known(where, ("utility", "decrements", t), t, [*types, PHN], "infection type")
     if PHN not in data["utility"]["decrements"]:
         raise where.error(("utility", "decrements"), f"missing required key '{PHN}' (its decrement and duration)")
+
+
+def _treatment(where: Where, path: tuple, t: dict, drugs: dict, classes: set[str]) -> None:
+    """A treatment names a drug of ``drugs`` (and one of its doses) or a known drug class."""
+    if t.get("drug_class") is not None:
+        _known(where, path + ("drug_class",), t["drug_class"], sorted(classes), "drug class")
+        return
+    _known(where, path + ("drug",), t["drug"], drugs, "drug")
+    if t.get("dose_mg") is not None:
+        _drug_dose(where, path, t, drugs)
+
+
+def check_evidence(data: dict, parameters: dict, where: Where, known_trials: set[str] | None = None) -> None:
+    """Baselines and relative effects name drugs, doses, classes, types, indications and trials
+    that exist (``known_trials``: more trial ids, e.g. the package's for a user library); ids
+    are unique; one baseline per indication and type."""
+    drugs, types = parameters["drugs"], parameters["infection_types"]
+    classes = {d["drug_class"] for d in drugs.values()} | {data["reference_treatment"].get("drug_class") or ""}
+    classes.discard("")
+    _treatment(where, ("reference_treatment",), data["reference_treatment"], drugs, classes)
+    for i, c in enumerate(data.get("class_effects", [])):
+        _known(where, ("class_effects", i), c, sorted(classes), "drug class")
+    trials = {t["id"] for t in data.get("trials", [])} | (known_trials or set())
+    for i, t in enumerate(data.get("trials", [])):
+        _known(where, ("trials", i, "indication"), t["indication"], INDICATIONS, "indication")
+    for i, b in enumerate(data.get("baselines", [])):
+        _known(where, ("baselines", i, "indication"), b["indication"], INDICATIONS, "indication")
+        _known(where, ("baselines", i, "type"), b["type"], types, "infection type")
+        _treatment(where, ("baselines", i, "treatment"), b["treatment"], drugs, classes)
+    for i, e in enumerate(data.get("relative_effects", [])):
+        path = ("relative_effects", i)
+        if e.get("indication") is not None:
+            _known(where, path + ("indication",), e["indication"], INDICATIONS, "indication")
+        if e.get("type") is not None:
+            _known(where, path + ("type",), e["type"], types, "infection type")
+        _treatment(where, path + ("treatment",), e["treatment"], drugs, classes)
+        _treatment(where, path + ("comparator",), e["comparator"], drugs, classes)
+        if e.get("trial") is not None:
+            _known(where, path + ("trial",), e["trial"], sorted(trials), "trial id")
+    for i, x in enumerate(data.get("dose_order_exceptions", [])):
+        _known(where, ("dose_order_exceptions", i, "drug"), x["drug"], drugs, "drug")
+        _known(where, ("dose_order_exceptions", i, "type"), x["type"], types, "infection type")
+    for section in ("trials", "baselines", "relative_effects"):
+        _unique(where, section, data.get(section, []), lambda e: e["id"])
+    _unique(where, "baselines", data.get("baselines", []), lambda b: (b["indication"], b["type"]))

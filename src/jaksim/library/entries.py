@@ -36,9 +36,12 @@ class Sourced:
     extra: tuple = ()
     shown: tuple[str, ...] = PROVENANCE_KEYS
 
+    library: str = ""          # a user library file the value came from ("": the package's)
+
     def provenance(self) -> dict[str, Any]:
-        """The value and its source as a provenance record (``shown`` keys)."""
-        return {k: getattr(self, k) for k in self.shown}
+        """The value and its source as a provenance record (``shown`` keys; the user library file)."""
+        rec = {k: getattr(self, k) for k in self.shown}
+        return {**rec, "library": self.library} if self.library else rec
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ def sourced(entry: dict, value_key: str) -> Sourced:
     """A ``parameters.yaml`` entry as a Sourced value (its number under ``value_key``)."""
     return Sourced(value=float(entry[value_key]), citation=str(entry.get("citation", "")),
                    doi=entry.get("doi") or entry.get("doi_or_url"), status=str(entry.get("status", "")),
-                   note=str(entry.get("note", "") or ""))
+                   note=str(entry.get("note", "") or ""), library=str(entry.get("library", "")))
 
 
 class Library:
@@ -84,11 +87,18 @@ class Library:
     passes copies with drawn values); ``root`` is the folder they come from.
     """
 
-    def __init__(self, data: dict, root: Path, vaccines: dict | None = None):
+    def __init__(self, data: dict, root: Path, vaccines: dict | None = None, evidence: dict | None = None):
         self.data, self.root = data, root
         if vaccines is None:
             from jaksim.library.loader import load_vaccines
             vaccines = load_vaccines(root)
+        if evidence is None:
+            from jaksim.library.loader import load_evidence
+            evidence = load_evidence(root)
+        #: baselines on the reference treatment, trials and relative effects (``evidence.yaml``)
+        self.evidence: dict = evidence
+        #: the user library file merged in (``library/user.py``), None for the package's own
+        self.user_file: str | None = None
         #: zoster vaccine efficacy, waning and PHN by age (``vaccines.yaml``)
         self.vaccines: dict = vaccines
         self.drugs: dict[str, dict] = data.get("drugs", {})
@@ -115,7 +125,11 @@ class Library:
             return None
         s = sourced(r, "rate_per_100py")
         return Sourced(s.value, s.citation, s.doi, s.status, s.note,
-                       (("measure", r.get("measure")), ("population", r.get("population"))))
+                       (("measure", r.get("measure")), ("population", r.get("population"))), library=s.library)
+
+    def programme_keys(self) -> list[tuple]:
+        """(drug, dose_mg, indication, type) of every programme rate (``evidence: programme_rates``)."""
+        return list(self._rates)
 
     def hazard_ratio(self, infection_type: str, covariate: str) -> Sourced | None:
         """Hazard ratio of a covariate for a type (``extra``: its reference age, if any), or None."""
@@ -125,7 +139,7 @@ class Library:
         s = sourced(h, "hazard_ratio")
         if "reference_age" in h:
             return Sourced(s.value, s.citation, s.doi, s.status, s.note,
-                           (("reference_age", float(h["reference_age"])),))
+                           (("reference_age", float(h["reference_age"])),), library=s.library)
         return s
 
     def consequence(self, infection_type: str, quantity: str) -> Sourced | None:

@@ -1,7 +1,8 @@
 """The one loader of the parameter library: every file read, checked and cached here.
 
 Files of a library folder: ``parameters.yaml``, ``source_populations.yaml``, ``vaccines.yaml``,
-``economics.yaml`` and the life tables (CSV) that ``parameters.yaml`` names. Each YAML file is
+``economics.yaml``, ``evidence.yaml`` (baselines and relative effects) and the life tables (CSV)
+that ``parameters.yaml`` names. Each YAML file is
 parsed with the line of every key (``jaksim.scenario.yamlfile``), validated against its
 schema (``schema.py``) and checked for references between entries (a rate's drug, dose and
 infection type exist, no entry is given twice, ...). Any problem is a :class:`LibraryError`
@@ -29,7 +30,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from jaksim.errors import LibraryError, ScenarioError
-from jaksim.library import checks, schema
+from jaksim.library import checks, evidence_schema, schema
 from jaksim.library.entries import Library, LifeTable, Sourced
 from jaksim.scenario.yamlfile import Lines, _construct, _Loader, construct_bool, construct_int
 
@@ -41,6 +42,7 @@ FILES: dict[str, type[BaseModel]] = {
     "source_populations.yaml": schema.SourcePopulationsFile,
     "vaccines.yaml": schema.VaccinesFile,
     "economics.yaml": schema.EconomicsFile,
+    "evidence.yaml": evidence_schema.EvidenceFile,
 }
 LIFE_TABLE_COLUMNS = ("age", "male_qx", "female_qx")
 
@@ -129,6 +131,8 @@ def _load(name: str, root: Path) -> dict:
         checks.check_source_populations(data, _load("parameters.yaml", root), where)
     elif name == "economics.yaml":
         checks.check_economics(data, _load("parameters.yaml", root), where)
+    elif name == "evidence.yaml":
+        checks.check_evidence(data, _load("parameters.yaml", root), where)
     return data
 
 
@@ -145,6 +149,11 @@ def load_source_populations(root: str | Path | None = None) -> dict:
 def load_vaccines(root: str | Path | None = None) -> dict:
     """``vaccines.yaml``: zoster vaccine efficacy and waning, PHN probability by age."""
     return _load("vaccines.yaml", library_root(root))
+
+
+def load_evidence(root: str | Path | None = None) -> dict:
+    """``evidence.yaml``: baseline risks, trials and relative effects (validated, cached)."""
+    return _load("evidence.yaml", library_root(root))
 
 
 def load_economics(root: str | Path | None = None) -> dict:

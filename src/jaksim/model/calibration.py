@@ -157,6 +157,33 @@ _WHY = {
 }
 
 
+def population_from_entry(pid: str, p: dict) -> SourcePopulation:
+    """A described population (library entry: shares as fractions, null = not reported) with a
+    typical RA-trial value, stated as an assumption, for each characteristic not reported."""
+    vals, notes = {}, []
+    n, py = p.get("n_patients"), p.get("person_years")
+    got = dict(p)
+    got["follow_up_years"] = p.get("follow_up_years") or (py / n if n and py else None)
+    for key, default in TYPICAL_RA_TRIAL.items():
+        v = got.get(key)
+        if v is None:
+            v = default
+            notes.append(_WHY.get(key, f"{key} not reported: {default:g} assumed (pooled tofacitinib "
+                                       "RA programme, Cohen 2020)"))
+        vals[key] = float(v)
+    gc_any = vals["glucocorticoid_any"]
+    high = min(vals["glucocorticoid_7_5mg_or_more"], gc_any)
+    return SourcePopulation(
+        id=pid, age_mean_years=vals["age_mean_years"], age_sd_years=vals["age_sd_years"],
+        shares={"female": vals["female"], "asia": vals["asia"], "prior_zoster": vals["prior_zoster"],
+                "diabetes": vals["diabetes"], "zoster_vaccinated": 0.0,
+                "chronic_lung_disease": vals["chronic_lung_disease"]},
+        glucocorticoid_below_7_5mg=gc_any - high, glucocorticoid_7_5mg_or_more=high,
+        follow_up_years=vals["follow_up_years"],
+        assumptions=tuple(notes) + ("covariates independent of each other and of age",
+                                    "zoster vaccination absent in trial populations"))
+
+
 def source_populations(data: dict) -> dict[tuple, SourcePopulation]:
     """Map (drug, dose_mg, type, indication) → SourcePopulation from the validated data of
     ``library/source_populations.yaml`` (``jaksim.library.loader.load_source_populations``;
@@ -165,28 +192,7 @@ def source_populations(data: dict) -> dict[tuple, SourcePopulation]:
     for p in data.get("source_populations", []):
         if p.get("status") == "assumption" and p.get("age_mean_years") is None:
             continue  # no measured population behind the rate: leave it uncalibrated
-        vals, notes = {}, []
-        n, py = p.get("n_patients"), p.get("person_years")
-        got = dict(p)
-        got["follow_up_years"] = p.get("follow_up_years") or (py / n if n and py else None)
-        for key, default in TYPICAL_RA_TRIAL.items():
-            v = got.get(key)
-            if v is None:
-                v = default
-                notes.append(_WHY.get(key, f"{key} not reported: {default:g} assumed (pooled tofacitinib "
-                                           "RA programme, Cohen 2020)"))
-            vals[key] = float(v)
-        gc_any = vals["glucocorticoid_any"]
-        high = min(vals["glucocorticoid_7_5mg_or_more"], gc_any)
-        pop = SourcePopulation(
-            id=p["id"], age_mean_years=vals["age_mean_years"], age_sd_years=vals["age_sd_years"],
-            shares={"female": vals["female"], "asia": vals["asia"], "prior_zoster": vals["prior_zoster"],
-                    "diabetes": vals["diabetes"], "zoster_vaccinated": 0.0,
-                    "chronic_lung_disease": vals["chronic_lung_disease"]},
-            glucocorticoid_below_7_5mg=gc_any - high, glucocorticoid_7_5mg_or_more=high,
-            follow_up_years=vals["follow_up_years"],
-            assumptions=tuple(notes) + ("covariates independent of each other and of age",
-                                        "zoster vaccination absent in trial populations"))
+        pop = population_from_entry(p["id"], p)
         for a in p.get("applies_to", []):
             out[(a["drug"], float(a["dose_mg"]), a["type"], a.get("indication", "ra"))] = pop
     return out

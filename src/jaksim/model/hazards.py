@@ -28,7 +28,7 @@ from jaksim.codes import MAX_AGE, ZOSTER
 from jaksim.errors import LibraryError
 from jaksim.library import Library, LifeTable, Sourced, read_life_table
 from jaksim.library.resolve import SCENARIO, library_record, resolve
-from jaksim.model.calibration import calibrate
+from jaksim.model.base_rates import RateContext, base_rates, calibrate_rates
 from jaksim.model.vaccination import vaccine_arrays
 from jaksim.scenario.schema import (
     BINARY_COVARIATES,
@@ -115,10 +115,11 @@ class _Context:
     strict: bool                 # a missing indication is an error (else: any one suffices)
     tot_edges: list[float]       # years on treatment where a time-on-treatment multiplier changes
     calibrate: bool = True       # False: library rates left as published (checking only, no scipy)
+    cohort: object = None        # CohortSource (calibrates a rate typed for the population)
 
 
 def build_arm(scenario: Scenario, arm_index: int, library: Library,
-              indications: list[str] | None = None, calibrate: bool = True) -> ArmSpec:
+              indications: list[str] | None = None, calibrate: bool = True, cohort=None) -> ArmSpec:
     """Resolve one arm of a scenario against the library into an ArmSpec.
 
     Each value comes from the scenario file if given there, else from the library, else a
@@ -132,7 +133,7 @@ def build_arm(scenario: Scenario, arm_index: int, library: Library,
     ctx = _Context(scenario, arm, ("arms", arm_index), library, indications or cohort_indications(scenario),
                    indications is not None or getattr(scenario.cohort, "indication", None) is not None,
                    sorted({s.until_years for inf in arm.infections.values() for s in inf.time_on_treatment}),
-                   calibrate)
+                   calibrate, cohort)
     types = tuple(arm.infections)
     specs = [_infection(ctx, name) for name in types]
     prov: dict = {"treatment": {"drug": tr.drug, "dose_mg": tr.dose_mg},
@@ -194,7 +195,8 @@ def _infection(ctx: _Context, name: str) -> _TypeSpec:
     inf = ctx.arm.infections[name]
     tr = ctx.arm.treatment
     path = ctx.at + ("infections", name)
-    base, ip = _base_rates(ctx, name)
+    rctx = RateContext(ctx.scenario, ctx.arm, ctx.at, ctx.library, ctx.indications, ctx.strict, ctx.cohort)
+    base, ip = base_rates(rctx, name)
     age_log_hr, ref_age, hr_gc, log_hr, hr_prov = _hazard_ratios(ctx.library, name, inf.hazard_ratios)
     ip.update(hr_prov)
     tot_mult = _time_on_treatment(inf, ctx.tot_edges)
@@ -206,9 +208,8 @@ def _infection(ctx: _Context, name: str) -> _TypeSpec:
         given, ctx.library.off_treatment_hazard_ratio(name), assumed=1.0, source=label,
         why="same hazard off treatment assumed")
     p = _consequences(ctx, name, ip)
-    if inf.rate_per_100py is None and ctx.calibrate:
-        _calibrate(ctx.library, tr.drug, tr.dose_mg, name, ip["rate_per_100py"], base,
-                   log_hr, hr_gc, age_log_hr, ref_age)
+    if ctx.calibrate:
+        calibrate_rates(rctx, name, ip, base, log_hr, hr_gc, age_log_hr, ref_age)
     if inf.background_incidence is not None:
         s = ctx.library.tuberculosis_setting_ratio(inf.background_incidence)
         if name != "tuberculosis" or s is None:
@@ -218,32 +219,6 @@ def _infection(ctx: _Context, name: str) -> _TypeSpec:
         base *= s.value          # after calibration: relative to the programme average
         ip["background_incidence"] = {"setting": inf.background_incidence, **library_record(s)}
     return _TypeSpec(base, log_hr, hr_gc, age_log_hr, ref_age, tot_mult, off_hr, p, ip)
-
-
-def _base_rates(ctx: _Context, name: str) -> tuple[np.ndarray, dict]:
-    """Rate per PY by indication (NaN: none) and its provenance, from the scenario or the library."""
-    inf = ctx.arm.infections[name]
-    tr = ctx.arm.treatment
-    base = np.full(len(INDICATIONS), np.nan)
-    if inf.rate_per_100py is not None:
-        base[:] = inf.rate_per_100py / 100.0
-        return base, {"rate_per_100py": {"value": inf.rate_per_100py, "source": SCENARIO}}
-    found = {}
-    for j, ind in enumerate(INDICATIONS):
-        s = ctx.library.rate(tr.drug, tr.dose_mg, ind, name)
-        if s is not None:
-            base[j] = s.value / 100.0
-            found[ind] = library_record(s, with_extra=True)
-    missing = [i for i in ctx.indications if i not in found]
-    if (ctx.strict and missing) or not found:
-        types = ctx.library.infection_types
-        known = ("" if name in types else
-                 f" ('{name}' is not an infection type of the library, which has: {', '.join(types)})")
-        raise ctx.scenario.error(ctx.at + ("infections", name),
-                                 f"the parameter library has no rate for '{name}' on {tr.drug} "
-                                 f"{tr.dose_mg:g} mg in {', '.join(missing or ctx.indications)}{known}; give "
-                                 f"infections.{name}.rate_per_100py (events per 100 patient-years)")
-    return base, {"rate_per_100py": found}
 
 
 def _hazard_ratios(library: Library, name: str, hrs: HazardRatios
@@ -315,24 +290,6 @@ def _phn_by_age(arm: Arm, types: tuple[str, ...], library: Library, prov: dict) 
     return p_phn
 
 
-def _calibrate(library: Library, drug: str, dose_mg: float, name: str, found: dict, base_k: np.ndarray,
-               log_hr_k, hr_gc_k, age_log_hr_k, ref_age_k) -> None:
-    """Replace published library rates by reference-patient rates under this arm's hazard ratios."""
-    for j, ind in enumerate(INDICATIONS):
-        entry = found.get(ind)
-        if entry is None:
-            continue
-        pop = library.source_population(drug, dose_mg, name, ind)
-        if pop is None:
-            entry["calibration"] = (f"none: no described source population for this {ind} rate; the published "
-                                    "rate is used as the reference patient's rate")
-            continue
-        cal = calibrate(entry["value"], entry.get("measure") or "first_event", pop,
-                        log_hr_k, hr_gc_k, age_log_hr_k, ref_age_k)
-        base_k[j] = cal.reference_rate_per_100py / 100.0
-        entry["calibration"] = cal.provenance()
-
-
 def _mortality(scenario: Scenario, arm_index: int, library: Library) -> tuple[np.ndarray, dict]:
     """Background death hazard per PY, (2, MAX_AGE+1) [male, female] by completed age, and provenance:
     a constant scenario rate, or a life table (library or user CSV) times the excess mortality ratio."""
@@ -372,6 +329,7 @@ def _life_table(scenario: Scenario, path: tuple, name: str, library: Library) ->
 
 
 def build_arms(scenario: Scenario, library: Library, indications: list[str] | None = None,
-               calibrate: bool = True) -> list[ArmSpec]:
-    """ArmSpecs for every arm of the scenario, in file order (``calibrate``: see build_arm)."""
-    return [build_arm(scenario, i, library, indications, calibrate) for i in range(len(scenario.arms))]
+               calibrate: bool = True, cohort=None) -> list[ArmSpec]:
+    """ArmSpecs for every arm of the scenario, in file order (``calibrate``: see build_arm;
+    ``cohort``: the CohortSource whose first patients calibrate a rate typed for the population)."""
+    return [build_arm(scenario, i, library, indications, calibrate, cohort) for i in range(len(scenario.arms))]

@@ -16,7 +16,7 @@ from jaksim.cohort.patients import CohortSource
 from jaksim.economics.costs_qalys import resolve as resolve_economics
 from jaksim.errors import JaksimError
 from jaksim.kernel.keys import stream_key
-from jaksim.library import load_library
+from jaksim.library.user import scenario_library
 from jaksim.model.hazards import ArmSpec, build_arms
 from jaksim.model.vaccination import Schedule
 from jaksim.scenario.schema import Scenario
@@ -69,12 +69,12 @@ def build_model(scenario: Scenario, draw: int = 0, library=None, economics_libra
     Model
         The resolved model, shared read-only by every chunk and arm.
     """
-    library = library if library is not None else load_library()
+    library = library if library is not None else scenario_library(scenario)
     try:
         cohort = CohortSource(scenario)
     except JaksimError as exc:
         raise scenario.error(("cohort", "from_file"), str(exc).removeprefix("cohort.from_file: ")) from None
-    arms = tuple(build_arms(scenario, library, cohort.indications(), calibrate=calibrate))
+    arms = tuple(build_arms(scenario, library, cohort.indications(), calibrate=calibrate, cohort=cohort))
     types = arms[0].types
     seed = scenario.seed
     return Model(

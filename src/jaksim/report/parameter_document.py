@@ -49,7 +49,12 @@ def parameters_markdown(lib: Library) -> str:
             "(shown in the note); **assumption** = not from a source (the note says why)."),
            ("PSA distribution: what a probabilistic sensitivity analysis draws (see "
             "`jaksim/library/uncertainty.py`)."), ""]
-    out += _rates(lib) + _ratios_and_probabilities(lib) + _mortality(lib) + _source_populations(lib)
+    from jaksim.report.assumptions import library_status_counts
+    from jaksim.report.evidence_document import evidence_sections, status_table
+    out += status_table(library_status_counts(lib)) + evidence_sections(lib)
+    out += ["## Programme rates (`evidence: programme_rates`, and the fallback where the network has no "
+            "evidence for a drug and type)", ""]
+    out += _rates(lib)[2:] + _ratios_and_probabilities(lib) + _mortality(lib) + _source_populations(lib)
     return "\n".join(out) + "\n"
 
 

@@ -21,12 +21,10 @@ draws are kept as they finish (``checkpoint.DrawStore``). Results are written on
 
 from __future__ import annotations
 
-import copy
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numba
 import numpy as np
@@ -34,159 +32,23 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from jaksim import __version__
-from jaksim.codes import PHN, ZOSTER
-from jaksim.economics.costs_qalys import (
-    OUTCOMES,
-    economics_library,
-    entry_distribution,
-    library_parameters,
-)
+from jaksim.economics.costs_qalys import OUTCOMES
 from jaksim.errors import JaksimError
-from jaksim.kernel.rng import stream_key, uniform
-from jaksim.library import Library, load_library
-from jaksim.library.uncertainty import distribution, probability_distribution
-from jaksim.model.hazards import cohort_indications
+from jaksim.library import Library
+from jaksim.library.user import scenario_library
 from jaksim.model.spec import build_model
 from jaksim.output.arrow import column
 from jaksim.output.parquet import OutputFolder
 from jaksim.run.checkpoint import DRAWS, DrawStore
 from jaksim.run.chunks import Cohorts, initial_cap, run_chunks, set_threads
+from jaksim.run.psa_parameters import Parameter, draw_values, libraries, parameters
 from jaksim.run.totals import DrawTotals
 from jaksim.scenario.schema import Scenario
 
+SUMMARISED = ("costs", "qalys", "life_years", "costs_undiscounted", "qalys_undiscounted")
 CHUNK = 1 << 16
 #: cohorts of up to this many patients keep their chunks and schedules in memory between draws
 KEEP = 1 << 21
-_VALUE_KEY = {"rates": "rate_per_100py", "hazard_ratios": "hazard_ratio", "consequences": "probability",
-              "discontinuation": "rate_per_100py", "off_treatment_hazard_ratio": "hazard_ratio"}
-SUMMARISED = ("costs", "qalys", "life_years", "costs_undiscounted", "qalys_undiscounted")
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """One uncertain library value: where it lives, its distribution and its point value."""
-
-    name: str
-    library: str          # "parameters" or "economics"
-    location: tuple       # (section, index, key) in parameters.yaml, or the key path in economics.yaml
-    dist: Any             # frozen scipy distribution (or uncertainty.PointMass): .ppf, .mean
-    point: float
-    family: str
-    citation: str
-    status: str
-
-
-def _param_name(section: str, e: dict) -> str:
-    if section == "rates":
-        return f"rate.{e['drug']}.{float(e['dose_mg']):g}mg.{e.get('indication', 'ra')}.{e['type']}"
-    if section == "hazard_ratios":
-        return f"hazard_ratio.{e['type']}.{e['covariate']}"
-    if section == "consequences":
-        return f"{e['quantity']}_probability.{e['type']}"
-    if section == "discontinuation":
-        return f"discontinuation_rate.{e['drug']}"
-    return f"off_treatment_hazard_ratio.{e['type']}"
-
-
-def parameters(scenario: Scenario, library: Library | None = None) -> list[Parameter]:
-    """Uncertain library parameters that the scenario's arms can use (fixed values left out)."""
-    lib = library or load_library()
-    drugs = {(a.treatment.drug, float(a.treatment.dose_mg)) for a in scenario.arms}
-    types = set(scenario.arms[0].infections)
-    inds = set(cohort_indications(scenario))
-    out: list[Parameter] = []
-    for section, key in _VALUE_KEY.items():
-        for i, e in enumerate(lib.data.get(section, [])):
-            if section == "rates" and ((e["drug"], float(e["dose_mg"])) not in drugs or e["type"] not in types
-                                       or e.get("indication", "ra") not in inds):
-                continue
-            if section == "discontinuation" and e["drug"] not in {d for d, _ in drugs}:
-                continue
-            if section != "discontinuation" and section != "rates" and e["type"] not in types:
-                continue
-            d = distribution(section, e)
-            if d.family == "fixed":
-                continue
-            out.append(Parameter(_param_name(section, e), "parameters", (section, i, key), d.frozen(),
-                                 float(e[key]), d.family, str(e.get("citation", "")), str(e.get("status", ""))))
-    for vaccine in sorted({a.vaccination.vaccine for a in scenario.arms if a.vaccination is not None}):
-        for gi, grp in enumerate(lib.vaccines["vaccines"][vaccine]["age_groups"]):
-            if "anchor_efficacy" not in grp:
-                continue
-            d = probability_distribution(float(grp["anchor_efficacy"]), grp.get("anchor_ci95"))
-            if d.family == "fixed":
-                continue
-            out.append(Parameter(f"vaccine_efficacy.{vaccine}.from_age_{grp['from_age_years']:g}", "vaccines",
-                                 ("vaccines", vaccine, "age_groups", gi, "anchor_efficacy"), d.frozen(),
-                                 float(grp["anchor_efficacy"]), d.family, str(grp.get("citation", "")),
-                                 str(grp.get("status", ""))))
-    mort = lib.data.get("mortality", {}).get("excess_mortality_ratio")
-    if mort and any(a.mortality.rate_per_100py is None for a in scenario.arms):
-        d = distribution("mortality", mort)
-        if d.family != "fixed":
-            out.append(Parameter("excess_mortality_ratio", "parameters", ("mortality", None, "value"), d.frozen(),
-                                 float(mort["value"]), d.family, str(mort.get("citation", "")),
-                                 str(mort.get("status", ""))))
-    econ = scenario.arms[0].economics
-    if econ is not None:
-        model = build_model(scenario)
-        currency = model.economics[0].currency
-        vaccines = {a.vaccination.vaccine for a in scenario.arms if a.vaccination is not None}
-        for path, e in library_parameters(economics_library()):
-            if path[0] == "currencies" and (path[1] != currency or (path[2] == "event_costs" and path[3] not in types)
-                                            or (path[2] == "vaccines" and path[3] not in vaccines)
-                                            or (path[2] == PHN and ZOSTER not in types)):
-                continue
-            if path[:2] == ("utility", "decrements") and path[2] not in types | {PHN}:
-                continue
-            dist = entry_distribution(e)
-            if dist is None:
-                continue
-            name = ".".join(str(p) for p in (path[2:] if path[0] == "currencies" else path))
-            name = "event_costs." + name if name == PHN else name
-            out.append(Parameter(name, "economics", path, dist, float(e["value"]), e.get("distribution", ""),
-                                 str(e.get("citation", "")), str(e.get("status", ""))))
-    names = [p.name for p in out]
-    if len(set(names)) != len(names):
-        raise JaksimError(f"PSA parameter names are not unique: {sorted(n for n in names if names.count(n) > 1)}")
-    return out
-
-
-def draw_values(params: Sequence[Parameter], seed: int, draws: Sequence[int]) -> np.ndarray:
-    """(len(draws), len(params)) drawn values: ppf of one keyed uniform per (parameter, draw)."""
-    out = np.empty((len(draws), len(params)))
-    for j, p in enumerate(params):
-        u = np.array([uniform(stream_key(seed, f"psa/{p.name}", int(d)), 0, 0) for d in draws])
-        out[:, j] = p.dist.ppf(u)
-    return out
-
-
-def libraries(params: Sequence[Parameter], values: Sequence[float] | np.ndarray) -> tuple[Library, dict]:
-    """A parameter library and an economics library holding the given values."""
-    base = load_library()
-    data = copy.deepcopy(base.data)
-    vaccines = copy.deepcopy(base.vaccines)
-    econ = economics_library()
-    for p, v in zip(params, values, strict=False):
-        if p.library == "vaccines":
-            node = vaccines
-            for k in p.location[:-1]:
-                node = node[k]
-            node[p.location[-1]] = float(v)
-        elif p.library == "parameters":
-            section, i, key = p.location
-            entry = data["mortality"]["excess_mortality_ratio"] if i is None else data[section][i]
-            entry[key] = float(v)
-        else:
-            node = econ
-            for k in p.location:
-                node = node[k]
-            node["value"] = float(v)
-    lib = Library(data, base.root, vaccines)
-    lib._pops = base._pops_all()
-    return lib, econ
-
-
 def _run_once(scenario: Scenario, draw: int, lib: Library, econ: dict, blocks: Cohorts | None):
     """All arms for one parameter set and draw: (model, outcome names, {arm: DrawArmTotals},
     the shared cohort chunks and schedules, made here under this draw when ``blocks`` is None)."""
@@ -241,14 +103,14 @@ def _draw(scenario: Scenario, draw: int, params: Sequence[Parameter], values: np
     """One draw as a task on a Dask worker: (draw, outcome names, results); ``blocks`` shared."""
     if numba_threads is not None:
         set_threads(min(numba_threads, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
-    lib, econ = libraries(params, values)
+    lib, econ = libraries(params, values, scenario_library(scenario))
     _, names, res, _ = _run_once(scenario, draw, lib, econ, blocks)
     return draw, names, res
 
 
 def _first_blocks(scenario: Scenario, draw: int, params: Sequence[Parameter], values: np.ndarray) -> Cohorts:
     """Cohort chunks and schedules shared by all draws, made under the first draw's values."""
-    lib, econ = libraries(params, values)
+    lib, econ = libraries(params, values, scenario_library(scenario))
     return Cohorts(build_model(scenario, draw=draw, library=lib, economics_library=econ), CHUNK, keep=KEEP)
 
 
@@ -310,7 +172,7 @@ def run_psa(scenario: Scenario, draws: Sequence[int], *, threads: int | None = N
             finished[d] = (names, res)
     else:
         for i in todo:                    # the first draw makes the cohort chunks and schedules
-            lib, econ = libraries(params, values[i])
+            lib, econ = libraries(params, values[i], scenario_library(scenario))
             _, names, res, schedules = _run_once(scenario, draws[i], lib, econ, schedules)
             finished[draws[i]] = (names, res)
             if store is not None:
@@ -367,7 +229,7 @@ def _one_way(scenario: Scenario, params: Sequence[Parameter], schedules) -> pa.T
         vals = list(point)
         if j is not None:
             vals[j] = float(params[j].dist.ppf(q))
-        lib, econ = libraries(params, vals)
+        lib, econ = libraries(params, vals, scenario_library(scenario))
         _, _, res, schedules = _run_once(scenario, 0, lib, econ, schedules)
         for arm, (s1, _, _, _, _) in res.items():
             rows.append({"parameter": params[j].name if j is not None else "", "bound": bound,

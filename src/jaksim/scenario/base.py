@@ -1,6 +1,7 @@
 """The base of every scenario object: frozen, closed, located errors, YAML meaning what it says.
 
-``Model`` is the pydantic base class of the scenario schema (``schema.py``); ``ValueErrorAt``
+``Model`` is the pydantic base class of the scenario schema (``schema.py``), with the value
+types shared by its sections (``Name``, ``Probability``, ``HazardRatio``); ``ValueErrorAt``
 lets a validator point its error at a key below the object; ``normal_mass`` checks that a
 truncated normal has mass in its window without importing scipy (``jaksim validate`` stays fast).
 """
@@ -8,9 +9,14 @@ truncated normal has mass in its window without importing scipy (``jaksim valida
 from __future__ import annotations
 
 import math
-from typing import Any, get_args
+from typing import Annotated, Any, get_args
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+                            description="letters, digits, '_', '.', '-'; at most 64 characters")]
+Probability = Annotated[float, Field(ge=0.0, le=1.0, description="probability in [0, 1]")]
+HazardRatio = Annotated[float, Field(gt=0.0, le=1000.0, description="hazard ratio, > 0")]
 
 
 class ValueErrorAt(ValueError):

@@ -61,11 +61,13 @@ class _Source:
 
 # ------------------------------------------------------------------------ loading
 #: Keys a user may write at the top level of a scenario, and those required there.
-TOP_KEYS = ("name", "description", "seed", "n_patients", "horizon_years", "cohort", *ARM_KEYS[1:], "arms")
+TOP_KEYS = ("name", "description", "seed", "n_patients", "horizon_years", "evidence", "library", "cohort",
+            *ARM_KEYS[1:], "arms")
 TOP_REQUIRED = ("name", "seed", "n_patients", "horizon_years", "cohort", "treatment", "infections")
 #: pydantic's names of union members / tagged variants inside error locations (not user keys).
 _TAGS = {("cohort", "synthetic"): "SyntheticCohort", ("cohort", "file"): "FileCohort",
-         ("age", "truncated_normal"): "TruncatedNormalAge", ("age", "bands"): "AgeBands"}
+         ("age", "truncated_normal"): "TruncatedNormalAge", ("age", "bands"): "AgeBands",
+         ("rate_per_100py", "float"): "float", ("rate_per_100py", "TypedRate"): "TypedRate"}
 _UNION_MEMBER = re.compile(r"^(?:[a-z][a-z0-9_-]*\[.*\]|\[key\])$")
 
 

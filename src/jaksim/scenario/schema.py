@@ -22,16 +22,13 @@ from pydantic import (
 )
 
 from jaksim.errors import ScenarioError
-from jaksim.scenario.base import Model, ValueErrorAt, normal_mass
+from jaksim.scenario.base import HazardRatio, Model, Name, Probability, ValueErrorAt, normal_mass
+from jaksim.scenario.economics import Economics
 
-Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
-                            description="letters, digits, '_', '.', '-'; at most 64 characters")]
-Probability = Annotated[float, Field(ge=0.0, le=1.0, description="probability in [0, 1]")]
-HazardRatio = Annotated[float, Field(gt=0.0, le=1000.0, description="hazard ratio, > 0")]
-Indication = Literal["ra", "uc", "psa", "ad"]
+Indication = Literal["ra", "uc", "psa", "ad", "as"]
 GlucocorticoidBand = Literal["none", "below_7_5mg", "at_least_7_5mg"]
 GLUCOCORTICOID_BANDS: tuple[str, ...] = ("none", "below_7_5mg", "at_least_7_5mg")
-INDICATIONS: tuple[str, ...] = ("ra", "uc", "psa", "ad")
+INDICATIONS: tuple[str, ...] = ("ra", "uc", "psa", "ad", "as")
 #: Binary patient covariates that carry a hazard ratio, in kernel column order.
 BINARY_COVARIATES: tuple[str, ...] = ("female", "asia", "prior_zoster", "diabetes", "zoster_vaccinated",
                                       "chronic_lung_disease")
@@ -201,11 +198,28 @@ class TimeOnTreatmentStep(Model):
     hazard_ratio: HazardRatio
 
 
+#: what a rate typed in a scenario describes when ``applies_to`` is not given
+DEFAULT_APPLIES_TO: Literal["reference_patient", "population"] = "reference_patient"
+
+
+class TypedRate(Model):
+    """A rate typed in the scenario and whom it describes.
+
+    ``reference_patient``: the rate of the model's reference patient (reference age, male, no
+    glucocorticoid, no covariate), which hazard ratios then raise or lower; ``population``: the
+    rate in this scenario's own cohort, calibrated to it (all events per 100 PY on treatment).
+    """
+
+    value: float = Field(ge=0, le=100000, description="events per 100 patient-years")
+    applies_to: Literal["reference_patient", "population"] = DEFAULT_APPLIES_TO
+
+
 class Infection(Model):
     """One infection type: its rate for the reference patient, modifiers and consequences."""
 
-    rate_per_100py: float | None = Field(None, ge=0, le=100000,
-                                         description="events per 100 patient-years; default from library")
+    rate_per_100py: float | TypedRate | None = Field(
+        None, description="events per 100 patient-years (a number: the reference patient's; or "
+                          "{value, applies_to: population | reference_patient}); default from the evidence")
     recurrent: bool = True
     hazard_ratios: HazardRatios = HazardRatios()
     time_on_treatment: list[TimeOnTreatmentStep] = []
@@ -217,6 +231,20 @@ class Infection(Model):
         None, description="tuberculosis only: background TB incidence of the setting (library ratio)")
     post_herpetic_neuralgia_probability: Probability | None = Field(
         None, description="per episode, all ages; default (herpes_zoster): library, by age")
+
+    @field_validator("rate_per_100py")
+    @classmethod
+    def _rate_range(cls, v):
+        if isinstance(v, float | int) and not 0 <= v <= 100000:
+            raise ValueError(f"must be greater than or equal to 0 and at most 100000 events per 100 patient-years "
+                             f"(got {float(v)!r})")
+        return v
+
+    @property
+    def typed_rate(self) -> TypedRate | None:
+        """The typed rate with whom it applies to (None: not typed, the library's is used)."""
+        r = self.rate_per_100py
+        return r if isinstance(r, TypedRate) or r is None else TypedRate(value=float(r))
 
     @field_validator("time_on_treatment")
     @classmethod
@@ -312,49 +340,6 @@ class Vaccination(Model):
         return self
 
 
-# -------------------------------------------------------------------------- economics
-Money = Annotated[float, Field(ge=0, le=1e9, description="cost in the scenario's currency and price year")]
-
-
-class DiscountRates(Model):
-    """Annual discount rates (0.035 = 3.5% a year), applied in continuous time."""
-
-    costs: float = Field(ge=0, le=0.5, description="per year, for costs")
-    outcomes: float = Field(ge=0, le=0.5, description="per year, for QALYs and life-years")
-
-
-class EventEconomics(Model):
-    """Cost and utility loss of one event type; a missing value comes from the library."""
-
-    cost: Money | None = Field(None, description="per event not hospitalised")
-    cost_hospitalised: Money | None = Field(None, description="per hospitalised event")
-    utility_decrement: Probability | None = Field(None, description="utility lost while the episode lasts")
-    duration_years: float | None = Field(None, ge=0, le=100, description="how long the decrement lasts")
-
-
-class UtilityFromAge(Model):
-    """Baseline utility from a completed age on (until the next entry)."""
-
-    from_age_years: float = Field(ge=0, le=120)
-    utility: float = Field(ge=-1, le=1)
-
-
-class Economics(Model):
-    """Costs, utilities and discounting (per arm: an arm may override e.g. its drug cost)."""
-
-    currency: Literal["GBP", "USD"] | None = Field(None, description="default: the discount preset's")
-    price_year: int | None = Field(None, ge=1900, le=2200)
-    discount: Literal["nice", "us"] | DiscountRates = "nice"
-    willingness_to_pay: list[Annotated[float, Field(ge=0)]] | None = Field(
-        None, description="per QALY; default: the preset's thresholds")
-    events: dict[Name, EventEconomics] = {}
-    post_herpetic_neuralgia: EventEconomics = EventEconomics()
-    vaccine_cost_per_dose: Money | None = None
-    vaccine_administration_cost_per_dose: Money | None = None
-    drug_cost_per_year: Money = Field(0.0, description="per year on treatment (0: not costed)")
-    baseline_utility: list[UtilityFromAge] | None = Field(None, description="by completed age; default: library")
-
-
 # -------------------------------------------------------------------------- scenario
 ARM_KEYS = ("description", "treatment", "infections", "mortality", "vaccination", "economics")
 
@@ -396,6 +381,11 @@ class Scenario(Model):
     horizon_years: float = Field(gt=0, le=100)
     cohort: Cohort
     arms: tuple[Arm, ...] = Field(min_length=1)
+    evidence: Literal["relative_effects", "programme_rates"] = Field(
+        "relative_effects", description="relative_effects: baseline risk on csDMARD x relative effects from "
+                                        "randomised evidence; programme_rates: each drug's own programme rate")
+    library: str | None = Field(None, description="a user library YAML file (path relative to the scenario) "
+                                                  "adding or overriding drugs, baselines, relative effects, ...")
 
     _source: Any = PrivateAttr(default=None)
 
@@ -460,8 +450,9 @@ class Scenario(Model):
         for key, value in overrides.items():
             if value is None:
                 continue
-            if key not in ("n_patients", "seed", "horizon_years", "name"):
-                raise ScenarioError(f"cannot override '{key}'; allowed: n_patients, seed, horizon_years, name")
+            if key not in ("n_patients", "seed", "horizon_years", "name", "evidence"):
+                raise ScenarioError(f"cannot override '{key}'; allowed: n_patients, seed, horizon_years, name, "
+                                    "evidence")
             data[key] = value
         try:
             new = Scenario.model_validate(data)

@@ -1,0 +1,85 @@
+"""The parameter library as tables for ``jaksim params``: baselines, relative effects, rates,
+vaccines and economics, each value with its status and source."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from rich.table import Table
+
+from jaksim.model.evidence import label, node
+
+SECTIONS = ("baselines", "relative_effects", "rates", "vaccines", "economics")
+
+
+def _source(e: dict, width: int = 60) -> str:
+    cite = str(e.get("citation", ""))
+    text = cite[:width] + ("…" if len(cite) > width else "")
+    return escape(text + (f" doi:{e['doi']}" if e.get("doi") else "")
+                  + (f" [{e['library']}]" if e.get("library") else ""))
+
+
+def _ci(ci) -> str:
+    return f"{ci[0]:g}–{ci[1]:g}" if ci and ci[0] is not None and ci[1] is not None else "–"
+
+
+def baselines_table(lib, type_: str | None = None) -> Table:
+    t = Table(title=f"Baseline risk on the reference treatment ({label(node(lib.evidence['reference_treatment']))}),"
+                    " per 100 patient-years")
+    for c in ("indication", "type", "rate", "95% CI", "measure", "population", "status", "source"):
+        t.add_column(c)
+    for b in lib.evidence.get("baselines", []):
+        if type_ and b["type"] != type_:
+            continue
+        t.add_row(b["indication"], b["type"], f"{b['rate_per_100py']:g}", _ci(b.get("ci95_per_100py")),
+                  b["measure"], str(b["population"].get("description", ""))[:50], b["status"], _source(b))
+    return t
+
+
+def relative_effects_table(lib, drug: str | None = None, type_: str | None = None) -> Table:
+    t = Table(title="Relative effects (input: used in the network; check: kept to compare)")
+    for c in ("id", "indication", "type", "treatment", "vs", "ratio", "95% CI", "measure", "randomised", "role",
+              "status", "source"):
+        t.add_column(c)
+    for e in lib.evidence.get("relative_effects", []):
+        if (type_ and e.get("type") not in (type_, None)) or (drug and drug not in (e["treatment"].get("drug"),
+                                                                    e["comparator"].get("drug"))):
+            continue
+        t.add_row(e["id"], e.get("indication") or "every", e.get("type") or "every",
+                  label(node(e["treatment"])), label(node(e["comparator"])),
+                  f"{e['ratio']:.3g}", _ci(e.get("ci95")), e["measure"], "yes" if e["randomised"] else "no",
+                  e.get("role", "input"), e["status"], _source(e, 40))
+    return t
+
+
+def rates_table(lib, drug: str | None = None, type_: str | None = None) -> Table:
+    t = Table(title="Programme rates (evidence: programme_rates), per 100 patient-years")
+    for c in ("drug", "dose mg", "indication", "type", "rate", "95% CI", "measure", "status", "source"):
+        t.add_column(c)
+    for r in lib.data.get("rates", []):
+        if (drug and r["drug"] != drug) or (type_ and r["type"] != type_):
+            continue
+        t.add_row(r["drug"], f"{r['dose_mg']:g}", r.get("indication", "ra"), r["type"], f"{r['rate_per_100py']:g}",
+                  _ci(r.get("ci95_per_100py")), str(r.get("measure", "")), r["status"], _source(r))
+    return t
+
+
+def vaccines_table(lib) -> Table:
+    t = Table(title="Zoster vaccines: efficacy anchors by age group")
+    for c in ("vaccine", "from age", "efficacy", "95% CI", "status", "source"):
+        t.add_column(c)
+    for name, v in lib.vaccines["vaccines"].items():
+        for g in v["age_groups"]:
+            eff = g.get("anchor_efficacy", g.get("initial_efficacy"))
+            t.add_row(name, f"{g['from_age_years']:g}", f"{eff:g}", _ci(g.get("anchor_ci95")), g["status"], _source(g))
+    return t
+
+
+def economics_table(data: dict) -> Table:
+    from jaksim.economics.costs_qalys import library_parameters
+    t = Table(title="Economics: costs (price year of the currency), utilities, durations")
+    for c in ("value of", "value", "95% CI", "distribution", "status", "source"):
+        t.add_column(c)
+    for path, e in library_parameters(data):
+        t.add_row(".".join(map(str, path)), f"{e['value']:g}", _ci(e.get("ci95")), e.get("distribution", "fixed"),
+                  e["status"], _source(e))
+    return t

@@ -1,0 +1,267 @@
+"""The uncertain parameters of a PSA, their draws, and the libraries that hold a draw's values.
+
+Each parameter is a library value with a distribution (``library/uncertainty.py``,
+``economics.entry_distribution``). Draw d of parameter p is its quantile function at one
+uniform keyed by (seed, ``psa/<p>``, d): reproducible and independent of scheduling.
+
+Relative effects estimated together are drawn together: the contrasts of one trial share
+arms, so their log ratios are correlated (a shared comparator arm adds the variance of its log
+rate, 1/events, to their covariance; where its events are not reported, half the smaller
+contrast's variance, i.e. arms of equal information). Their keyed uniforms become standard
+normals, are correlated by the Cholesky factor of the trial's correlation matrix and go back
+through each marginal's quantile function, so each marginal is unchanged. Baselines and
+other parameters are drawn independently.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from jaksim.codes import PHN, ZOSTER
+from jaksim.economics.costs_qalys import economics_library, entry_distribution, library_parameters
+from jaksim.errors import JaksimError
+from jaksim.kernel.rng import stream_key, uniform
+from jaksim.library import Library
+from jaksim.library.uncertainty import distribution, probability_distribution, rate_distribution, ratio_distribution
+from jaksim.library.user import scenario_library
+from jaksim.model import evidence as ev
+from jaksim.model.hazards import cohort_indications
+from jaksim.scenario.schema import INDICATIONS, Scenario
+
+_VALUE_KEY = {"rates": "rate_per_100py", "hazard_ratios": "hazard_ratio", "consequences": "probability",
+              "discontinuation": "rate_per_100py", "off_treatment_hazard_ratio": "hazard_ratio"}
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One uncertain library value: where it lives, its distribution and its point value."""
+
+    name: str
+    library: str          # "parameters", "evidence", "vaccines" or "economics"
+    location: tuple       # (section, index, key), or the key path in economics.yaml / vaccines.yaml
+    dist: Any             # frozen scipy distribution (or uncertainty.PointMass): .ppf, .mean
+    point: float
+    family: str
+    citation: str
+    status: str
+    group: str | None = None    # relative effects of one trial: drawn jointly
+    entry: dict | None = None   # the library entry (relative effects: arms, for the covariance)
+
+
+def _param_name(section: str, e: dict) -> str:
+    if section == "rates":
+        return f"rate.{e['drug']}.{float(e['dose_mg']):g}mg.{e.get('indication', 'ra')}.{e['type']}"
+    if section == "hazard_ratios":
+        return f"hazard_ratio.{e['type']}.{e['covariate']}"
+    if section == "consequences":
+        return f"{e['quantity']}_probability.{e['type']}"
+    if section == "discontinuation":
+        return f"discontinuation_rate.{e['drug']}"
+    return f"off_treatment_hazard_ratio.{e['type']}"
+
+
+def parameters(scenario: Scenario, library: Library | None = None) -> list[Parameter]:
+    """Uncertain library parameters that the scenario's arms can use (fixed values left out)."""
+    lib = scenario_library(scenario, library)
+    drugs = {(a.treatment.drug, float(a.treatment.dose_mg)) for a in scenario.arms}
+    types = set(scenario.arms[0].infections)
+    inds = set(cohort_indications(scenario))
+    out: list[Parameter] = []
+    for section, key in _VALUE_KEY.items():
+        if section == "rates" and scenario.evidence != "programme_rates":
+            continue
+        for i, e in enumerate(lib.data.get(section, [])):
+            if section == "rates" and ((e["drug"], float(e["dose_mg"])) not in drugs or e["type"] not in types
+                                       or e.get("indication", "ra") not in inds):
+                continue
+            if section == "discontinuation" and e["drug"] not in {d for d, _ in drugs}:
+                continue
+            if section != "discontinuation" and section != "rates" and e["type"] not in types:
+                continue
+            d = distribution(section, e)
+            if d.family == "fixed":
+                continue
+            out.append(Parameter(_param_name(section, e), "parameters", (section, i, key), d.frozen(),
+                                 float(e[key]), d.family, str(e.get("citation", "")), str(e.get("status", ""))))
+    if scenario.evidence == "relative_effects":
+        out += _evidence_parameters(scenario, lib, drugs, types, inds)
+    out += _vaccine_parameters(scenario, lib)
+    mort = lib.data.get("mortality", {}).get("excess_mortality_ratio")
+    if mort and any(a.mortality.rate_per_100py is None for a in scenario.arms):
+        d = distribution("mortality", mort)
+        if d.family != "fixed":
+            out.append(Parameter("excess_mortality_ratio", "parameters", ("mortality", None, "value"), d.frozen(),
+                                 float(mort["value"]), d.family, str(mort.get("citation", "")),
+                                 str(mort.get("status", ""))))
+    out += _economics_parameters(scenario, types)
+    names = [p.name for p in out]
+    if len(set(names)) != len(names):
+        raise JaksimError(f"PSA parameter names are not unique: {sorted(n for n in names if names.count(n) > 1)}")
+    return out
+
+
+def _evidence_parameters(scenario: Scenario, lib: Library, drugs, types, inds) -> list[Parameter]:
+    """Baselines (independent) and the relative effects on the arms' paths (jointly by trial)."""
+    out: list[Parameter] = []
+    evidence = lib.evidence
+    for i, b in enumerate(evidence.get("baselines", [])):
+        if b["indication"] in inds and b["type"] in types:
+            d = rate_distribution(b)
+            if d.family != "fixed":
+                out.append(Parameter(f"baseline.{b['id']}", "evidence", ("baselines", i, "rate_per_100py"),
+                                     d.frozen(), float(b["rate_per_100py"]), d.family, str(b.get("citation", "")),
+                                     str(b.get("status", ""))))
+    used: set[str] = set()
+    for drug, dose in sorted(drugs):
+        for t in sorted(types):
+            for ind in sorted(inds & set(INDICATIONS)):
+                re = ev.relative_effect(evidence, lib.drugs, drug, dose, t, ind)
+                if re is not None:
+                    used |= re.effect_ids()
+    for i, e in enumerate(evidence.get("relative_effects", [])):
+        if e["id"] not in used:
+            continue
+        d = ratio_distribution(float(e["ratio"]), e.get("ci95"))
+        if d.family == "fixed":
+            continue
+        out.append(Parameter(f"relative_effect.{e['id']}", "evidence", ("relative_effects", i, "ratio"),
+                             d.frozen(), float(e["ratio"]), d.family, str(e.get("citation", "")),
+                             str(e.get("status", "")), group=e.get("trial"), entry=e))
+    return out
+
+
+def _vaccine_parameters(scenario: Scenario, lib: Library) -> list[Parameter]:
+    out = []
+    for vaccine in sorted({a.vaccination.vaccine for a in scenario.arms if a.vaccination is not None}):
+        for gi, grp in enumerate(lib.vaccines["vaccines"][vaccine]["age_groups"]):
+            if "anchor_efficacy" not in grp:
+                continue
+            d = probability_distribution(float(grp["anchor_efficacy"]), grp.get("anchor_ci95"))
+            if d.family == "fixed":
+                continue
+            out.append(Parameter(f"vaccine_efficacy.{vaccine}.from_age_{grp['from_age_years']:g}", "vaccines",
+                                 ("vaccines", vaccine, "age_groups", gi, "anchor_efficacy"), d.frozen(),
+                                 float(grp["anchor_efficacy"]), d.family, str(grp.get("citation", "")),
+                                 str(grp.get("status", ""))))
+    return out
+
+
+def _economics_parameters(scenario: Scenario, types: set[str]) -> list[Parameter]:
+    econ = scenario.arms[0].economics
+    if econ is None:
+        return []
+    from jaksim.model.spec import build_model
+    model = build_model(scenario, calibrate=False)
+    currency = model.economics[0].currency
+    vaccines = {a.vaccination.vaccine for a in scenario.arms if a.vaccination is not None}
+    out = []
+    for path, e in library_parameters(economics_library()):
+        if path[0] == "currencies" and (path[1] != currency or (path[2] == "event_costs" and path[3] not in types)
+                                        or (path[2] == "vaccines" and path[3] not in vaccines)
+                                        or (path[2] == PHN and ZOSTER not in types)):
+            continue
+        if path[:2] == ("utility", "decrements") and path[2] not in types | {PHN}:
+            continue
+        dist = entry_distribution(e)
+        if dist is None:
+            continue
+        name = ".".join(str(p) for p in (path[2:] if path[0] == "currencies" else path))
+        name = "event_costs." + name if name == PHN else name
+        out.append(Parameter(name, "economics", path, dist, float(e["value"]), e.get("distribution", ""),
+                             str(e.get("citation", "")), str(e.get("status", ""))))
+    return out
+
+
+def _arm_variance(e: dict, which: str, contrast_variance: float) -> float:
+    """Variance of the log rate of one arm of a contrast: 1/events, else half the contrast's."""
+    arms = e.get("arm_data") or {}
+    events = (arms.get(which) or {}).get("events")
+    return 1.0 / events if events else contrast_variance / 2.0
+
+
+def correlation(group: Sequence[Parameter]) -> np.ndarray:
+    """Correlation of the log ratios of one trial's contrasts (shared arms; see the module doc)."""
+    n = len(group)
+    sig = [float(p.dist.std() / p.dist.median()) if p.family != "lognormal" else float(p.dist.kwds["s"])
+           for p in group]
+    arms = []
+    for p, s in zip(group, sig, strict=True):
+        e = p.entry or {}
+        arms.append({("t", ev.node(e["treatment"])): _arm_variance(e, "treatment", s * s),
+                     ("c", ev.node(e["comparator"])): _arm_variance(e, "comparator", s * s)})
+    r = np.eye(n)
+    for i in range(n):
+        for j in range(i + 1, n):
+            cov = 0.0
+            for (ri, ni), vi in arms[i].items():
+                for (rj, nj), vj in arms[j].items():
+                    if ni == nj:
+                        cov += (1.0 if ri == rj else -1.0) * min(vi, vj)
+            r[i, j] = r[j, i] = max(-0.99, min(0.99, cov / (sig[i] * sig[j]))) if sig[i] * sig[j] > 0 else 0.0
+    w, v = np.linalg.eigh(r)                    # nearest positive-definite matrix if rounding broke it
+    if w.min() <= 1e-9:
+        r = (v * np.maximum(w, 1e-9)) @ v.T
+        d = np.sqrt(np.diag(r))
+        r = r / np.outer(d, d)
+    return r
+
+
+def draw_values(params: Sequence[Parameter], seed: int, draws: Sequence[int]) -> np.ndarray:
+    """(len(draws), len(params)) drawn values: ppf of one keyed uniform per (parameter, draw);
+    a trial's relative effects through a Gaussian copula with its correlation."""
+    from scipy import special
+    out = np.empty((len(draws), len(params)))
+    u = np.empty((len(draws), len(params)))
+    for j, p in enumerate(params):
+        u[:, j] = [uniform(stream_key(seed, f"psa/{p.name}", int(d)), 0, 0) for d in draws]
+    groups: dict[str, list[int]] = {}
+    for j, p in enumerate(params):
+        if p.group is not None:
+            groups.setdefault(p.group, []).append(j)
+    for idx in groups.values():
+        if len(idx) < 2:
+            continue
+        chol = np.linalg.cholesky(correlation([params[j] for j in idx]))
+        z = special.ndtri(u[:, idx]) @ chol.T
+        u[:, idx] = special.ndtr(z)
+    for j, p in enumerate(params):
+        out[:, j] = p.dist.ppf(u[:, j])
+    return out
+
+
+def libraries(params: Sequence[Parameter], values: Sequence[float] | np.ndarray,
+              base: Library | None = None) -> tuple[Library, dict]:
+    """A parameter library and an economics library holding the given values (``base``: the
+    scenario's library, user file merged; default the package's)."""
+    from jaksim.library import load_library
+    base = base if base is not None else load_library()
+    data = copy.deepcopy(base.data)
+    vaccines = copy.deepcopy(base.vaccines)
+    evidence = copy.deepcopy(base.evidence)
+    econ = economics_library()
+    for p, v in zip(params, values, strict=False):
+        if p.library == "vaccines":
+            node = vaccines
+            for k in p.location[:-1]:
+                node = node[k]
+            node[p.location[-1]] = float(v)
+        elif p.library in ("parameters", "evidence"):
+            section, i, key = p.location
+            src = data if p.library == "parameters" else evidence
+            entry = src["mortality"]["excess_mortality_ratio"] if i is None else src[section][i]
+            entry[key] = float(v)
+        else:
+            node = econ
+            for k in p.location:
+                node = node[k]
+            node["value"] = float(v)
+    lib = Library(data, base.root, vaccines, evidence)
+    lib._pops = base._pops_all()
+    lib.user_file = base.user_file
+    return lib, econ
+
