@@ -532,3 +532,33 @@ def test_chronic_lung_disease_hazard_ratio_comes_from_the_library():
     arm = build_arms(config.scenario_from_text(json.dumps(sc)), LIB)[0]
     c = BINARY_COVARIATES.index("chronic_lung_disease")
     assert arm.log_hr[0, c] == pytest.approx(np.log(2.13), rel=1e-15)
+
+
+def test_at_least_60_percent_of_library_values_are_read_or_computed():
+    from jaksim.report.assumptions import library_status_counts
+    counts = library_status_counts(LIB)
+    total = {k: sum(c[k] for c in counts.values()) for k in ("read", "computed", "assumption")}
+    share = (total["read"] + total["computed"]) / sum(total.values())
+    assert share >= 0.60, (share, counts)
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "scenarios").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_resolved_value_of_a_shipped_scenario_is_labelled(path):
+    """Every value a shipped scenario resolves says where it comes from: typed in the scenario,
+    or a status (read, computed, assumption); no number is unlabelled."""
+    from jaksim.model.spec import build_model
+    from jaksim.report.assumptions import status_counts
+    model = build_model(config.load_scenario(path), calibrate=False)
+
+    def leaves(node, path=()):
+        if isinstance(node, dict):
+            if "status" in node or str(node.get("source", "")).startswith(("scenario file", "library")):
+                return
+            if "value" in node:
+                raise AssertionError(f"unlabelled value at {'.'.join(map(str, path))}: {node}")
+            for k, v in node.items():
+                leaves(v, path + (k,))
+    for arm in model.arms:
+        leaves(arm.provenance)
+    c = status_counts(model)
+    assert c["read"] + c["computed"] > 0
