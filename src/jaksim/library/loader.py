@@ -30,6 +30,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from jaksim.errors import LibraryError, ScenarioError
+from jaksim.library import cache as library_cache
 from jaksim.library import checks, evidence_schema, schema
 from jaksim.library.entries import Library, LifeTable, Sourced
 from jaksim.scenario.yamlfile import Lines, _construct, _Loader, construct_bool, construct_int
@@ -121,19 +122,38 @@ def _validate(name: str, root: Path) -> tuple[dict, Lines]:
     return data, lines
 
 
-@cache
-def _load(name: str, root: Path) -> dict:
+def _checked(name: str, root: Path, parameters: dict | None) -> dict:
+    """One file parsed, validated against its schema and checked against ``parameters.yaml``."""
     data, lines = _validate(name, root)
     where = checks.Where(str(root / name), lines)
     if name == "parameters.yaml":
         checks.check_parameters(data, where)
     elif name == "source_populations.yaml":
-        checks.check_source_populations(data, _load("parameters.yaml", root), where)
+        checks.check_source_populations(data, parameters or {}, where)
     elif name == "economics.yaml":
-        checks.check_economics(data, _load("parameters.yaml", root), where)
+        checks.check_economics(data, parameters or {}, where)
     elif name == "evidence.yaml":
-        checks.check_evidence(data, _load("parameters.yaml", root), where)
+        checks.check_evidence(data, parameters or {}, where)
     return data
+
+
+@cache
+def _load_all(root: Path) -> dict[str, dict]:
+    """Every YAML file of a folder, checked; from the cache when these exact files were checked."""
+    names = tuple(FILES)
+    hit = library_cache.read(root, names)
+    if hit is not None:
+        return hit
+    out = {"parameters.yaml": _checked("parameters.yaml", root, None)}
+    for name in names:
+        if name not in out:
+            out[name] = _checked(name, root, out["parameters.yaml"])
+    library_cache.write(root, names, out)
+    return out
+
+
+def _load(name: str, root: Path) -> dict:
+    return _load_all(root)[name]
 
 
 def load_parameters(root: str | Path | None = None) -> dict:
