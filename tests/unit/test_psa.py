@@ -113,3 +113,24 @@ def test_programme_rates_evidence_draws_programme_rates(scenario):
     names = {p.name for p in psa.parameters(scenario.with_overrides(evidence="programme_rates"))}
     assert "rate.tofacitinib.5mg.ra.herpes_zoster" in names
     assert not any(n.startswith(("baseline.", "relative_effect.")) for n in names)
+
+
+def test_values_the_scenario_fixes_are_not_psa_parameters(scenario):
+    """A value every arm sets in the scenario file is fixed: no PSA column (issue 15)."""
+    before = {p.name for p in psa.parameters(scenario)}
+    assert {"hazard_ratio.herpes_zoster.diabetes", "utility.decrements.herpes_zoster.decrement"} <= before
+    text = ECON_SCENARIO.replace("  herpes_zoster: {}", "  herpes_zoster: {hazard_ratios: {diabetes: 2.0}}")
+    assert text != ECON_SCENARIO, "the scenario text changed: update this test"
+    fixed = config.scenario_from_text(text).with_overrides(n_patients=400)
+    after = {p.name for p in psa.parameters(fixed)}
+    assert "hazard_ratio.herpes_zoster.diabetes" not in after
+    assert before - after == {"hazard_ratio.herpes_zoster.diabetes"}
+
+
+def test_economics_values_the_scenario_fixes_are_not_psa_parameters(scenario):
+    name = "event_costs.herpes_zoster.hospitalised"
+    assert name in {p.name for p in psa.parameters(scenario)}
+    text = ECON_SCENARIO.replace("economics: {discount: nice}",
+                                 "economics: {discount: nice, events: {herpes_zoster: {cost_hospitalised: 2500}}}")
+    fixed = config.scenario_from_text(text).with_overrides(n_patients=400)
+    assert name not in {p.name for p in psa.parameters(fixed)}

@@ -65,8 +65,41 @@ def _param_name(section: str, e: dict) -> str:
     return f"off_treatment_hazard_ratio.{e['type']}"
 
 
+_CONSEQUENCE_FIELD = {"hospitalisation": "hospitalisation_probability", "serious": "serious_probability",
+                      "discontinuation": "discontinuation_probability"}
+
+
+def _scenario_gives(scenario: Scenario, section: str, e: dict) -> bool:
+    """Whether every arm that could use this library entry overrides it in the scenario file
+    (then its library value is never used: it is no PSA parameter)."""
+    def every(pred, arms=scenario.arms) -> bool:
+        arms = list(arms)
+        return bool(arms) and all(pred(a) for a in arms)
+
+    if section in ("hazard_ratios", "consequences", "off_treatment_hazard_ratio", "baselines",
+                   "relative_effects") and e.get("type") not in scenario.arms[0].infections:
+        return False
+    if section == "hazard_ratios":
+        return every(lambda a: getattr(a.infections[e["type"]].hazard_ratios, e["covariate"]) is not None)
+    if section == "consequences":
+        if e["quantity"] == "case_fatality":
+            return every(lambda a: e["type"] in a.mortality.case_fatality)
+        return every(lambda a: getattr(a.infections[e["type"]], _CONSEQUENCE_FIELD[e["quantity"]]) is not None)
+    if section == "off_treatment_hazard_ratio":
+        return every(lambda a: a.infections[e["type"]].off_treatment_hazard_ratio is not None
+                     or a.treatment.off_treatment_hazard_ratio is not None)
+    if section == "discontinuation":
+        return every(lambda a: a.treatment.discontinuation_rate_per_100py is not None,
+                     [a for a in scenario.arms if a.treatment.drug == e["drug"]])
+    if section == "rates":
+        return every(lambda a: a.infections[e["type"]].rate_per_100py is not None)
+    return False
+
+
 def parameters(scenario: Scenario, library: Library | None = None) -> list[Parameter]:
-    """Uncertain library parameters that the scenario's arms can use (fixed values left out)."""
+    """Uncertain library parameters that the scenario's arms use: fixed values, and values every
+    arm overrides in the scenario file, are left out (a PSA column that changes nothing would
+    give a zero tornado bar and a wrong value of information)."""
     lib = scenario_library(scenario, library)
     drugs = {(a.treatment.drug, float(a.treatment.dose_mg)) for a in scenario.arms}
     types = set(scenario.arms[0].infections)
@@ -84,7 +117,7 @@ def parameters(scenario: Scenario, library: Library | None = None) -> list[Param
             if section != "discontinuation" and section != "rates" and e["type"] not in types:
                 continue
             d = distribution(section, e)
-            if d.family == "fixed":
+            if d.family == "fixed" or _scenario_gives(scenario, section, e):
                 continue
             out.append(Parameter(_param_name(section, e), "parameters", (section, i, key), d.frozen(),
                                  float(e[key]), d.family, str(e.get("citation", "")), str(e.get("status", ""))))
@@ -109,8 +142,9 @@ def _evidence_parameters(scenario: Scenario, lib: Library, drugs, types, inds) -
     """Baselines (independent) and the relative effects on the arms' paths (jointly by trial)."""
     out: list[Parameter] = []
     evidence = lib.evidence
+    typed = {t for t in types if all(a.infections[t].rate_per_100py is not None for a in scenario.arms)}
     for i, b in enumerate(evidence.get("baselines", [])):
-        if b["indication"] in inds and b["type"] in types:
+        if b["indication"] in inds and b["type"] in types - typed:
             d = rate_distribution(b)
             if d.family != "fixed":
                 out.append(Parameter(f"baseline.{b['id']}", "evidence", ("baselines", i, "rate_per_100py"),
@@ -118,7 +152,7 @@ def _evidence_parameters(scenario: Scenario, lib: Library, drugs, types, inds) -
                                      str(b.get("status", ""))))
     used: set[str] = set()
     for drug, dose in sorted(drugs):
-        for t in sorted(types):
+        for t in sorted(types - typed):
             for ind in sorted(inds & set(INDICATIONS)):
                 re = ev.relative_effect(evidence, lib.drugs, drug, dose, t, ind)
                 if re is not None:
@@ -168,13 +202,37 @@ def _economics_parameters(scenario: Scenario, types: set[str]) -> list[Parameter
         if path[:2] == ("utility", "decrements") and path[2] not in types | {PHN}:
             continue
         dist = entry_distribution(e)
-        if dist is None:
+        if dist is None or _economics_given(scenario, path):
             continue
         name = ".".join(str(p) for p in (path[2:] if path[0] == "currencies" else path))
         name = "event_costs." + name if name == PHN else name
         out.append(Parameter(name, "economics", path, dist, float(e["value"]), e.get("distribution", ""),
                              str(e.get("citation", "")), str(e.get("status", ""))))
     return out
+
+
+_ECON_FIELD = {"outpatient": "cost", "hospitalised": "cost_hospitalised", "decrement": "utility_decrement",
+               "duration_years": "duration_years"}
+
+
+def _economics_given(scenario: Scenario, path: tuple) -> bool:
+    """Whether every arm's economics section overrides this economics library value."""
+    def given(econ) -> bool:
+        if path[0] == "currencies" and path[2] == "event_costs":
+            ev = econ.events.get(path[3])
+            return ev is not None and getattr(ev, _ECON_FIELD[path[4]]) is not None
+        if path[0] == "currencies" and path[2] == PHN:
+            return econ.post_herpetic_neuralgia.cost is not None
+        if path[0] == "currencies" and path[2] == "vaccines":
+            return (econ.vaccine_cost_per_dose if path[4] == "cost_per_dose"
+                    else econ.vaccine_administration_cost_per_dose) is not None
+        if path[:2] == ("utility", "decrements"):
+            ev = econ.post_herpetic_neuralgia if path[2] == PHN else econ.events.get(path[2])
+            return ev is not None and getattr(ev, _ECON_FIELD[path[3]]) is not None
+        if path[:2] == ("utility", "baseline_by_age"):
+            return econ.baseline_utility is not None
+        return False
+    return all(a.economics is not None and given(a.economics) for a in scenario.arms)
 
 
 def _arm_variance(e: dict, which: str, contrast_variance: float) -> float:
