@@ -71,6 +71,7 @@ def validate(scenario: Path = ScenarioArg, debug: bool = Debug) -> None:
     from jaksim.scenario.schema import DEFAULT_APPLIES_TO
     sc = config.load_scenario(scenario)
     model = build_model(sc, calibrate=False)     # every check; calibration (scipy) only when simulating
+    _warn(model.warnings)
     arms = ", ".join(a.name for a in sc.arms)
     types = ", ".join(sc.arms[0].infections)
     c = status_counts(model)
@@ -152,6 +153,7 @@ def run(
         console.print(economics_table(result.economics, model.economics[0].willingness_to_pay))
     console.print(f"Results: {out}/ (events, patients, summary{', economics' if result.economics else ''} "
                   f"as Parquet) — {seconds:.1f} s")
+    _warn(model.warnings)          # after the work: an error stays the only line on stderr
 
 
 @app.command()
@@ -191,6 +193,8 @@ def psa(
         from jaksim.run.scaleout import check_scheduler
         check_scheduler(scheduler)
     sc = config.load_scenario(scenario).with_overrides(n_patients=n_patients, seed=seed)
+    from jaksim.model.spec import build_model as _build
+    warnings = _build(sc, calibrate=False).warnings    # printed after the work (an error stays one line)
     out = out if out is not None else Path("results") / f"{sc.name}_psa"
     folder = OutputFolder(out, overwrite, resume=resume)   # finished draws are kept in it as they come
     err = Console(stderr=True)
@@ -226,6 +230,7 @@ def psa(
     _console().print(psa_table(result))
     _console().print(f"PSA: {draws} draws × {sc.n_patients:,} patients × {len(result.arms)} arms, "
                      f"{result.parameters.num_columns - 1} uncertain parameters — {out}/ — {seconds:.1f} s")
+    _warn(warnings)
 
 
 @app.command()
@@ -282,6 +287,12 @@ def params(drug: str | None = typer.Option(None, "--drug", help="Only this drug.
     if "economics" in shown:
         from jaksim.economics.costs_qalys import economics_library
         console.print(lt.economics_table(economics_library()))
+
+
+def _warn(warnings) -> None:
+    """Each warning as one line on stderr (values echoed as text, never as markup)."""
+    for w in warnings:
+        sys.stderr.write(f"warning: {w}\n")
 
 
 def _console() -> Console:

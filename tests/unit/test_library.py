@@ -562,3 +562,24 @@ def test_every_resolved_value_of_a_shipped_scenario_is_labelled(path):
         leaves(arm.provenance)
     c = status_counts(model)
     assert c["read"] + c["computed"] > 0
+
+
+#: (table, age, sex, qx) read in the published tables (quotes in each table's entry source):
+#: ONS National life tables: UK, 2022-2024 sheet of nltuk198020223.xlsx; Destatis 12621-0001, 2022/24
+PUBLISHED_QX = [
+    ("uk_2022_2024", 0, "male", 0.004602), ("uk_2022_2024", 50, "male", 0.003711),
+    ("uk_2022_2024", 100, "male", 0.402489), ("uk_2022_2024", 65, "female", 0.007943),
+    ("uk_2022_2024", 80, "female", 0.037938),
+    ("germany_2022_2024", 0, "male", 0.00338118), ("germany_2022_2024", 65, "male", 0.01543007),
+    ("germany_2022_2024", 100, "male", 0.42042179), ("germany_2022_2024", 65, "female", 0.00829459),
+    ("germany_2022_2024", 80, "female", 0.03774262),
+]
+
+
+@pytest.mark.parametrize("table,age,sex,qx", PUBLISHED_QX)
+def test_national_life_tables_match_the_published_values(table, age, sex, qx):
+    t = LIB.life_table(table)
+    i = list(t.ages).index(age)
+    assert (t.male_qx if sex == "male" else t.female_qx)[i] == qx
+    meta = LIB.data["mortality"]["life_tables"][table]
+    assert meta["country"] and meta["status"] == "read" and meta["citation"]

@@ -107,6 +107,7 @@ class LifeTableRef(_Strict):
 
     file: str
     description: str = ""
+    country: str | None = None      # population of the table (the NICE reference case expects a UK one)
     citation: str
     doi_or_url: str | None = None
     status: Status

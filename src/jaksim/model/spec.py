@@ -7,7 +7,7 @@ economics. Built once per run or PSA draw by :func:`build_model`; read only afte
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from jaksim.kernel.keys import stream_key
 from jaksim.library.user import scenario_library
 from jaksim.model.hazards import ArmSpec, build_arms
 from jaksim.model.vaccination import Schedule
+from jaksim.model.warnings import model_warnings
 from jaksim.scenario.schema import Scenario
 
 
@@ -35,6 +36,7 @@ class Model:
     death_key: np.uint64
     disc_key: np.uint64
     economics: tuple = ()        # per arm: economics.EconSpec, or () without an economics section
+    warnings: tuple[str, ...] = ()   # one-line warnings for the user (``model/warnings.py``)
     #: no_schedule arrays by chunk length, made once per model: filling four fresh arrays for
     #: every chunk cost 0.5 ms each (7.7 ms per 10^6 patients, mostly page faults). Read only.
     _unvaccinated: dict = field(default_factory=dict, repr=False, compare=False)
@@ -77,7 +79,7 @@ def build_model(scenario: Scenario, draw: int = 0, library=None, economics_libra
     arms = tuple(build_arms(scenario, library, cohort.indications(), calibrate=calibrate, cohort=cohort))
     types = arms[0].types
     seed = scenario.seed
-    return Model(
+    model = Model(
         scenario=scenario, cohort=cohort, arms=arms, types=types,
         clock_keys=np.array([stream_key(seed, f"clock/{t}", draw) for t in types], dtype=np.uint64),
         cons_keys=np.array([stream_key(seed, f"consequence/{t}", draw) for t in types], dtype=np.uint64),
@@ -85,6 +87,7 @@ def build_model(scenario: Scenario, draw: int = 0, library=None, economics_libra
         disc_key=stream_key(seed, "treatment/discontinuation", draw),
         economics=_arm_economics(scenario, types, economics_library),
     )
+    return replace(model, warnings=model_warnings(model, library))
 
 
 def no_schedule(n: int) -> Schedule:

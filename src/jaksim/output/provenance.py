@@ -46,4 +46,5 @@ def file_metadata(model, arm, table: str, draw: int) -> dict[str, str]:
         "jaksim.resolved_scenario": sc.model_dump_json(),
         "jaksim.parameters": json.dumps(arm.provenance, sort_keys=True, default=float),
         "jaksim.dependencies": json.dumps(dependency_versions(), sort_keys=True),
+        "jaksim.warnings": json.dumps(list(getattr(model, "warnings", ()))),
     }
