@@ -145,7 +145,7 @@ CASES: dict[str, Case] = {
         "cohort.age.min_years", ("min_years (90)",), ("must be below max_years (18)",)),
     "unknown_life_table": Case(
         replace(MINIMAL, "  rate_per_100py: 1.0", "  life_table: mars_2019"), "life_table:",
-        "mortality.life_table", ("'mars_2019'",), ("allowed: us_2019", "CSV file")),
+        "mortality.life_table", ("'mars_2019'",), ("allowed: germany_2022_2024, uk_2022_2024, us_2019", "CSV file")),
     "life_table_and_rate_both_given": Case(
         replace(MINIMAL, "  rate_per_100py: 1.0", "  rate_per_100py: 1.0\n  life_table: us_2019"),
         "life_table: us_2019", "mortality.life_table", ("'us_2019'", "rate_per_100py 1"),
