@@ -59,17 +59,20 @@ def _count(text: str) -> int:
 
 ScenarioArg = typer.Argument(..., help="Scenario YAML file.", show_default=False)
 Debug = typer.Option(False, "--debug", help="Show tracebacks of errors.")
+Settings = typer.Option([], "--set", metavar="KEY.PATH=VALUE",
+                        help="Change one value of the scenario (repeatable), e.g. --set horizon_years=10 or "
+                             "--set arms.tofa10.treatment.dose_mg=10; checked like the file.")
 
 
 @app.command()
 @_guarded
-def validate(scenario: Path = ScenarioArg, debug: bool = Debug) -> None:
+def validate(scenario: Path = ScenarioArg, settings: list[str] = Settings, debug: bool = Debug) -> None:
     """Check a scenario file (structure, value ranges, library look-ups) without simulating."""
     from jaksim.model.spec import build_model
     from jaksim.report.assumptions import assumption_share, status_counts
     from jaksim.scenario import load as config
     from jaksim.scenario.schema import DEFAULT_APPLIES_TO
-    sc = config.load_scenario(scenario)
+    sc = config.load_scenario(scenario, settings)
     model = build_model(sc, calibrate=False)     # every check; calibration (scipy) only when simulating
     _warn(model.warnings)
     arms = ", ".join(a.name for a in sc.arms)
@@ -105,6 +108,7 @@ def run(
     checkpoint_every: int = typer.Option(1 << 22, "--checkpoint-every", parser=_count, metavar="N",
                                          help="Patients between checkpoints: each is one Parquet part of events "
                                          "and patients per arm."),
+    settings: list[str] = Settings,
     debug: bool = Debug,
 ) -> None:
     """Simulate every arm of a scenario and write events, patients and summary as Parquet."""
@@ -115,7 +119,8 @@ def run(
     from jaksim.scenario import load as config
 
     keep_freed_memory()          # this process only: chunks reuse freed pages instead of faulting in new ones
-    sc = config.load_scenario(scenario).with_overrides(n_patients=n_patients, seed=seed, evidence=evidence)
+    sc = config.load_scenario(scenario, settings).with_overrides(n_patients=n_patients, seed=seed,
+                                                                 evidence=evidence)
     model = build_model(sc)
     out = out if out is not None else Path("results") / sc.name
     console = _console()
@@ -176,6 +181,7 @@ def psa(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier jaksim result in --out."),
     resume: bool = typer.Option(False, "--resume", help="Continue a killed or interrupted PSA to --out: draws "
                                 "already finished are not run again (same scenario and options)."),
+    settings: list[str] = Settings,
     debug: bool = Debug,
 ) -> None:
     """Probabilistic sensitivity analysis: every uncertain library parameter drawn per draw."""
@@ -192,7 +198,7 @@ def psa(
     if scheduler is not None:
         from jaksim.run.scaleout import check_scheduler
         check_scheduler(scheduler)
-    sc = config.load_scenario(scenario).with_overrides(n_patients=n_patients, seed=seed)
+    sc = config.load_scenario(scenario, settings).with_overrides(n_patients=n_patients, seed=seed)
     from jaksim.model.spec import build_model as _build
     warnings = _build(sc, calibrate=False).warnings    # printed after the work (an error stays one line)
     out = out if out is not None else Path("results") / f"{sc.name}_psa"

@@ -237,13 +237,18 @@ def scenario_from_data(data: Any, *, file: str | None = None, text: str = "",
     return scenario
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Load and validate a scenario file (structure and value ranges).
+def load_scenario(path: str | Path, settings: list[str] | None = None) -> Scenario:
+    """Load and validate a scenario file (structure and value ranges), with command-line
+    ``settings`` (``key.path=value``, ``scenario/settings.py``) applied first.
 
     Library look-ups (drug, dose, default rates) are checked when the model is built;
     ``jaksim.api.load_scenario`` does both.
     """
     data, lines, text = load_yaml_file(path)
+    if settings:
+        from jaksim.scenario.settings import apply_settings, settings_comment
+        data = apply_settings(data, list(settings))
+        text = text.rstrip("\n") + settings_comment(list(settings)) + "\n"
     return scenario_from_data(data, file=str(path), text=text, lines=lines)
 
 
