@@ -41,7 +41,14 @@ from jaksim.output.arrow import column
 from jaksim.output.parquet import OutputFolder
 from jaksim.run.checkpoint import DRAWS, DrawStore
 from jaksim.run.chunks import Cohorts, initial_cap, run_chunks, set_threads
-from jaksim.run.psa_parameters import Parameter, draw_values, libraries, parameters
+from jaksim.run.psa_parameters import (
+    Parameter,
+    draw_values,
+    libraries,
+    parameters,
+    scenario_of_draw,
+    shares_cohort,
+)
 from jaksim.run.totals import DrawTotals
 from jaksim.scenario.schema import Scenario
 
@@ -104,14 +111,19 @@ def _draw(scenario: Scenario, draw: int, params: Sequence[Parameter], values: np
     if numba_threads is not None:
         set_threads(min(numba_threads, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
     lib, econ = libraries(params, values, scenario_library(scenario))
-    _, names, res, _ = _run_once(scenario, draw, lib, econ, blocks)
+    sc = scenario_of_draw(scenario, params, values)
+    _, names, res, _ = _run_once(sc, draw, lib, econ, blocks if shares_cohort(params) else None)
     return draw, names, res
 
 
-def _first_blocks(scenario: Scenario, draw: int, params: Sequence[Parameter], values: np.ndarray) -> Cohorts:
-    """Cohort chunks and schedules shared by all draws, made under the first draw's values."""
+def _first_blocks(scenario: Scenario, draw: int, params: Sequence[Parameter], values: np.ndarray) -> Cohorts | None:
+    """Cohort chunks and schedules shared by all draws, made under the first draw's values (None:
+    a drawn scenario value changes the cohort or a vaccination strategy, so each draw makes its own)."""
+    if not shares_cohort(params):
+        return None
     lib, econ = libraries(params, values, scenario_library(scenario))
-    return Cohorts(build_model(scenario, draw=draw, library=lib, economics_library=econ), CHUNK, keep=KEEP)
+    sc = scenario_of_draw(scenario, params, values)
+    return Cohorts(build_model(sc, draw=draw, library=lib, economics_library=econ), CHUNK, keep=KEEP)
 
 
 def _run_on_cluster(scenario, draws, params, values, scheduler, progress, blocks, store):
@@ -152,7 +164,8 @@ def run_psa(scenario: Scenario, draws: Sequence[int], *, threads: int | None = N
     set_threads(threads)
     params = parameters(scenario)
     draws = sorted(int(d) for d in draws)
-    values = draw_values(params, scenario.seed, draws)
+    values = draw_values(params, scenario.seed, draws, scenario)
+    share = shares_cohort(params)
     out_rows: list[dict] = []
     cyc_rows: list[dict] = []
     finished = store.load() if store is not None else {}
@@ -173,7 +186,9 @@ def run_psa(scenario: Scenario, draws: Sequence[int], *, threads: int | None = N
     else:
         for i in todo:                    # the first draw makes the cohort chunks and schedules
             lib, econ = libraries(params, values[i], scenario_library(scenario))
-            _, names, res, schedules = _run_once(scenario, draws[i], lib, econ, schedules)
+            sc = scenario_of_draw(scenario, params, values[i])
+            _, names, res, blocks = _run_once(sc, draws[i], lib, econ, schedules if share else None)
+            schedules = blocks if share else None
             finished[draws[i]] = (names, res)
             if store is not None:
                 store.save(draws[i], names, res)
@@ -230,7 +245,10 @@ def _one_way(scenario: Scenario, params: Sequence[Parameter], schedules) -> pa.T
         if j is not None:
             vals[j] = float(params[j].dist.ppf(q))
         lib, econ = libraries(params, vals, scenario_library(scenario))
-        _, _, res, schedules = _run_once(scenario, 0, lib, econ, schedules)
+        sc = scenario_of_draw(scenario, params, vals)
+        share = shares_cohort(params)
+        _, _, res, blocks = _run_once(sc, 0, lib, econ, schedules if share else None)
+        schedules = blocks if share else None
         for arm, (s1, _, _, _, _) in res.items():
             rows.append({"parameter": params[j].name if j is not None else "", "bound": bound,
                          "value": vals[j] if j is not None else float("nan"), "arm": arm,

@@ -132,6 +132,7 @@ def parameters(scenario: Scenario, library: Library | None = None) -> list[Param
                                  float(mort["value"]), d.family, str(mort.get("citation", "")),
                                  str(mort.get("status", ""))))
     out += _economics_parameters(scenario, types)
+    out += _scenario_parameters(scenario)
     names = [p.name for p in out]
     if len(set(names)) != len(names):
         raise JaksimError(f"PSA parameter names are not unique: {sorted(n for n in names if names.count(n) > 1)}")
@@ -166,6 +167,18 @@ def _evidence_parameters(scenario: Scenario, lib: Library, drugs, types, inds) -
         out.append(Parameter(f"relative_effect.{e['id']}", "evidence", ("relative_effects", i, "ratio"),
                              d.frozen(), float(e["ratio"]), d.family, str(e.get("citation", "")),
                              str(e.get("status", "")), group=e.get("trial"), entry=e))
+    return out
+
+
+def _scenario_parameters(scenario: Scenario) -> list[Parameter]:
+    """Distributions declared in the scenario file next to a value (``scenario/distributions.py``)."""
+    from jaksim.scenario.distributions import name
+    out = []
+    for path, (value, dist) in sorted(scenario._distributions.items(), key=lambda kv: name(kv[0])):
+        if dist.family == "fixed":
+            continue
+        out.append(Parameter(name(path), "scenario", path, dist.frozen(value), float(value), dist.family,
+                             "scenario file", "scenario"))
     return out
 
 
@@ -269,27 +282,104 @@ def correlation(group: Sequence[Parameter]) -> np.ndarray:
     return r
 
 
-def draw_values(params: Sequence[Parameter], seed: int, draws: Sequence[int]) -> np.ndarray:
-    """(len(draws), len(params)) drawn values: ppf of one keyed uniform per (parameter, draw);
-    a trial's relative effects through a Gaussian copula with its correlation."""
+def draw_values(params: Sequence[Parameter], seed: int, draws: Sequence[int],
+                scenario: Scenario | None = None) -> np.ndarray:
+    """(len(draws), len(params)) drawn values: ppf of one keyed uniform per (parameter, draw).
+
+    Jointly drawn through a Gaussian copula (marginals unchanged): the groups the scenario
+    declares (``psa.correlations``, their matrix), else a trial's relative effects (shared-arm
+    correlation). A ``psa.draws_file`` gives the values of its columns row by row, as given.
+    """
     from scipy import special
     out = np.empty((len(draws), len(params)))
     u = np.empty((len(draws), len(params)))
     for j, p in enumerate(params):
         u[:, j] = [uniform(stream_key(seed, f"psa/{p.name}", int(d)), 0, 0) for d in draws]
+    declared = _declared_groups(params, scenario)
+    in_declared = {j for idx, _ in declared for j in idx}
     groups: dict[str, list[int]] = {}
     for j, p in enumerate(params):
-        if p.group is not None:
+        if p.group is not None and j not in in_declared:
             groups.setdefault(p.group, []).append(j)
-    for idx in groups.values():
-        if len(idx) < 2:
-            continue
-        chol = np.linalg.cholesky(correlation([params[j] for j in idx]))
+    joint = declared + [(idx, correlation([params[j] for j in idx])) for idx in groups.values() if len(idx) > 1]
+    for idx, r in joint:
+        chol = np.linalg.cholesky(r)
         z = special.ndtri(u[:, idx]) @ chol.T
         u[:, idx] = special.ndtr(z)
     for j, p in enumerate(params):
         out[:, j] = p.dist.ppf(u[:, j])
+    if scenario is not None and scenario.psa is not None and scenario.psa.draws_file:
+        _apply_draws_file(out, params, draws, scenario)
     return out
+
+
+def _declared_groups(params: Sequence[Parameter], scenario: Scenario | None) -> list[tuple[list[int], np.ndarray]]:
+    """The scenario's ``psa.correlations`` as (parameter indices, correlation matrix)."""
+    if scenario is None or scenario.psa is None:
+        return []
+    index = {p.name: j for j, p in enumerate(params)}
+    out = []
+    for i, c in enumerate(scenario.psa.correlations):
+        unknown = [n for n in c.parameters if n not in index]
+        if unknown:
+            raise scenario.error(("psa", "correlations", i, "parameters"),
+                                 f"not a drawn PSA parameter of this scenario: {', '.join(unknown)}; allowed: "
+                                 f"{', '.join(sorted(index))[:600]}")
+        r = np.array(c.correlation, dtype=float)
+        if np.linalg.eigvalsh(r).min() <= 0:
+            raise scenario.error(("psa", "correlations", i, "correlation"),
+                                 "the correlation matrix is not positive definite")
+        out.append(([index[n] for n in c.parameters], r))
+    return out
+
+
+def _apply_draws_file(out: np.ndarray, params: Sequence[Parameter], draws: Sequence[int],
+                      scenario: Scenario) -> None:
+    """Columns of the scenario's draws file replace the drawn values, draw d = row d."""
+    from pathlib import Path
+    assert scenario.psa is not None and scenario.psa.draws_file is not None
+    p = Path(scenario.psa.draws_file)
+    p = p if p.is_absolute() else scenario.base_dir / p
+    at = ("psa", "draws_file")
+    if not p.is_file():
+        raise scenario.error(at, f"draws file not found: '{p}'")
+    try:
+        if p.suffix.lower() == ".parquet":
+            import pyarrow.parquet as pq
+            table = pq.read_table(p)
+        else:
+            import pyarrow.csv as pcsv
+            table = pcsv.read_csv(p)
+    except Exception as exc:           # noqa: BLE001 - any reader failure is a user-file problem
+        raise scenario.error(at, f"cannot read the draws file '{p}' ({type(exc).__name__}: {exc})") from None
+    index = {q.name: j for j, q in enumerate(params)}
+    unknown = [c for c in table.column_names if c not in index and c != "draw"]
+    if unknown:
+        raise scenario.error(at, f"column(s) {', '.join(unknown)} of '{p.name}' are not drawn PSA parameters of "
+                                 "this scenario")
+    last = max(int(d) for d in draws)
+    if table.num_rows <= last:
+        raise scenario.error(at, f"'{p.name}' has {table.num_rows} rows; draw {last} needs row {last}")
+    for c in table.column_names:
+        if c == "draw":
+            continue
+        col = table.column(c).to_numpy(zero_copy_only=False).astype(float)
+        out[:, index[c]] = col[[int(d) for d in draws]]
+
+
+def scenario_of_draw(scenario: Scenario, params: Sequence[Parameter],
+                     values: Sequence[float] | np.ndarray) -> Scenario:
+    """The scenario with a draw's values of the distributions it declares."""
+    from jaksim.scenario.load import with_values
+    return with_values(scenario, {p.location: float(v) for p, v in zip(params, values, strict=False)
+                                  if p.library == "scenario"})
+
+
+def shares_cohort(params: Sequence[Parameter]) -> bool:
+    """Whether every draw can share the first draw's cohort chunks and vaccination schedules
+    (no drawn scenario value changes the cohort or a vaccination strategy)."""
+    return not any(p.library == "scenario" and ("cohort" in p.location or "vaccination" in p.location)
+                   for p in params)
 
 
 def libraries(params: Sequence[Parameter], values: Sequence[float] | np.ndarray,
@@ -308,6 +398,8 @@ def libraries(params: Sequence[Parameter], values: Sequence[float] | np.ndarray,
             for k in p.location[:-1]:
                 node = node[k]
             node[p.location[-1]] = float(v)
+        elif p.library == "scenario":
+            continue                    # applied to the scenario (scenario_of_draw)
         elif p.library in ("parameters", "evidence"):
             section, i, key = p.location
             src = data if p.library == "parameters" else evidence

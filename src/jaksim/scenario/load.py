@@ -61,7 +61,7 @@ class _Source:
 
 # ------------------------------------------------------------------------ loading
 #: Keys a user may write at the top level of a scenario, and those required there.
-TOP_KEYS = ("name", "description", "seed", "n_patients", "horizon_years", "evidence", "library", "cohort",
+TOP_KEYS = ("name", "description", "seed", "n_patients", "horizon_years", "evidence", "library", "psa", "cohort",
             *ARM_KEYS[1:], "arms")
 TOP_REQUIRED = ("name", "seed", "n_patients", "horizon_years", "cohort", "treatment", "infections")
 #: pydantic's names of union members / tagged variants inside error locations (not user keys).
@@ -189,6 +189,9 @@ def scenario_from_data(data: Any, *, file: str | None = None, text: str = "",
         raise ScenarioError("a scenario must be a YAML mapping with keys name, seed, n_patients, "
                             f"horizon_years, cohort, treatment, infections, mortality, arms (got {got})",
                             file=file, line=lines.get((), 1))
+    from jaksim.scenario.distributions import extract
+    data, distributions = extract(data, lines, file)
+    raw = data
     raw_arms = data.get("arms", None)
     base = {k: v for k, v in data.items() if k != "arms"}
     arm_paths: dict[str, tuple] = {}
@@ -234,7 +237,30 @@ def scenario_from_data(data: Any, *, file: str | None = None, text: str = "",
         raise ScenarioError(message, file=file, line=line,
                             path=".".join(map(str, user_path)) or None) from None
     scenario._source = source
+    scenario._raw = raw
+    scenario._distributions = distributions
     return scenario
+
+
+def with_values(scenario: Scenario, values: dict[tuple, float]) -> Scenario:
+    """The scenario re-validated with values set at key paths as written (a PSA draw's values
+    of the distributions declared in the scenario); the declared distributions are kept."""
+    if not values:
+        return scenario
+    data = copy.deepcopy(scenario._raw)
+    for path, v in values.items():
+        node = data
+        for k in path[:-1]:
+            node = node[k]
+        node[path[-1]] = float(v)
+    src = scenario._source
+    new = scenario_from_data(data, file=src.file if src else None, text=src.text if src else "",
+                             lines=src.lines if src else {})
+    # the command line's overrides (--n-patients, --seed, ...) are not in the file's data
+    new = new.with_overrides(n_patients=scenario.n_patients, seed=scenario.seed,
+                             horizon_years=scenario.horizon_years, name=scenario.name, evidence=scenario.evidence)
+    new._distributions = scenario._distributions
+    return new
 
 
 def load_scenario(path: str | Path, settings: list[str] | None = None) -> Scenario:

@@ -340,6 +340,35 @@ class Vaccination(Model):
         return self
 
 
+# -------------------------------------------------------------------------- PSA settings
+class Correlation(Model):
+    """Parameters drawn jointly: a Gaussian copula with this correlation matrix (marginals kept)."""
+
+    parameters: list[str] = Field(min_length=2, description="PSA parameter names or scenario key paths")
+    correlation: list[list[float]]
+
+    @model_validator(mode="after")
+    def _square(self):
+        n = len(self.parameters)
+        m = self.correlation
+        if len(m) != n or any(len(r) != n for r in m):
+            raise ValueErrorAt(f"correlation must be a {n} x {n} matrix (one row and column per parameter)",
+                               at=("correlation",))
+        for i in range(n):
+            if m[i][i] != 1 or any(m[i][j] != m[j][i] or not -1 < m[i][j] < 1 for j in range(n) if j != i):
+                raise ValueErrorAt("correlation must be symmetric with 1 on the diagonal and values in (-1, 1)",
+                                   at=("correlation",))
+        return self
+
+
+class PsaSettings(Model):
+    """How the PSA draws: correlated groups, or a file of draws used as given."""
+
+    correlations: list[Correlation] = []
+    draws_file: str | None = Field(None, description="CSV or Parquet, one row per draw, columns named by "
+                                                     "parameter (path relative to the scenario file)")
+
+
 # -------------------------------------------------------------------------- scenario
 ARM_KEYS = ("description", "treatment", "infections", "mortality", "vaccination", "economics")
 
@@ -386,8 +415,11 @@ class Scenario(Model):
                                         "randomised evidence; programme_rates: each drug's own programme rate")
     library: str | None = Field(None, description="a user library YAML file (path relative to the scenario) "
                                                   "adding or overriding drugs, baselines, relative effects, ...")
+    psa: PsaSettings | None = None
 
     _source: Any = PrivateAttr(default=None)
+    _raw: Any = PrivateAttr(default=None)              # the file's data as written (values, no distributions)
+    _distributions: Any = PrivateAttr(default_factory=dict)   # key path -> (value, Distribution)
 
     @field_validator("arms")
     @classmethod
@@ -462,4 +494,5 @@ class Scenario(Model):
             from jaksim.scenario.load import describe_error
             raise ScenarioError(describe_error(err, Scenario, loc), path=".".join(map(str, loc))) from None
         new._source = self._source
+        new._raw, new._distributions = self._raw, self._distributions
         return new
