@@ -253,6 +253,37 @@ def report(folder: Path = typer.Argument(..., help="A run folder (jaksim run) or
 
 @app.command()
 @_guarded
+def sweep(
+    scenario: Path = ScenarioArg,
+    grid: Path = typer.Argument(..., help="Grid file: 'grid' (key path -> list of values) and/or 'variants'.",
+                                show_default=False),
+    out: Path | None = typer.Option(None, "--out", help="Sweep folder (default: results/<scenario name>_sweep)."),
+    n_patients: int | None = typer.Option(None, "--n-patients", parser=_count, metavar="N",
+                                             help="Override n_patients of every variant."),
+    seed: int | None = typer.Option(None, "--seed", help="Override the seed of every variant."),
+    threads: int | None = typer.Option(None, "--threads", help="Numba threads (default: all cores)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier jaksim result in --out."),
+    debug: bool = Debug,
+) -> None:
+    """Run scenario variants (a grid or list of --set overrides) under common random numbers into one table."""
+    from jaksim.run.sweep import run_sweep, write_sweep
+    from jaksim.scenario import load as config
+
+    if not grid.is_file():
+        raise JaksimError(f"grid file not found: '{grid}'")
+    name = config.load_scenario(scenario).name
+    out = out if out is not None else Path("results") / f"{name}_sweep"
+    err = Console(stderr=True)
+    tables = run_sweep(scenario, grid, n_patients=n_patients, seed=seed, threads=threads,
+                       progress=(lambda i, n: err.print(f"variant {i}/{n} done")) if err.is_terminal else None)
+    write_sweep(tables, name, grid, out, overwrite)
+    s = tables["summary"]
+    _console().print(f"Sweep: {s.column('variant').to_numpy().max() + 1} variants of {name} — {out}/ "
+                     f"({', '.join(f'{t}.parquet' for t in tables)})")
+
+
+@app.command()
+@_guarded
 def params(drug: str | None = typer.Option(None, "--drug", help="Only this drug."),
            type_: str | None = typer.Option(None, "--type", help="Only this infection type."),
            section: str | None = typer.Option(None, "--section", help="Only one of: baselines, relative_effects, "
