@@ -284,6 +284,44 @@ def sweep(
 
 @app.command()
 @_guarded
+def evppi(
+    psa_dir: Path = typer.Argument(..., help="A PSA folder (jaksim psa --out).", show_default=False),
+    parameter: list[str] = typer.Option([], "--parameter", help="A parameter (column of parameters.parquet); "
+                                        "repeat for a group, e.g. --parameter a --parameter b."),
+    each: bool = typer.Option(False, "--each", help="EVPPI of every drawn parameter on its own."),
+    wtp: float = typer.Option(30000.0, "--wtp", help="Willingness to pay per QALY."),
+    debug: bool = Debug,
+) -> None:
+    """Expected value of partial perfect information (Gaussian-process regression, Strong et al. 2014)."""
+    import pyarrow.parquet as pq
+    from rich.table import Table
+
+    from jaksim.analysis.voi import psa_evppi
+    try:
+        outcomes = pq.read_table(psa_dir / "outcomes.parquet").to_pandas()
+        params = pq.read_table(psa_dir / "parameters.parquet").to_pandas()
+    except (OSError, ValueError) as exc:
+        raise JaksimError(f"'{psa_dir}' is not a readable jaksim PSA folder (outcomes.parquet, parameters.parquet): "
+                          f"{type(exc).__name__}") from None
+    names = [c for c in params.columns if c != "draw"]
+    groups = [[n] for n in names] if each else [list(parameter)]
+    if not groups or not groups[0]:
+        raise JaksimError("give --parameter NAME (repeat for a group) or --each")
+    try:
+        rows = psa_evppi(outcomes, params, groups, wtp)
+    except KeyError as exc:
+        raise JaksimError(f"not a PSA parameter of this folder: {exc.args[0]}; "
+                          f"allowed: {', '.join(names)[:800]}") from None
+    t = Table(title=f"EVPPI per patient at {wtp:,.0f} per QALY ({params.shape[0]} draws)")
+    for c in ("parameters", "EVPPI", "SE", "EVPI"):
+        t.add_column(c)
+    for r in sorted(rows, key=lambda r: -r.evppi):
+        t.add_row(", ".join(r.parameters), f"{r.evppi:,.2f}", f"{r.se:,.2f}", f"{r.evpi:,.2f}")
+    _console().print(t)
+
+
+@app.command()
+@_guarded
 def params(drug: str | None = typer.Option(None, "--drug", help="Only this drug."),
            type_: str | None = typer.Option(None, "--type", help="Only this infection type."),
            section: str | None = typer.Option(None, "--section", help="Only one of: baselines, relative_effects, "

@@ -134,3 +134,15 @@ def test_economics_values_the_scenario_fixes_are_not_psa_parameters(scenario):
                                  "economics: {discount: nice, events: {herpes_zoster: {cost_hospitalised: 2500}}}")
     fixed = config.scenario_from_text(text).with_overrides(n_patients=400)
     assert name not in {p.name for p in psa.parameters(fixed)}
+
+
+def test_evppi_command_on_a_psa_folder(scenario, tmp_path, capsys):
+    result = psa.run_psa(scenario.with_overrides(n_patients=200), range(12))
+    out = tmp_path / "psa"
+    psa.write_psa(result, scenario, out)
+    assert cli.main(["evppi", str(out), "--each", "--wtp", "20000"]) == 0
+    text = capsys.readouterr().out
+    assert "EVPPI per patient at 20,000 per QALY (12 draws)" in text
+    assert cli.main(["evppi", str(out), "--parameter", "nosuch"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a PSA parameter of this folder: nosuch" in err[0]
