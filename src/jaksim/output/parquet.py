@@ -31,6 +31,8 @@ from jaksim.output.lock import FolderLock, process_alive
 ROW_GROUP_ROWS = 1 << 17
 MANIFEST = "jaksim.json"
 TABLES = ("events", "patients", "summary", "contrasts")
+#: the hive partition key of every table of a run folder; never also a column inside the files
+PARTITION_KEY = "arm"
 
 
 class RowGroupWriter:
@@ -130,6 +132,15 @@ class WriteQueue:
         self._thread.join()
         if not cancel:
             self._check()
+
+
+def read_partition(folder: Path, table: str, arm: str) -> pa.Table:
+    """One arm's file of a small table (``<folder>/<table>/arm=<arm>/part-00000.parquet``) with
+    the partition key added back as its first column, a plain string."""
+    t = pq.read_table(Path(folder) / table / f"{PARTITION_KEY}={arm}" / "part-00000.parquet", partitioning=None)
+    if PARTITION_KEY in t.column_names:
+        return t
+    return t.add_column(0, PARTITION_KEY, pa.array([arm] * t.num_rows, pa.string()))
 
 
 def with_metadata(schema: pa.Schema, metadata: dict[str, str]) -> pa.Schema:

@@ -22,6 +22,7 @@ from jaksim.errors import JaksimError
 from jaksim.model.spec import Model, build_model
 from jaksim.output.arrow import column
 from jaksim.output.parquet import (
+    PARTITION_KEY,
     TABLES,
     OutputFolder,
     RowGroupWriter,
@@ -173,10 +174,13 @@ def _write_tables(folder: OutputFolder, model: Model, state: RunState, schedules
     horizon = model.scenario.horizon_years
 
     def write_small(table_name: str, arm, table: pa.Table) -> pa.Table:
+        # the folder ``arm=<arm>`` is the arm: a column of the same name inside the file would
+        # clash with the partition key in pandas and pyarrow (string vs dictionary)
+        on_disk = table.drop_columns([PARTITION_KEY]) if PARTITION_KEY in table.column_names else table
         w = RowGroupWriter(folder.path(table_name, arm.name),
-                           with_metadata(table.schema, file_metadata(model, arm, table_name, draw)))
+                           with_metadata(on_disk.schema, file_metadata(model, arm, table_name, draw)))
         opened.append(w)
-        w.write(table.to_batches()[0])
+        w.write(on_disk.to_batches()[0])
         return table
 
     summaries, contrasts, economics = {}, {}, {}
