@@ -37,7 +37,8 @@ def vaccination_run(tmp_path_factory) -> Path:
     """The vaccination study (economics, six arms, a clinic) run small, with per-cycle tables."""
     from jaksim.cli import main
     out = tmp_path_factory.mktemp("vaccination") / "run"
-    assert main(["run", str(VACCINATION), "--out", str(out), "--n-patients", "2000", "--threads", "2"]) == 0
+    assert main(["run", str(VACCINATION), "--out", str(out), "--n-patients", "2000", "--threads", "2",
+                 "--cycle-length", "0.25"]) == 0
     return out
 
 

@@ -104,6 +104,10 @@ def run(
     checkpoint_every: int = typer.Option(1 << 22, "--checkpoint-every", parser=_count, metavar="N",
                                          help="Patients between checkpoints: each is one Parquet part of events "
                                          "and patients per arm."),
+    cycle_length: float | None = typer.Option(None, "--cycle-length", metavar="YEARS",
+                                              help="Also write a per-cycle table (cycles/) with cycles of this "
+                                              "many years: at risk, person-years, events, transition "
+                                              "probabilities (Markov inputs)."),
     debug: bool = Debug,
 ) -> None:
     """Simulate every arm of a scenario and write events, patients and summary as Parquet."""
@@ -136,10 +140,12 @@ def run(
             task = bar.add_task("run", total=total)
             result = engine.run_to_folder(model, out, chunk_size=chunk_size, threads=threads,
                                           overwrite=overwrite, progress=lambda n: bar.advance(task, n),
-                                          resume=resume, checkpoint_patients=checkpoint_every)
+                                          resume=resume, checkpoint_patients=checkpoint_every,
+                                          cycle_length=cycle_length)
     else:
         result = engine.run_to_folder(model, out, chunk_size=chunk_size, threads=threads, overwrite=overwrite,
-                                      resume=resume, checkpoint_patients=checkpoint_every)
+                                      resume=resume, checkpoint_patients=checkpoint_every,
+                                      cycle_length=cycle_length)
     seconds = time.perf_counter() - started
     print_summary(console, result.summaries, f"{sc.name}: {sc.n_patients:,} patients × {len(model.arms)} arm(s), "
                                              f"{sc.horizon_years:g} years, seed {sc.seed}")
@@ -150,8 +156,8 @@ def run(
     if result.economics:
         from jaksim.report.tables import economics_table
         console.print(economics_table(result.economics, model.economics[0].willingness_to_pay))
-    console.print(f"Results: {out}/ (events, patients, summary{', economics' if result.economics else ''} "
-                  f"as Parquet) — {seconds:.1f} s")
+    extra = (", economics" if result.economics else "") + (", cycles" if result.cycles else "")
+    console.print(f"Results: {out}/ (events, patients, summary{extra} as Parquet) — {seconds:.1f} s")
 
 
 @app.command()

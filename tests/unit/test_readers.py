@@ -50,7 +50,7 @@ def _read(reader: str, path: Path):
 @pytest.mark.parametrize("reader", ["pandas", "pyarrow", "polars", "duckdb"])
 def test_every_run_table_reads(vaccination_run, reader):
     tables = _tables(vaccination_run)
-    assert {"events", "patients", "summary", "contrasts", "economics"} <= set(tables)
+    assert {"events", "patients", "summary", "contrasts", "economics", "cycles"} <= set(tables)
     for name, path in tables.items():
         rows, columns = _read(reader, path)
         assert rows == _expected_rows(path) > 0, (reader, name)
