@@ -1,4 +1,4 @@
-"""Command line: ``jaksim validate``, ``jaksim run``, ``jaksim params``.
+"""Command line: ``jaksim validate``, ``run``, ``psa``, ``report``, ``export``, ``schema``, ``params``.
 
 User mistakes print one line (file:line: key path: problem) and exit with code 2; internal
 faults exit with code 1. ``--debug`` shows the traceback.
@@ -243,6 +243,22 @@ def report(folder: Path = typer.Argument(..., help="A run folder (jaksim run) or
     from jaksim.report.tables import write_report
     paths = write_report(folder, out)
     for p in paths:
+        _console().print(str(p))
+
+
+@app.command()
+@_guarded
+def export(folder: Path = typer.Argument(..., help="A run folder (jaksim run) or PSA folder (jaksim psa)."),
+           format: str = typer.Option("csv", "--format", help="csv: one file per table; xlsx: one workbook, "
+                                      "a sheet per table."),
+           out: Path | None = typer.Option(None, "--out", help="Where to write (default: FOLDER/export)."),
+           tables: str | None = typer.Option(None, "--tables", metavar="A,B", help="Only these tables "
+                                             "(comma-separated)."),
+           debug: bool = Debug) -> None:
+    """Every table as CSV or Excel; a PSA also as dampack/BCEA matrices (costs, effects, parameters)."""
+    from jaksim.output.export import export as write
+    only = [t.strip() for t in tables.split(",") if t.strip()] if tables else None
+    for p in write(folder, format, out, only):
         _console().print(str(p))
 
 

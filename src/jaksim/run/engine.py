@@ -237,12 +237,30 @@ def _manifest(model: Model, summary: RunSummary, draw: int, checkpoint_patients:
 
 @dataclass
 class RunResult:
-    """Result of :func:`jaksim.run`: Arrow tables of summary, events and patients."""
+    """Result of :func:`jaksim.run`: Arrow tables of summary, events and patients; contrasts
+    (two arms or more), economics (an economics section) and cycles (a cycle length) when the
+    run has them, else None; the vaccination statistics per arm (as in ``jaksim.json``)."""
 
     summary: pa.Table
     events: pa.Table
     patients: pa.Table
     out: Path | None
+    contrasts: pa.Table | None = None
+    economics: pa.Table | None = None
+    cycles: pa.Table | None = None
+    vaccination: dict | None = None
+
+    @classmethod
+    def read(cls, folder: Path, out: Path | None) -> RunResult:
+        """The tables of the run folder ``folder`` (read into memory)."""
+        import json
+
+        def optional(table: str) -> pa.Table | None:
+            return read_dataset(folder, table) if (folder / table).is_dir() else None
+
+        manifest = json.loads((folder / "jaksim.json").read_text(encoding="utf-8"))
+        return cls(read_dataset(folder, "summary"), read_dataset(folder, "events"), read_dataset(folder, "patients"),
+                   out, optional("contrasts"), optional("economics"), optional("cycles"), manifest.get("vaccination"))
 
 
 def read_dataset(out: Path, table: str) -> pa.Table:
@@ -253,17 +271,16 @@ def read_dataset(out: Path, table: str) -> pa.Table:
 
 def run(scenario: Scenario, *, out: str | Path | None = None, overwrite: bool = False,
         threads: int | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE,
-        progress: Callable[[int], None] | None = None) -> RunResult:
+        progress: Callable[[int], None] | None = None, cycle_length: float | None = None) -> RunResult:
     """Simulate a scenario; write to ``out`` if given, else to a temporary folder read back in memory."""
     model = build_model(scenario)
     if out is not None:
         out = Path(out)
         run_to_folder(model, out, chunk_size=chunk_size, threads=threads, overwrite=overwrite,
-                      progress=progress)
-        return RunResult(read_dataset(out, "summary"), read_dataset(out, "events"),
-                         read_dataset(out, "patients"), out)
+                      progress=progress, cycle_length=cycle_length)
+        return RunResult.read(out, out)
     with tempfile.TemporaryDirectory(prefix="jaksim-") as tmp:
         target = Path(tmp) / "run"
-        run_to_folder(model, target, chunk_size=chunk_size, threads=threads, progress=progress)
-        return RunResult(read_dataset(target, "summary"), read_dataset(target, "events"),
-                         read_dataset(target, "patients"), None)
+        run_to_folder(model, target, chunk_size=chunk_size, threads=threads, progress=progress,
+                      cycle_length=cycle_length)
+        return RunResult.read(target, None)
