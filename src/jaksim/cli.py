@@ -264,6 +264,16 @@ def export(folder: Path = typer.Argument(..., help="A run folder (jaksim run) or
 
 @app.command()
 @_guarded
+def schema(debug: bool = Debug) -> None:
+    """Print the JSON Schema of the scenario file format (for editors: jaksim schema > jaksim.schema.json)."""
+    import json
+
+    from jaksim.scenario.file_schema import file_schema
+    sys.stdout.write(json.dumps(file_schema(), indent=2) + "\n")
+
+
+@app.command()
+@_guarded
 def params(drug: str | None = typer.Option(None, "--drug", help="Only this drug."),
            type_: str | None = typer.Option(None, "--type", help="Only this infection type."),
            section: str | None = typer.Option(None, "--section", help="Only one of: baselines, relative_effects, "
