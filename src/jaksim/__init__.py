@@ -21,16 +21,16 @@ from typing import TYPE_CHECKING, Any
 #: The package's only version string (``pyproject.toml`` reads it from here).
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "load_scenario", "run"]
+__all__ = ["__version__", "export", "load_scenario", "psa", "run"]
 
-_API = ("load_scenario", "run")
+_API = ("load_scenario", "run", "psa", "export")
 
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs only
-    from jaksim.api import load_scenario, run
+    from jaksim.api import export, load_scenario, psa, run
 
 
 def __getattr__(name: str) -> Any:
-    """Load ``load_scenario`` and ``run`` from :mod:`jaksim.api` on first use (PEP 562)."""
+    """Load the public functions (``_API``) from :mod:`jaksim.api` on first use (PEP 562)."""
     if name in _API:
         from jaksim import api
         return getattr(api, name)

@@ -1,4 +1,4 @@
-"""Command line: ``jaksim validate``, ``jaksim run``, ``jaksim params``.
+"""Command line: ``jaksim validate``, ``run``, ``psa``, ``report``, ``export``, ``schema``, ``params``.
 
 User mistakes print one line (file:line: key path: problem) and exit with code 2; internal
 faults exit with code 1. ``--debug`` shows the traceback.
@@ -109,6 +109,10 @@ def run(
                                          help="Patients between checkpoints: each is one Parquet part of events "
                                          "and patients per arm."),
     settings: list[str] = Settings,
+    cycle_length: float | None = typer.Option(None, "--cycle-length", metavar="YEARS",
+                                              help="Also write a per-cycle table (cycles/) with cycles of this "
+                                              "many years: at risk, person-years, events, transition "
+                                              "probabilities (Markov inputs)."),
     debug: bool = Debug,
 ) -> None:
     """Simulate every arm of a scenario and write events, patients and summary as Parquet."""
@@ -142,10 +146,12 @@ def run(
             task = bar.add_task("run", total=total)
             result = engine.run_to_folder(model, out, chunk_size=chunk_size, threads=threads,
                                           overwrite=overwrite, progress=lambda n: bar.advance(task, n),
-                                          resume=resume, checkpoint_patients=checkpoint_every)
+                                          resume=resume, checkpoint_patients=checkpoint_every,
+                                          cycle_length=cycle_length)
     else:
         result = engine.run_to_folder(model, out, chunk_size=chunk_size, threads=threads, overwrite=overwrite,
-                                      resume=resume, checkpoint_patients=checkpoint_every)
+                                      resume=resume, checkpoint_patients=checkpoint_every,
+                                      cycle_length=cycle_length)
     seconds = time.perf_counter() - started
     print_summary(console, result.summaries, f"{sc.name}: {sc.n_patients:,} patients × {len(model.arms)} arm(s), "
                                              f"{sc.horizon_years:g} years, seed {sc.seed}")
@@ -156,8 +162,8 @@ def run(
     if result.economics:
         from jaksim.report.tables import economics_table
         console.print(economics_table(result.economics, model.economics[0].willingness_to_pay))
-    console.print(f"Results: {out}/ (events, patients, summary{', economics' if result.economics else ''} "
-                  f"as Parquet) — {seconds:.1f} s")
+    extra = (", economics" if result.economics else "") + (", cycles" if result.cycles else "")
+    console.print(f"Results: {out}/ (events, patients, summary{extra} as Parquet) — {seconds:.1f} s")
     _warn(model.warnings)          # after the work: an error stays the only line on stderr
 
 
@@ -284,6 +290,22 @@ def sweep(
 
 @app.command()
 @_guarded
+def export(folder: Path = typer.Argument(..., help="A run folder (jaksim run) or PSA folder (jaksim psa)."),
+           format: str = typer.Option("csv", "--format", help="csv: one file per table; xlsx: one workbook, "
+                                      "a sheet per table."),
+           out: Path | None = typer.Option(None, "--out", help="Where to write (default: FOLDER/export)."),
+           tables: str | None = typer.Option(None, "--tables", metavar="A,B", help="Only these tables "
+                                             "(comma-separated)."),
+           debug: bool = Debug) -> None:
+    """Every table as CSV or Excel; a PSA also as dampack/BCEA matrices (costs, effects, parameters)."""
+    from jaksim.output.export import export as write
+    only = [t.strip() for t in tables.split(",") if t.strip()] if tables else None
+    for p in write(folder, format, out, only):
+        _console().print(str(p))
+
+
+@app.command()
+@_guarded
 def evppi(
     psa_dir: Path = typer.Argument(..., help="A PSA folder (jaksim psa --out).", show_default=False),
     parameter: list[str] = typer.Option([], "--parameter", help="A parameter (column of parameters.parquet); "
@@ -318,6 +340,16 @@ def evppi(
     for r in sorted(rows, key=lambda r: -r.evppi):
         t.add_row(", ".join(r.parameters), f"{r.evppi:,.2f}", f"{r.se:,.2f}", f"{r.evpi:,.2f}")
     _console().print(t)
+
+
+@app.command()
+@_guarded
+def schema(debug: bool = Debug) -> None:
+    """Print the JSON Schema of the scenario file format (for editors: jaksim schema > jaksim.schema.json)."""
+    import json
+
+    from jaksim.scenario.file_schema import file_schema
+    sys.stdout.write(json.dumps(file_schema(), indent=2) + "\n")
 
 
 @app.command()

@@ -43,7 +43,9 @@ def _drop(obj, keys: set[str]):
 def table_digest(path: Path) -> str:
     """SHA-256 of a Parquet file's schema, values and metadata (less volatile keys)."""
     table = pq.read_table(path, partitioning=None)
-    meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()
+    # paths of files in this checkout (a user library's provenance) as <repo>: the same
+    # baseline holds in every clone and worktree
+    meta = {k.decode(): v.decode().replace(str(REPO), "<repo>") for k, v in (table.schema.metadata or {}).items()
             if k.decode() not in VOLATILE_METADATA}
     body = {"schema": [f"{f.name}:{f.type}" for f in table.schema],
             "values": table.replace_schema_metadata(None).to_pydict(), "metadata": meta}

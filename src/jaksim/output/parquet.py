@@ -31,6 +31,8 @@ from jaksim.output.lock import FolderLock, process_alive
 ROW_GROUP_ROWS = 1 << 17
 MANIFEST = "jaksim.json"
 TABLES = ("events", "patients", "summary", "contrasts")
+#: the hive partition key of every table of a run folder; never also a column inside the files
+PARTITION_KEY = "arm"
 
 
 class RowGroupWriter:
@@ -130,6 +132,15 @@ class WriteQueue:
         self._thread.join()
         if not cancel:
             self._check()
+
+
+def read_partition(folder: Path, table: str, arm: str) -> pa.Table:
+    """One arm's file of a small table (``<folder>/<table>/arm=<arm>/part-00000.parquet``) with
+    the partition key added back as its first column, a plain string."""
+    t = pq.read_table(Path(folder) / table / f"{PARTITION_KEY}={arm}" / "part-00000.parquet", partitioning=None)
+    if PARTITION_KEY in t.column_names:
+        return t
+    return t.add_column(0, PARTITION_KEY, pa.array([arm] * t.num_rows, pa.string()))
 
 
 def with_metadata(schema: pa.Schema, metadata: dict[str, str]) -> pa.Schema:
@@ -259,7 +270,7 @@ def _not_a_result(final: Path) -> str:
 
     ``--overwrite`` deletes the folder whole, so the manifest must be jaksim's (a JSON object
     with its version and tables) and every entry of the folder one that jaksim writes: the
-    manifest, the tables it lists (folders or ``<table>.parquet``) and ``report``."""
+    manifest, the tables it lists (folders or ``<table>.parquet``), ``report`` and ``export``."""
     try:
         manifest = json.loads((final / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
@@ -267,6 +278,6 @@ def _not_a_result(final: Path) -> str:
     if (not isinstance(manifest, dict) or not isinstance(manifest.get("jaksim_version"), str)
             or not isinstance(manifest.get("tables"), dict)):
         return f"{MANIFEST} does not describe a jaksim result"
-    ours = {MANIFEST, "report"} | {n for t in manifest["tables"] for n in (str(t), f"{t}.parquet")}
+    ours = {MANIFEST, "report", "export"} | {n for t in manifest["tables"] for n in (str(t), f"{t}.parquet")}
     foreign = sorted(p.name for p in final.iterdir() if p.name not in ours)
     return f"it also holds '{foreign[0]}', which jaksim did not write" if foreign else ""

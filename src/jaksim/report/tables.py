@@ -175,7 +175,8 @@ def write_report(folder, out=None) -> list:
     else:
         if not (folder / "economics").is_dir():
             raise OutputError(f"run '{folder}' has no economics table (its scenario has no economics section)")
-        econ = {a: pq.read_table(folder / "economics" / f"arm={a}" / "part-00000.parquet") for a in arms}
+        from jaksim.output.parquet import read_partition
+        econ = {a: read_partition(folder, "economics", a) for a in arms}
         rows = economics_rows(econ)
         pq.write_table(pa.Table.from_pylist(rows), out / "economics.parquet")
         written.append(out / "economics.parquet")

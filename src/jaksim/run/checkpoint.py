@@ -221,7 +221,8 @@ def _changed_inputs(saved: str, current: str) -> str:
     try:
         old = json.loads(saved)
         new = json.loads(current)
-        changed = [k for k in new if not isinstance(old, dict) or old.get(k) != new[k]]
+        keys = list(new) + [k for k in old if k not in new] if isinstance(old, dict) else list(new)
+        changed = [k for k in keys if not isinstance(old, dict) or old.get(k) != new.get(k)]
     except (ValueError, TypeError):
         changed = []
     return ", ".join(changed) or "settings"
@@ -261,7 +262,8 @@ def read_run(path: Path, template: RunState, out: Path, work: Path | None = None
     return RunState(template.kind, template.fingerprint, **body), doc["parts"]
 
 
-def run_fingerprint(scenario: Scenario, draw: int, chunk_size: int, checkpoint_patients: int) -> str:
+def run_fingerprint(scenario: Scenario, draw: int, chunk_size: int, checkpoint_patients: int,
+                    cycle_length: float | None = None) -> str:
     """What a resumed run must share with the run it continues, as JSON of named SHA-256 digests
     (so that a refusal can say which input changed): jaksim version, resolved scenario, content
     of the cohort file and of the library's data files, and the settings (draw, chunking: float
@@ -281,7 +283,9 @@ def run_fingerprint(scenario: Scenario, draw: int, chunk_size: int, checkpoint_p
     library = hashlib.sha256()
     for f in sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".csv") and p.is_file()):
         library.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    cycles = {} if cycle_length is None else {"cycle length": sha(float(cycle_length).hex().encode())}
     return json.dumps({
+        **cycles,
         "jaksim version": __version__,
         "scenario": sha(scenario.model_dump_json().encode()),
         "cohort file": sha(cohort),

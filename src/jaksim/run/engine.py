@@ -18,10 +18,12 @@ import numpy as np
 import pyarrow as pa
 
 from jaksim import __version__
+from jaksim.analysis.cycles import cycle_bounds
 from jaksim.errors import JaksimError
 from jaksim.model.spec import Model, build_model
 from jaksim.output.arrow import column
 from jaksim.output.parquet import (
+    PARTITION_KEY,
     TABLES,
     OutputFolder,
     RowGroupWriter,
@@ -49,6 +51,7 @@ class RunSummary:
     contrasts: dict[str, pa.Table]
     vaccination: dict[str, dict]
     economics: dict[str, pa.Table] | None = None
+    cycles: dict[str, pa.Table] | None = None
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -83,7 +86,7 @@ class SegmentWriters:
 def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SIZE, threads: int | None = None,
                   overwrite: bool = False, draw: int = 0,
                   progress: Callable[[int], None] | None = None, resume: bool = False,
-                  checkpoint_patients: int = CHECKPOINT_PATIENTS) -> RunSummary:
+                  checkpoint_patients: int = CHECKPOINT_PATIENTS, cycle_length: float | None = None) -> RunSummary:
     """Simulate every arm and write the dataset to ``out``; return what a run prints.
 
     Parameters
@@ -101,6 +104,8 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
         last checkpoint (same files, byte for byte, as an uninterrupted run).
     draw : int
         PSA draw number written with the results.
+    cycle_length : float, optional
+        Years per cycle of the per-cycle table ``cycles`` (Markov inputs); None: no such table.
     progress : callable, optional
         Called with a number of patients after each chunk and arm.
     """
@@ -108,6 +113,7 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
         raise JaksimError(f"--chunk-size {chunk_size} is out of range; allowed: 1 to {1 << 26}")
     if checkpoint_patients < 1:
         raise JaksimError(f"--checkpoint-every {checkpoint_patients} is out of range; allowed: 1 or more patients")
+    bounds = None if cycle_length is None else cycle_bounds(float(model.scenario.horizon_years), cycle_length)
     set_threads(threads)
     n = model.scenario.n_patients
     cohorts = Cohorts(model, chunk_size)
@@ -116,8 +122,8 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
     queue = WriteQueue()
     saved = 0                                      # patients covered by the checkpoint on disk
     try:
-        fingerprint = checkpoint.run_fingerprint(model.scenario, draw, chunk_size, checkpoint_patients)
-        state = RunState.fresh(model, fingerprint)
+        fingerprint = checkpoint.run_fingerprint(model.scenario, draw, chunk_size, checkpoint_patients, cycle_length)
+        state = RunState.fresh(model, fingerprint, bounds)
         finished: dict = {}                        # completed parts: relative path → [size, sha256]
         if folder.resumed:
             state, finished = checkpoint.read_run(folder.checkpoint, state, out, folder.tmp)
@@ -141,7 +147,7 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
                 saved = seg_stop
         queue.close()
         summary = _write_tables(folder, model, state, cohorts.schedules, draw, opened)
-        folder.commit(_manifest(model, summary, draw, checkpoint_patients))
+        folder.commit(_manifest(model, summary, draw, checkpoint_patients, cycle_length))
         return summary
     except BaseException as exc:
         _abandon(exc, folder, queue, opened, saved, n)
@@ -173,13 +179,16 @@ def _write_tables(folder: OutputFolder, model: Model, state: RunState, schedules
     horizon = model.scenario.horizon_years
 
     def write_small(table_name: str, arm, table: pa.Table) -> pa.Table:
+        # the folder ``arm=<arm>`` is the arm: a column of the same name inside the file would
+        # clash with the partition key in pandas and pyarrow (string vs dictionary)
+        on_disk = table.drop_columns([PARTITION_KEY]) if PARTITION_KEY in table.column_names else table
         w = RowGroupWriter(folder.path(table_name, arm.name),
-                           with_metadata(table.schema, file_metadata(model, arm, table_name, draw)))
+                           with_metadata(on_disk.schema, file_metadata(model, arm, table_name, draw)))
         opened.append(w)
-        w.write(table.to_batches()[0])
+        w.write(on_disk.to_batches()[0])
         return table
 
-    summaries, contrasts, economics = {}, {}, {}
+    summaries, contrasts, economics, cycles = {}, {}, {}, {}
     for arm in model.arms:
         table = state.arms[arm.name].summary.table(horizon)
         table = table.add_column(1, "draw", column(np.full(table.num_rows, draw, np.int32)))
@@ -192,17 +201,23 @@ def _write_tables(folder: OutputFolder, model: Model, state: RunState, schedules
         econ = state.arms[arm.name].economics
         if econ is not None:
             economics[arm.name] = write_small("economics", arm, econ.table(arm.name, reference, model.economics[a]))
+    for arm in model.arms:
+        acc = state.arms[arm.name].cycles
+        if acc is not None:
+            cycles[arm.name] = write_small("cycles", arm, acc.table(draw))
     vaccination = {name: t.vaccination.as_dict(schedules.pathways.get(name)) for name, t in state.arms.items()}
     for w in opened:
         w.close()
     opened.clear()
-    return RunSummary(summaries, contrasts, vaccination, economics or None)
+    return RunSummary(summaries, contrasts, vaccination, economics or None, cycles or None)
 
 
-def _manifest(model: Model, summary: RunSummary, draw: int, checkpoint_patients: int) -> dict:
+def _manifest(model: Model, summary: RunSummary, draw: int, checkpoint_patients: int,
+              cycle_length: float | None = None) -> dict:
     """``jaksim.json`` of a run folder (no timestamps: equal runs give equal manifests)."""
     sc, econ = model.scenario, bool(model.economics)
     written = [t for t in TABLES if t != "contrasts" or summary.contrasts] + (["economics"] if econ else [])
+    written += ["cycles"] if summary.cycles else []
     n_parts = (sc.n_patients + checkpoint_patients - 1) // checkpoint_patients
     return {
         "jaksim_version": __version__, "scenario": sc.name, "seed": sc.seed, "draw": draw,
@@ -216,17 +231,36 @@ def _manifest(model: Model, summary: RunSummary, draw: int, checkpoint_patients:
         "dependencies": dependency_versions(),
         **({"willingness_to_pay": list(model.economics[0].willingness_to_pay),
             "currency": model.economics[0].currency} if econ else {}),
+        **({"cycle_length_years": cycle_length} if summary.cycles else {}),
     }
 
 
 @dataclass
 class RunResult:
-    """Result of :func:`jaksim.run`: Arrow tables of summary, events and patients."""
+    """Result of :func:`jaksim.run`: Arrow tables of summary, events and patients; contrasts
+    (two arms or more), economics (an economics section) and cycles (a cycle length) when the
+    run has them, else None; the vaccination statistics per arm (as in ``jaksim.json``)."""
 
     summary: pa.Table
     events: pa.Table
     patients: pa.Table
     out: Path | None
+    contrasts: pa.Table | None = None
+    economics: pa.Table | None = None
+    cycles: pa.Table | None = None
+    vaccination: dict | None = None
+
+    @classmethod
+    def read(cls, folder: Path, out: Path | None) -> RunResult:
+        """The tables of the run folder ``folder`` (read into memory)."""
+        import json
+
+        def optional(table: str) -> pa.Table | None:
+            return read_dataset(folder, table) if (folder / table).is_dir() else None
+
+        manifest = json.loads((folder / "jaksim.json").read_text(encoding="utf-8"))
+        return cls(read_dataset(folder, "summary"), read_dataset(folder, "events"), read_dataset(folder, "patients"),
+                   out, optional("contrasts"), optional("economics"), optional("cycles"), manifest.get("vaccination"))
 
 
 def read_dataset(out: Path, table: str) -> pa.Table:
@@ -237,17 +271,16 @@ def read_dataset(out: Path, table: str) -> pa.Table:
 
 def run(scenario: Scenario, *, out: str | Path | None = None, overwrite: bool = False,
         threads: int | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE,
-        progress: Callable[[int], None] | None = None) -> RunResult:
+        progress: Callable[[int], None] | None = None, cycle_length: float | None = None) -> RunResult:
     """Simulate a scenario; write to ``out`` if given, else to a temporary folder read back in memory."""
     model = build_model(scenario)
     if out is not None:
         out = Path(out)
         run_to_folder(model, out, chunk_size=chunk_size, threads=threads, overwrite=overwrite,
-                      progress=progress)
-        return RunResult(read_dataset(out, "summary"), read_dataset(out, "events"),
-                         read_dataset(out, "patients"), out)
+                      progress=progress, cycle_length=cycle_length)
+        return RunResult.read(out, out)
     with tempfile.TemporaryDirectory(prefix="jaksim-") as tmp:
         target = Path(tmp) / "run"
-        run_to_folder(model, target, chunk_size=chunk_size, threads=threads, progress=progress)
-        return RunResult(read_dataset(target, "summary"), read_dataset(target, "events"),
-                         read_dataset(target, "patients"), None)
+        run_to_folder(model, target, chunk_size=chunk_size, threads=threads, progress=progress,
+                      cycle_length=cycle_length)
+        return RunResult.read(target, None)

@@ -18,6 +18,7 @@ from jaksim.analysis.accumulators import (
     PairedContrast,
     SummaryAccumulator,
 )
+from jaksim.analysis.cycles import CycleAccumulator
 from jaksim.codes import POST_HERPETIC_NEURALGIA
 from jaksim.economics.costs_qalys import OUTCOMES as ECON_OUTCOMES
 from jaksim.economics.costs_qalys import yearly_counts
@@ -29,12 +30,13 @@ from jaksim.run.schedules import VaccinationStats
 @dataclass
 class ArmTotals:
     """One arm's accumulators; ``contrast`` is None for the reference arm, ``economics`` None
-    without an economics section."""
+    without an economics section, ``cycles`` None without a cycle length."""
 
     summary: SummaryAccumulator
     vaccination: VaccinationStats
     contrast: PairedContrast | None
     economics: EconomicsAccumulator | None
+    cycles: CycleAccumulator | None = None
 
 
 @dataclass
@@ -53,15 +55,17 @@ class RunState:
     arms: dict[str, ArmTotals]
 
     @classmethod
-    def fresh(cls, model: Model, fingerprint: str) -> RunState:
-        """The state before the first patient: empty accumulators for every arm of ``model``."""
+    def fresh(cls, model: Model, fingerprint: str, cycle_bounds: np.ndarray | None = None) -> RunState:
+        """The state before the first patient: empty accumulators for every arm of ``model``
+        (per-cycle counts too when ``cycle_bounds`` are given)."""
         names = outcomes(model)
         econ = bool(model.economics)
         horizon = float(model.scenario.horizon_years)
         return cls("run", fingerprint, 0, {arm.name: initial_cap(arm, horizon) for arm in model.arms},
                    {arm.name: ArmTotals(SummaryAccumulator(names), VaccinationStats(),
                                         PairedContrast(names) if a > 0 else None,
-                                        EconomicsAccumulator(ECON_OUTCOMES) if econ else None)
+                                        EconomicsAccumulator(ECON_OUTCOMES) if econ else None,
+                                        None if cycle_bounds is None else CycleAccumulator(names, cycle_bounds))
                     for a, arm in enumerate(model.arms)})
 
 
@@ -85,6 +89,13 @@ class RunTotals:
             counts = np.column_stack([counts, item.phn])
             first = np.column_stack([first, item.phn_first])
         totals.summary.add(r.follow_up, r.exit_reason, r.stop_time, counts, first)
+        if totals.cycles is not None:
+            ev_type, ev_time = r.ev_type.astype(np.int64), r.ev_time
+            if self.with_phn:            # a PHN episode counts as an event of the extra outcome
+                sel = (r.ev_flags & POST_HERPETIC_NEURALGIA) != 0
+                ev_type = np.concatenate([ev_type, np.full(int(sel.sum()), counts.shape[1] - 1)])
+                ev_time = np.concatenate([ev_time, r.ev_time[sel]])
+            totals.cycles.add(r.follow_up, r.exit_reason, ev_type, ev_time, first)
         if item.index == 0:
             self._ref_counts, self._ref_econ = counts, item.economics
         elif totals.contrast is not None and self._ref_counts is not None:
