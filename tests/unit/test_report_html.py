@@ -29,6 +29,9 @@ def test_report_of_a_small_run_without_economics(tmp_path, minimal_path):
     assert all(f'<section id="{sid}">' in html for sid in SECTION_IDS)
     assert html.count("data:image/svg+xml;base64,") == 2
     assert "One arm only" in html and "not known from the outputs" in html
+    # the report belongs to the result: --overwrite still replaces the folder
+    assert cli.main(["run", str(minimal_path), "--n-patients", "300", "--out", str(out), "--overwrite"]) == 0
+    assert not (out / "report.html").exists()
 
 
 @pytest.fixture(scope="module")
