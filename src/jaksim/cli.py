@@ -248,13 +248,15 @@ def psa(
 @app.command()
 @_guarded
 def report(folder: Path = typer.Argument(..., help="A run folder (jaksim run) or PSA folder (jaksim psa)."),
-           out: Path | None = typer.Option(None, "--out", help="Where to write (default: FOLDER/report)."),
+           out: Path | None = typer.Option(None, "--out", help="The HTML file (default: FOLDER/report.html); "
+                                           "figures go to report_figures/ beside it."),
            debug: bool = Debug) -> None:
-    """Decision tables and figures: CE plane, acceptability curves with frontier, EVPI, tornado."""
-    from jaksim.report.tables import write_report
-    paths = write_report(folder, out)
-    for p in paths:
-        _console().print(str(p))
+    """One self-contained HTML report (figures embedded, no network): scenario and provenance, tables,
+    cumulative incidence and Kaplan-Meier curves, rates by stratum, vaccination, cost-effectiveness,
+    parameters with sources, CHEERS 2022 checklist; figures also as 300-dpi PNG and SVG."""
+    from jaksim.report.html import write_html_report
+    path = write_html_report(folder, out)
+    _console().print(f"{path} (figures: {path.parent / 'report_figures'}/)")
 
 
 @app.command()

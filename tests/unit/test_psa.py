@@ -77,12 +77,14 @@ def test_cli_psa_and_report(tmp_path, scenario_writer):
     cyc = pq.read_table(out / "cycles.parquet")
     assert cyc.num_rows == 4 * 3 * 4
     assert cli.main(["report", str(out)]) == 0
-    for name in ("ce_plane.png", "ceac.png", "evpi.png", "tornado_vaccine.png", "icer.parquet", "ceac.parquet"):
-        assert (out / "report" / name).stat().st_size > 0
+    assert (out / "report.html").stat().st_size > 0
+    for name in ("ce_plane", "ceac", "evpi", "tornado_vaccine"):
+        for ext in ("png", "svg"):
+            assert (out / "report_figures" / f"{name}.{ext}").stat().st_size > 0
     run = tmp_path / "run"
     assert cli.main(["run", str(path), "--n-patients", "300", "--out", str(run)]) == 0
     assert cli.main(["report", str(run)]) == 0
-    assert (run / "report" / "ce_plane.png").is_file()
+    assert (run / "report_figures" / "ce_plane.png").is_file()
 
 
 def test_relative_effects_of_one_trial_are_drawn_jointly(scenario):

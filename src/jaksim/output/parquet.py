@@ -270,7 +270,8 @@ def _not_a_result(final: Path) -> str:
 
     ``--overwrite`` deletes the folder whole, so the manifest must be jaksim's (a JSON object
     with its version and tables) and every entry of the folder one that jaksim writes: the
-    manifest, the tables it lists (folders or ``<table>.parquet``), ``report`` and ``export``."""
+    manifest, the tables it lists (folders or ``<table>.parquet``), ``export`` and what ``jaksim report``
+    writes (``report.html``, ``report_figures``; ``report``, the folder of earlier versions)."""
     try:
         manifest = json.loads((final / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
@@ -278,6 +279,7 @@ def _not_a_result(final: Path) -> str:
     if (not isinstance(manifest, dict) or not isinstance(manifest.get("jaksim_version"), str)
             or not isinstance(manifest.get("tables"), dict)):
         return f"{MANIFEST} does not describe a jaksim result"
-    ours = {MANIFEST, "report", "export"} | {n for t in manifest["tables"] for n in (str(t), f"{t}.parquet")}
+    ours = {MANIFEST, "report", "report.html", "report_figures", "export"}
+    ours |= {n for t in manifest["tables"] for n in (str(t), f"{t}.parquet")}
     foreign = sorted(p.name for p in final.iterdir() if p.name not in ours)
     return f"it also holds '{foreign[0]}', which jaksim did not write" if foreign else ""
