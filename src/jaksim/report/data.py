@@ -58,7 +58,10 @@ def _read_arm_table(folder: Path, name: str, arm: str, columns: list[str] | None
         f = pq.ParquetFile(p)
         cols = None if columns is None else [c for c in columns if c in f.schema_arrow.names]
         tables.append(f.read(columns=cols))
-    return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    t = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    if "arm" not in t.column_names and name in ("contrasts", "economics"):
+        t = t.add_column(0, "arm", pa.array([arm] * t.num_rows, pa.string()))   # the partition folder gives it
+    return t
 
 
 def patient_columns(types: list[str]) -> list[str]:
