@@ -356,6 +356,37 @@ def schema(debug: bool = Debug) -> None:
 
 @app.command()
 @_guarded
+def threshold(
+    scenario: Path = ScenarioArg,
+    key: str = typer.Option(..., "--key", help="The input to vary, as --set takes it (e.g. "
+                            "economics.vaccine_cost_per_dose)."),
+    arm: str = typer.Option(..., "--arm", help="The arm compared with the reference (first) arm."),
+    wtp: float = typer.Option(30000.0, "--wtp", help="Willingness to pay per QALY."),
+    low: float = typer.Option(..., "--low", help="Lower end of the search range."),
+    high: float = typer.Option(..., "--high", help="Upper end of the search range."),
+    n_patients: int | None = typer.Option(None, "--n-patients", parser=_count, metavar="N",
+                                             help="Override n_patients."),
+    seed: int | None = typer.Option(None, "--seed", help="Override seed."),
+    debug: bool = Debug,
+) -> None:
+    """The value of one input at which an arm's ICER against the reference equals the threshold."""
+    from jaksim.analysis.threshold import threshold as find
+    if not low < high:
+        raise JaksimError(f"--low must be below --high (got {low:g}, {high:g})")
+    r = find(scenario, key, arm, wtp, low, high, n_patients=n_patients, seed=seed)
+    console = _console()
+    if r.value is None:
+        (x0, d0), (x1, d1) = r.evaluations[0], r.evaluations[1]
+        console.print(f"No threshold in [{low:g}, {high:g}]: incremental net benefit of '{arm}' vs "
+                      f"'{r.reference}' at {wtp:,.0f}/QALY is {d0:,.2f} at {x0:g} and {d1:,.2f} at {x1:g} "
+                      "(same sign); widen the range")
+        return
+    console.print(f"{key} = {r.value:.6g}: '{arm}' vs '{r.reference}' has an ICER of {wtp:,.0f} per QALY "
+                  f"(incremental net benefit 0), found in {len(r.evaluations)} runs under common random numbers")
+
+
+@app.command()
+@_guarded
 def params(drug: str | None = typer.Option(None, "--drug", help="Only this drug."),
            type_: str | None = typer.Option(None, "--type", help="Only this infection type."),
            section: str | None = typer.Option(None, "--section", help="Only one of: baselines, relative_effects, "
