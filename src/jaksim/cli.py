@@ -387,6 +387,47 @@ def threshold(
 
 @app.command()
 @_guarded
+def subgroups(
+    folder: Path = typer.Argument(..., help="A run folder (jaksim run --out).", show_default=False),
+    by: str = typer.Option("age", "--by", help="age, glucocorticoid_band, indication, female, asia, prior_zoster, "
+                           "diabetes, zoster_vaccinated or chronic_lung_disease."),
+    age_bands: str = typer.Option("50,65,75", "--age-bands", help="Band edges of baseline age (years)."),
+    wtp: float = typer.Option(30000.0, "--wtp", help="Willingness to pay per QALY (net benefit)."),
+    out: Path | None = typer.Option(None, "--out", help="Also write the table as Parquet to this file."),
+    debug: bool = Debug,
+) -> None:
+    """Events, contrasts and net benefit by subgroup of a baseline characteristic (paired across arms)."""
+    from rich.table import Table
+
+    from jaksim.analysis.subgroups import subgroup_table
+    if not (folder / "jaksim.json").is_file():
+        raise JaksimError(f"'{folder}' is not a jaksim run folder (no jaksim.json)")
+    try:
+        edges = [float(x) for x in age_bands.split(",") if x.strip()]
+    except ValueError:
+        raise JaksimError(f"--age-bands must be numbers separated by commas (got '{age_bands}')") from None
+    t = subgroup_table(folder, by, wtp, edges)
+    if out is not None:
+        import pyarrow.parquet as pq
+        pq.write_table(t, out)
+    rows = t.to_pylist()
+    table = Table(title=f"By {by}: versus '{rows[0]['reference_arm']}' (paired, 95% CI)" if rows else by)
+    econ = bool(rows) and "net_benefit" in rows[0]
+    for c in ("subgroup", "arm", "patients") + (("incr. costs", "incr. QALYs", "incr. net benefit (95% CI)",
+                                                "optimal") if econ else ()):
+        table.add_column(c)
+    for r in rows:
+        cells = [str(r["subgroup"]), r["arm"], f"{r['n_patients']:,}"]
+        if econ:
+            cells += [f"{r['incremental_costs']:,.1f}", f"{r['incremental_qalys']:.5f}",
+                      f"{r['incremental_net_benefit']:,.1f} ({r['incremental_net_benefit_ci_lower']:,.1f} to "
+                      f"{r['incremental_net_benefit_ci_upper']:,.1f})", "yes" if r.get("optimal") else ""]
+        table.add_row(*cells)
+    _console().print(table)
+
+
+@app.command()
+@_guarded
 def params(drug: str | None = typer.Option(None, "--drug", help="Only this drug."),
            type_: str | None = typer.Option(None, "--type", help="Only this infection type."),
            section: str | None = typer.Option(None, "--section", help="Only one of: baselines, relative_effects, "
