@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 #: The package's only version string (``pyproject.toml`` reads it from here).
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "export", "load_scenario", "psa", "run"]
+__all__ = ["__version__", "export", "load_scenario", "psa", "report", "run"]
 
-_API = ("load_scenario", "run", "psa", "export")
+_API = ("load_scenario", "run", "psa", "export", "report")
 
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs only
-    from jaksim.api import export, load_scenario, psa, run
+    from jaksim.api import export, load_scenario, psa, report, run
 
 
 def __getattr__(name: str) -> Any:

@@ -168,3 +168,22 @@ def export(folder: str | Path, format: str = "csv", *, out: str | Path | None = 
     from jaksim.output.export import export as write
 
     return write(Path(folder), format, None if out is None else Path(out), list(tables) if tables else None)
+
+
+def report(folder: str | Path, out: str | Path | None = None) -> Path:
+    """Write the self-contained HTML report of a run or PSA folder (as ``jaksim report``).
+
+    Parameters
+    ----------
+    folder : str or Path
+        A folder written by ``jaksim run --out`` / :func:`run` with ``out``, or by ``jaksim psa``.
+    out : str or Path, optional
+        The HTML file (default: ``folder/report.html``); figures go to ``report_figures/`` beside it.
+
+    Returns
+    -------
+    Path
+        The HTML file written.
+    """
+    from jaksim.report.html import write_html_report
+    return write_html_report(Path(folder), Path(out) if out is not None else None)
