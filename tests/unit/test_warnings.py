@@ -40,3 +40,13 @@ def test_warnings_are_in_the_metadata(tmp_path):
     meta = pq.read_schema(next((out / "summary").rglob("*.parquet"))).metadata
     warnings = json.loads(meta[b"jaksim.warnings"])
     assert any("placeholders" in w for w in warnings) and not any("life table" in w for w in warnings)
+
+
+def test_economics_provenance_is_in_the_metadata(tmp_path):
+    out = tmp_path / "out"
+    assert main(["run", str(VACC), "--n-patients", "300", "--out", str(out)]) == 0
+    meta = pq.read_schema(next((out / "summary").rglob("*.parquet"))).metadata
+    econ = json.loads(meta[b"jaksim.economics"])
+    hz = econ["events"]["herpes_zoster"]
+    assert hz["cost"]["status"] in ("read", "computed", "assumption") and "citation" in hz["cost"]
+    assert econ["discount"]["preset"] == "nice"

@@ -47,4 +47,14 @@ def file_metadata(model, arm, table: str, draw: int) -> dict[str, str]:
         "jaksim.parameters": json.dumps(arm.provenance, sort_keys=True, default=float),
         "jaksim.dependencies": json.dumps(dependency_versions(), sort_keys=True),
         "jaksim.warnings": json.dumps(list(getattr(model, "warnings", ()))),
+        "jaksim.economics": json.dumps(_economics_provenance(model, arm), sort_keys=True, default=float),
     }
+
+
+def _economics_provenance(model, arm) -> dict:
+    """Every cost, utility and discount rate the arm's economics use, with source and status ({}: none)."""
+    econ = getattr(model, "economics", ())
+    for a, e in zip(getattr(model, "arms", ()), econ, strict=False):
+        if a.name == arm.name:
+            return e.provenance
+    return {}
