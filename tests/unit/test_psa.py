@@ -148,3 +148,11 @@ def test_evppi_command_on_a_psa_folder(scenario, tmp_path, capsys):
     assert cli.main(["evppi", str(out), "--parameter", "nosuch"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not a PSA parameter of this folder: nosuch" in err[0]
+
+
+def test_parameters_have_readable_labels():
+    from jaksim.report.labels import parameter_label
+    assert parameter_label("hazard_ratio.herpes_zoster.diabetes") == "Hazard ratio of diabetes, herpes zoster"
+    assert parameter_label("event_costs.herpes_zoster.hospitalised", "GBP") == (
+        "Cost per herpes zoster episode, hospitalised (GBP)")
+    assert parameter_label("case_fatality_probability.serious_infection") == "P(case fatality | serious infection)"

@@ -9,6 +9,7 @@ import numpy as np
 from jaksim.analysis.accumulators import acceptability, icer_table
 from jaksim.report import figures as fg
 from jaksim.report.data import Folder
+from jaksim.report.labels import parameter_label
 from jaksim.report.sections import MC_CI, PSA_CI, Section, Table
 
 
@@ -135,7 +136,8 @@ def _tornado(f: Folder, s: Section, figdir: Path, cur: str, w: float) -> None:
         low = np.array([nmb.get((p, "low", arm), np.nan) - nmb.get((p, "low", ref), np.nan) for p in params])
         high = np.array([nmb.get((p, "high", arm), np.nan) - nmb.get((p, "high", ref), np.nan) for p in params])
         s.figures.append(fg.save(
-            fg.tornado(params, low, high, base, f"One-way sensitivity: {arm} versus {ref}",
+            fg.tornado([parameter_label(p, cur) for p in params], low, high, base,
+                       f"One-way sensitivity: {arm} versus {ref}",
                        f"Incremental net monetary benefit per patient ({cur}) at {_m(w)} per QALY"),
             figdir, f"tornado_{arm}", f"Tornado diagram: {arm} versus {ref}",
             f"Incremental NMB per patient ({cur}, {_m(w)} per QALY) of {arm} versus {ref} with each parameter at its "

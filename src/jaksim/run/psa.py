@@ -39,6 +39,7 @@ from jaksim.library.user import scenario_library
 from jaksim.model.spec import build_model
 from jaksim.output.arrow import column
 from jaksim.output.parquet import OutputFolder
+from jaksim.report.labels import parameter_label
 from jaksim.run.checkpoint import DRAWS, DrawStore
 from jaksim.run.chunks import Cohorts, initial_cap, run_chunks, set_threads
 from jaksim.run.psa_parameters import (
@@ -200,7 +201,8 @@ def run_psa(scenario: Scenario, draws: Sequence[int], *, threads: int | None = N
     ptable = pa.table({"draw": column(draws, pa.int64()),
                        **{p.name: column(values[:, j]) for j, p in enumerate(params)}})
     info = pa.Table.from_pylist([{
-        "parameter": p.name, "library": p.library, "family": p.family, "point_value": p.point,
+        "parameter": p.name, "label": parameter_label(p.name), "library": p.library, "family": p.family,
+        "point_value": p.point,
         "mean": float(p.dist.mean()), "ci_lower": float(p.dist.ppf(0.025)), "ci_upper": float(p.dist.ppf(0.975)),
         "status": p.status, "citation": p.citation} for p in params]) if params else pa.table({})
     ow = _one_way(scenario, params, schedules) if one_way else None
