@@ -80,10 +80,19 @@ class SegmentWriters:
                                             item.phn, self.draw, item.economics))
 
 
+def check_settings(chunk_size: int, checkpoint_patients: int, threads: int | None) -> None:
+    """One-line errors for out-of-range run settings (before anything is written)."""
+    if chunk_size < 1 or chunk_size > 1 << 26:
+        raise JaksimError(f"--chunk-size {chunk_size} is out of range; allowed: 1 to {1 << 26}")
+    if checkpoint_patients < 1:
+        raise JaksimError(f"--checkpoint-every {checkpoint_patients} is out of range; allowed: 1 or more patients")
+    set_threads(threads)
+
+
 def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SIZE, threads: int | None = None,
                   overwrite: bool = False, draw: int = 0,
                   progress: Callable[[int], None] | None = None, resume: bool = False,
-                  checkpoint_patients: int = CHECKPOINT_PATIENTS) -> RunSummary:
+                  checkpoint_patients: int = CHECKPOINT_PATIENTS, folder: OutputFolder | None = None) -> RunSummary:
     """Simulate every arm and write the dataset to ``out``; return what a run prints.
 
     Parameters
@@ -103,19 +112,23 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
         PSA draw number written with the results.
     progress : callable, optional
         Called with a number of patients after each chunk and arm.
+    folder : OutputFolder, optional
+        The results folder, already made (``jaksim run`` makes it before building the model, so
+        that a bad ``--out`` is reported first); ``overwrite`` and ``resume`` are then its own.
     """
-    if chunk_size < 1 or chunk_size > 1 << 26:
-        raise JaksimError(f"--chunk-size {chunk_size} is out of range; allowed: 1 to {1 << 26}")
-    if checkpoint_patients < 1:
-        raise JaksimError(f"--checkpoint-every {checkpoint_patients} is out of range; allowed: 1 or more patients")
-    set_threads(threads)
+    try:
+        check_settings(chunk_size, checkpoint_patients, threads)
+    except JaksimError:
+        if folder is not None:
+            folder.release() if folder.resumed else folder.abort()
+        raise
     n = model.scenario.n_patients
-    cohorts = Cohorts(model, chunk_size)
-    folder = OutputFolder(out, overwrite, resume=resume)
+    folder = folder if folder is not None else OutputFolder(out, overwrite, resume=resume)
     opened: list[RowGroupWriter] = []              # writers to abort if the run fails
     queue = WriteQueue()
     saved = 0                                      # patients covered by the checkpoint on disk
     try:
+        cohorts = Cohorts(model, chunk_size)       # a capacity-limited clinic's pathway runs here
         fingerprint = checkpoint.run_fingerprint(model.scenario, draw, chunk_size, checkpoint_patients)
         state = RunState.fresh(model, fingerprint)
         finished: dict = {}                        # completed parts: relative path → [size, sha256]

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from jaksim.errors import ScenarioError
-from jaksim.scenario import schema
+from jaksim.scenario import economics, schema
 from jaksim.scenario.base import ValueErrorAt
 from jaksim.scenario.schema import ARM_KEYS, Arm, Scenario
 from jaksim.scenario.yamlfile import Lines, load_yaml_file, load_yaml_text
@@ -67,7 +67,8 @@ TOP_REQUIRED = ("name", "seed", "n_patients", "horizon_years", "cohort", "treatm
 #: pydantic's names of union members / tagged variants inside error locations (not user keys).
 _TAGS = {("cohort", "synthetic"): "SyntheticCohort", ("cohort", "file"): "FileCohort",
          ("age", "truncated_normal"): "TruncatedNormalAge", ("age", "bands"): "AgeBands",
-         ("rate_per_100py", "float"): "float", ("rate_per_100py", "TypedRate"): "TypedRate"}
+         ("rate_per_100py", "float"): "float", ("rate_per_100py", "TypedRate"): "TypedRate",
+         ("discount", "DiscountRates"): "DiscountRates"}
 _UNION_MEMBER = re.compile(r"^(?:[a-z][a-z0-9_-]*\[.*\]|\[key\])$")
 
 
@@ -100,7 +101,7 @@ def _model_at(model: type[BaseModel] | None, loc: tuple) -> type[BaseModel] | No
         if _is_tag(loc, i):
             tagged = _TAGS.get((loc[i - 1], key)) if i > 0 else None
             if tagged:
-                model = getattr(schema, tagged)
+                model = getattr(schema, tagged, None) or getattr(economics, tagged, None)
             continue
         if isinstance(key, int):
             continue
@@ -173,7 +174,7 @@ def _first_error(exc: ValidationError) -> Any:
     errors = exc.errors()
     err = errors[0]
     loc = tuple(err["loc"])
-    cut = next((i for i, k in enumerate(loc) if isinstance(k, str) and _UNION_MEMBER.match(k)), None)
+    cut = next((i for i in range(len(loc)) if _is_tag(loc, i)), None)
     if cut is None:
         return err
     siblings = [e for e in errors if tuple(e["loc"])[:cut] == loc[:cut]]
