@@ -6,6 +6,7 @@ faults exit with code 1. ``--debug`` shows the traceback.
 
 from __future__ import annotations
 
+import errno
 import functools
 import sys
 import time
@@ -36,13 +37,31 @@ def _guarded(command):
         except KeyboardInterrupt as exc:
             err.print(str(exc) or "interrupted; nothing was written to the results folder", markup=False)
             raise typer.Exit(130) from None
-        except Exception as exc:  # internal fault
+        except OSError as exc:
+            if exc.errno not in _ENVIRONMENT_ERRORS:
+                raise _internal(err, exc, debug) from None
             if debug:
                 traceback.print_exc()
-            err.print(f"internal error: {type(exc).__name__}: {exc} (run again with --debug for the "
-                      "traceback; please report it)", markup=False)
-            raise typer.Exit(1) from None
+            name = f" '{exc.filename}'" if exc.filename else ""
+            err.print(f"error: cannot read or write{name}: {exc.strerror}", markup=False)
+            raise typer.Exit(2) from None
+        except Exception as exc:  # internal fault
+            raise _internal(err, exc, debug) from None
     return wrapper
+
+
+#: OS errors caused by the machine or the user's files, not by jaksim: full or read-only disk, ...
+_ENVIRONMENT_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG,
+                       errno.ENAMETOOLONG}
+
+
+def _internal(err: Console, exc: BaseException, debug: bool) -> typer.Exit:
+    """Print an internal fault in one line (traceback with --debug); the exit to raise."""
+    if debug:
+        traceback.print_exception(exc)
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    err.print(f"internal error: {text} (run again with --debug for the traceback; please report it)", markup=False)
+    return typer.Exit(1)
 
 
 def _count(text: str) -> int:
@@ -206,7 +225,6 @@ def psa(
     from jaksim.run import checkpoint
     from jaksim.run import psa as psa_mod
     from jaksim.run.budget import check_run_size
-    from jaksim.run.engine import RunInterrupted
     from jaksim.run.memory import keep_freed_memory
     from jaksim.scenario import load as config
 
@@ -238,18 +256,8 @@ def psa(
         else:
             result = psa_mod.run_psa(sc, ids, threads=threads, one_way=one_way, scheduler=scheduler, store=store)
         psa_mod.write_psa(result, sc, out_dir, overwrite, folder=folder)
-    except (KeyboardInterrupt, OSError) as exc:
-        kept = checkpoint.count_draws(folder.tmp)
-        if not kept:
-            folder.abort()
-            raise
-        if isinstance(exc, OSError):
-            raise
-        raise RunInterrupted(f"interrupted; {kept} finished draw(s) are kept: run the same command with --resume "
-                             "to continue") from None
-    except BaseException:
-        if not folder.resumed:
-            folder.abort()
+    except BaseException as exc:
+        _psa_failed(exc, folder, out_dir)
         raise
     seconds = time.perf_counter() - started
     from jaksim.report.tables import psa_table
@@ -312,6 +320,32 @@ def params(drug: str | None = typer.Option(None, "--drug", help="Only this drug.
     if "economics" in shown:
         from jaksim.economics.costs_qalys import economics_library
         console.print(lt.economics_table(economics_library()))
+
+
+def _psa_failed(exc: BaseException, folder, out_dir: Path) -> None:
+    """After a PSA failed: keep the finished draws for --resume (Ctrl-C, an OS error such as a full
+    disk, a resumed PSA) or remove the work folder; raise the one-line error to show, if any."""
+    from jaksim.output.parquet import unwritable
+    from jaksim.run import checkpoint
+    from jaksim.run.engine import RunInterrupted
+    if not isinstance(exc, (KeyboardInterrupt, OSError)):
+        if not folder.resumed:
+            folder.abort()
+        else:
+            folder.release()
+        return
+    kept = checkpoint.count_draws(folder.tmp)
+    if not kept:
+        folder.abort()
+    else:
+        folder.release()
+    if isinstance(exc, OSError):
+        more = (f"; {kept} finished draw(s) are kept: run the same command with --resume when there is room"
+                if kept else "")
+        raise unwritable(out_dir, exc, more) from None
+    if kept:
+        raise RunInterrupted(f"interrupted; {kept} finished draw(s) are kept: run the same command with --resume "
+                             "to continue") from None
 
 
 def _console() -> Console:

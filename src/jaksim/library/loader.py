@@ -122,7 +122,7 @@ def _parse(path: Path) -> tuple[Any, Lines]:
         problem, line = reader_error(exc, text)
         raise LibraryError(problem, file=file, line=line) from None
     except TooDeep as exc:
-        raise LibraryError(str(exc.problem), file=file, line=exc.problem_mark.line + 1) from None
+        raise LibraryError(str(exc.problem), file=file, line=exc.problem_mark.line + 1, path=exc.path) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = " ".join(str(exc.problem or exc).split())
@@ -232,11 +232,13 @@ def read_life_table(path: str | Path, name: str, source: Sourced) -> LifeTable:
     """
     file = str(path)
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            numbered = [(n, line) for n, line in enumerate(fh, start=1) if not line.startswith("#")]
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LibraryError(f"cannot read the life table ({getattr(exc, 'strerror', None) or exc})",
-                           file=file) from None
+        text = read_text(Path(path), MAX_LIBRARY_BYTES, "a life table")
+    except OSError as exc:
+        raise LibraryError(f"cannot read the life table ({exc.strerror or exc})", file=file) from None
+    except ValueError as exc:
+        raise LibraryError(f"cannot read the life table: {exc}", file=file) from None
+    numbered = [(n, line) for n, line in enumerate(text.splitlines(keepends=True), start=1)
+                if not line.startswith("#")]
     rows = [(n, row) for (n, _), row in zip(numbered, csv.reader(line for _, line in numbered), strict=False) if row]
     if not rows:
         raise LibraryError("no rows; a life table has columns age,male_qx,female_qx", file=file)

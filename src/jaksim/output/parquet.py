@@ -165,13 +165,18 @@ class OutputFolder:
     def __init__(self, final: Path, overwrite: bool, resume: bool = False):
         self.final = Path(final)
         self.overwrite = overwrite
-        check_output_folder(self.final, overwrite)
         self.lock = FolderLock(self.final)
-        self.lock.acquire()                         # one run at a time per folder
+        try:
+            check_output_folder(self.final, overwrite)
+            self.lock.acquire()                     # one run at a time per folder
+        except OSError as exc:                      # read-only, full, not a folder, ...
+            raise unwritable(self.final, exc) from None
         try:
             self._prepare(overwrite, resume)
-        except BaseException:
+        except BaseException as exc:
             self.lock.release()
+            if isinstance(exc, OSError):
+                raise unwritable(self.final, exc) from None
             raise
 
     def _prepare(self, overwrite: bool, resume: bool) -> None:
@@ -235,6 +240,14 @@ class OutputFolder:
     def release(self) -> None:
         """Keep the work folder (for ``--resume``) and release the folder's lock."""
         self.lock.release()
+
+
+def unwritable(final: Path, exc: OSError, kept: str = "") -> OutputError:
+    """One line for an OS error while preparing or writing the results folder ``final``."""
+    what = exc.strerror or type(exc).__name__
+    name = f" '{exc.filename}'" if exc.filename else ""
+    return OutputError(f"--out '{final}': cannot write there ({what}{':' if name else ''}{name}){kept}; "
+                       "choose a folder you can write to, on a disk with free space")
 
 
 def check_output_folder(final: Path, overwrite: bool) -> None:

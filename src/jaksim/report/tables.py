@@ -120,7 +120,6 @@ def economics_table(econ: dict[str, pa.Table], wtp: tuple[float, ...]) -> Table:
 
 def write_report(folder, out=None) -> list:
     """Tables (Parquet) and PNG figures for a run folder or a PSA folder; returns the paths written."""
-    import json
     from pathlib import Path
 
     import numpy as np
@@ -128,14 +127,16 @@ def write_report(folder, out=None) -> list:
 
     from jaksim.analysis.accumulators import acceptability, icer_table
     from jaksim.errors import OutputError
+    from jaksim.output.manifest import read_manifest
     from jaksim.report import figures as plots
     folder = Path(folder)
-    manifest_path = folder / "jaksim.json"
-    if not manifest_path.is_file():
-        raise OutputError(f"'{folder}' is not a jaksim run or PSA folder (no jaksim.json)")
-    manifest = json.loads(manifest_path.read_text())
+    manifest = read_manifest(folder)         # checked before any of the folder is trusted
     out = Path(out) if out is not None else folder / "report"
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"--out '{out}': cannot write there ({exc.strerror or exc}); choose a folder "
+                          "you can write to") from None
     arms, ref = manifest["arms"], manifest["reference_arm"]
     written = []
     if manifest.get("kind") == "psa":

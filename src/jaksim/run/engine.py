@@ -26,6 +26,7 @@ from jaksim.output.parquet import (
     OutputFolder,
     RowGroupWriter,
     WriteQueue,
+    unwritable,
     with_metadata,
 )
 from jaksim.output.provenance import dependency_versions, file_metadata
@@ -177,6 +178,10 @@ def _abandon(exc: BaseException, folder: OutputFolder, queue: WriteQueue, opened
     if keep and isinstance(exc, KeyboardInterrupt) and not isinstance(exc, RunInterrupted):
         raise RunInterrupted(f"interrupted; the first {saved:,} of {n:,} patients are kept: run "
                              "the same command with --resume to continue") from None
+    if isinstance(exc, OSError):            # a full disk, a folder made read-only, ...
+        kept = (f"; the first {saved:,} of {n:,} patients are kept: run the same command with --resume "
+                "when there is room" if keep else "")
+        raise unwritable(folder.final, exc, kept) from exc
 
 
 def _write_tables(folder: OutputFolder, model: Model, state: RunState, schedules: Schedules, draw: int,

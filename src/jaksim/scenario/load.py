@@ -152,6 +152,9 @@ def describe_error(err: Any, root: type[BaseModel], raw_loc: tuple) -> str:
             required = tuple(n for n, f in (model.model_fields.items() if model else ()) if f.is_required())
         tail = f"; required keys here: {', '.join(required)}" if required else ""
         return f"missing required key '{key}'{tail}"
+    if kind == "union_tag_not_found":
+        ctx = err.get("ctx", {})
+        return f"missing required key {ctx.get('discriminator', 'tag')}"
     if kind == "union_tag_invalid":
         ctx = err.get("ctx", {})
         return (f"{ctx.get('discriminator', 'tag').strip(chr(39))} must be one of "
@@ -162,8 +165,8 @@ def describe_error(err: Any, root: type[BaseModel], raw_loc: tuple) -> str:
         return msg[len("Value error, "):] if msg.startswith("Value error, ") else msg
     if kind == "string_pattern_mismatch":
         msg = "must use only letters, digits, '_', '.', '-' (at most 64 characters)"
-    elif kind == "too_short" and isinstance(value, dict):
-        msg = "must have at least one entry"
+    elif kind == "too_short":
+        msg = "must have at least one entry" if isinstance(value, dict) else "must have at least one item"
     else:
         msg = msg.replace("Input should be", "must be").replace("Dictionary should", "must")
     return f"{msg} (got {_shown(value)})"

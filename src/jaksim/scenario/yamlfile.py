@@ -26,26 +26,6 @@ from jaksim.errors import ScenarioError
 
 Lines = dict[tuple, int]
 
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 core-schema booleans, integers and floats (``1e5``, ``2.5E-3``),
-    that refuses nesting deeper than ``MAX_DEPTH`` while composing (no deep recursion)."""
-
-    _depth = 0
-
-    def compose_node(self, parent, index):
-        event = self.peek_event()
-        if not isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            return super().compose_node(parent, index)
-        if self._depth >= MAX_DEPTH:
-            raise _too_deep(event.start_mark, MAX_DEPTH)
-        self._depth += 1
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-
 #: a scenario file larger than this is refused unread (the text is kept in every output file's metadata)
 MAX_SCENARIO_BYTES = 1 << 20
 #: deepest nesting of mappings and lists (scenarios use 6 levels, the library 6)
@@ -61,6 +41,27 @@ class Limits:
     def __init__(self, nodes: int = MAX_NODES, depth: int = MAX_DEPTH):
         self.nodes = self.nodes_left = nodes
         self.depth = depth
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 core-schema booleans, integers and floats (``1e5``, ``2.5E-3``),
+    that refuses nesting deeper than ``MAX_DEPTH`` while composing (no deep recursion)."""
+
+    _path: list | None = None         # keys of the collections being composed (the document: None)
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if not isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            return super().compose_node(parent, index)
+        path = self._path if self._path is not None else []
+        path.append(index.value if isinstance(index, yaml.ScalarNode) else index)
+        self._path = path
+        try:
+            if len(path) > MAX_DEPTH:
+                raise _too_deep(event.start_mark, MAX_DEPTH, path[1:])
+            return super().compose_node(parent, index)
+        finally:
+            path.pop()
 
 
 _YAML11_ONLY = ("tag:yaml.org,2002:float", "tag:yaml.org,2002:int", "tag:yaml.org,2002:bool",
@@ -107,17 +108,22 @@ _Loader.add_implicit_resolver(
 
 
 class TooDeep(yaml.MarkedYAMLError):
-    """Nesting deeper than the limit (its ``problem`` is the whole message)."""
+    """Nesting deeper than the limit (its ``problem`` is the whole message, ``path`` the key path)."""
+
+    path: str | None = None
 
 
-def _too_deep(mark, depth: int) -> TooDeep:
-    return TooDeep(problem=f"nesting deeper than {depth} levels of mappings and lists is not allowed",
-                   problem_mark=mark)
+def _too_deep(mark, depth: int, path: list | None = None) -> TooDeep:
+    exc = TooDeep(problem=f"nesting deeper than {depth} levels of mappings and lists is not allowed",
+                  problem_mark=mark)
+    keys = [str(k) for k in (path or []) if k is not None]
+    exc.path = ".".join(keys[:8]) + (".…" if len(keys) > 8 else "") if keys else None
+    return exc
 
 
 def check_depth(events, depth: int = MAX_DEPTH) -> None:
-    """Raise (a MarkedYAMLError) at the first mapping or list nested deeper than ``depth`` in a
-    stream of parse events (for parsers whose composer recurses without a limit: libyaml's)."""
+    """Raise TooDeep at the first mapping or list nested deeper than ``depth`` in a stream of
+    parse events (for parsers whose composer recurses without a limit: libyaml's)."""
     level = 0
     for event in events:
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
@@ -131,7 +137,9 @@ def check_depth(events, depth: int = MAX_DEPTH) -> None:
 def _count(node: yaml.Node, path: tuple, limits: Limits, file: str) -> None:
     """Charge one value to ``limits``; a one-line error past the node budget or the depth."""
     limits.nodes_left -= 1
-    where = {"file": file, "line": node.start_mark.line + 1, "path": ".".join(map(str, path)) or None}
+    keys = list(map(str, path))
+    where = {"file": file, "line": node.start_mark.line + 1,
+             "path": ".".join(keys[:8]) + (".…" if len(keys) > 8 else "") or None}
     if limits.nodes_left < 0:
         raise ScenarioError(f"more than {limits.nodes:,} values once aliases (*name) are expanded; "
                             "refusing what looks like an alias bomb (use fewer aliases)", **where)
@@ -200,7 +208,7 @@ def load_yaml_text(text: str, file: str = "<string>") -> tuple[Any, Lines]:
         problem, at = reader_error(exc, text)
         raise ScenarioError(problem, file=file, line=at) from None
     except TooDeep as exc:
-        raise ScenarioError(str(exc.problem), file=file, line=exc.problem_mark.line + 1) from None
+        raise ScenarioError(str(exc.problem), file=file, line=exc.problem_mark.line + 1, path=exc.path) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
