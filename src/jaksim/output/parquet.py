@@ -26,10 +26,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from jaksim.errors import OutputError
+from jaksim.output import manifest as manifests
 from jaksim.output.lock import FolderLock, process_alive
+from jaksim.output.manifest import MANIFEST
 
 ROW_GROUP_ROWS = 1 << 17
-MANIFEST = "jaksim.json"
 TABLES = ("events", "patients", "summary", "contrasts")
 
 
@@ -220,8 +221,11 @@ class OutputFolder:
     def checkpoint(self) -> Path:
         return self.tmp / CHECKPOINT
 
-    def commit(self, manifest: dict) -> None:
+    def commit(self, manifest: dict, known: dict[str, list] | None = None) -> None:
+        """Put the finished result in place with its manifest, which records the size and SHA-256
+        of every file (``known``: records already made, by relative path)."""
         self.checkpoint.unlink(missing_ok=True)
+        manifest = {**manifest, "files": manifests.file_records(self.tmp, known)}
         (self.tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         old = None
         if self.final.exists():
@@ -271,15 +275,13 @@ def _not_a_result(final: Path) -> str:
     """Why a folder holding a manifest is not (only) a finished jaksim result, or ''.
 
     ``--overwrite`` deletes the folder whole, so the manifest must be jaksim's (a JSON object
-    with its version and tables) and every entry of the folder one that jaksim writes: the
-    manifest, the tables it lists (folders or ``<table>.parquet``) and ``report``."""
+    with the fields jaksim writes, of a known jaksim version: ``output.manifest.check``) and
+    every entry of the folder one that jaksim writes: the manifest, the tables it lists
+    (folders or ``<table>.parquet``) and ``report``."""
     try:
-        manifest = json.loads((final / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return f"{MANIFEST} is not readable JSON"
-    if (not isinstance(manifest, dict) or not isinstance(manifest.get("jaksim_version"), str)
-            or not isinstance(manifest.get("tables"), dict)):
-        return f"{MANIFEST} does not describe a jaksim result"
+        manifest = manifests.check(manifests.load(final / MANIFEST))
+    except manifests.ManifestProblem as exc:
+        return str(exc)
     ours = {MANIFEST, "report"} | {n for t in manifest["tables"] for n in (str(t), f"{t}.parquet")}
     foreign = sorted(p.name for p in final.iterdir() if p.name not in ours)
     return f"it also holds '{foreign[0]}', which jaksim did not write" if foreign else ""

@@ -155,7 +155,7 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
                 saved = seg_stop
         queue.close()
         summary = _write_tables(folder, model, state, cohorts.schedules, draw, opened)
-        folder.commit(_manifest(model, summary, draw, checkpoint_patients))
+        folder.commit(_manifest(model, summary, draw, checkpoint_patients), known=finished)
         return summary
     except BaseException as exc:
         _abandon(exc, folder, queue, opened, saved, n)
