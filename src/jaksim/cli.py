@@ -323,27 +323,23 @@ def params(drug: str | None = typer.Option(None, "--drug", help="Only this drug.
 
 
 def _psa_failed(exc: BaseException, folder, out_dir: Path) -> None:
-    """After a PSA failed: keep the finished draws for --resume (Ctrl-C, an OS error such as a full
-    disk, a resumed PSA) or remove the work folder; raise the one-line error to show, if any."""
+    """After a PSA failed: keep the finished draws for --resume (any failure but a user mistake,
+    such as Ctrl-C, a full disk or a failed final write; any failure of a resumed PSA) or remove
+    the work folder; raise the one-line error to show instead of ``exc``, if any."""
     from jaksim.output.parquet import unwritable
     from jaksim.run import checkpoint
     from jaksim.run.engine import RunInterrupted
-    if not isinstance(exc, (KeyboardInterrupt, OSError)):
-        if not folder.resumed:
-            folder.abort()
-        else:
-            folder.release()
-        return
     kept = checkpoint.count_draws(folder.tmp)
-    if not kept:
-        folder.abort()
-    else:
+    if folder.resumed or (kept and not isinstance(exc, JaksimError)):
         folder.release()
+    else:
+        folder.abort()
+        kept = 0
     if isinstance(exc, OSError):
         more = (f"; {kept} finished draw(s) are kept: run the same command with --resume when there is room"
                 if kept else "")
         raise unwritable(out_dir, exc, more) from None
-    if kept:
+    if isinstance(exc, KeyboardInterrupt) and kept:
         raise RunInterrupted(f"interrupted; {kept} finished draw(s) are kept: run the same command with --resume "
                              "to continue") from None
 

@@ -134,7 +134,7 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
         state = RunState.fresh(model, fingerprint)
         finished: dict = {}                        # completed parts: relative path → [size, sha256]
         if folder.resumed:
-            state, finished = checkpoint.read_run(folder.checkpoint, state, out, folder.tmp)
+            state, finished = checkpoint.read_run(folder.checkpoint, state, out, folder.result)
             saved = state.next_start
             if progress:
                 progress(state.next_start * len(model.arms))
@@ -149,10 +149,11 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
             closed = [w.final for w in opened]
             opened.clear()
             state.next_start = seg_stop
-            if seg_stop < n:                       # parts hashed only where a checkpoint follows
-                finished.update({p.relative_to(folder.tmp).as_posix(): checkpoint.part_record(p) for p in closed})
-                checkpoint.save_run(folder.checkpoint, state, finished)
-                saved = seg_stop
+            # a checkpoint after every segment, the last too: a run killed while its result is
+            # put in place is finished by --resume without simulating again
+            finished.update({p.relative_to(folder.result).as_posix(): checkpoint.part_record(p) for p in closed})
+            checkpoint.save_run(folder.checkpoint, state, finished)
+            saved = seg_stop
         queue.close()
         summary = _write_tables(folder, model, state, cohorts.schedules, draw, opened)
         folder.commit(_manifest(model, summary, draw, checkpoint_patients), known=finished)
@@ -165,12 +166,13 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
 def _abandon(exc: BaseException, folder: OutputFolder, queue: WriteQueue, opened: list[RowGroupWriter],
              saved: int, n: int) -> None:
     """After a failure: stop writing, keep the completed segments when the run may be continued
-    (Ctrl-C, an OS error such as a full disk, or any failure of a resumed run), else remove all."""
+    (any failure but a user mistake, such as Ctrl-C, a full disk or a failed final write; any
+    failure of a resumed run), else remove all."""
     queue.close(cancel=True)                 # no write may run while the writers are aborted
     for w in opened:
         with contextlib.suppress(Exception):    # the first error is the one to report
             w.abort()
-    keep = folder.checkpoint.is_file() and (isinstance(exc, (KeyboardInterrupt, OSError)) or folder.resumed)
+    keep = folder.checkpoint.is_file() and (not isinstance(exc, JaksimError) or folder.resumed)
     if not keep:
         folder.abort()
     else:
