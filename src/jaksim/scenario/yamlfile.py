@@ -148,6 +148,10 @@ def _count(node: yaml.Node, path: tuple, limits: Limits, file: str) -> None:
                             **where)
 
 
+#: the only tags of mappings and lists (a tag such as !!python/object never chooses what is built)
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
 def _construct(node: yaml.Node, loader, path: tuple, lines: Lines, file: str,
                limits: Limits | None = None) -> Any:
     """The data of ``node`` (dicts with string keys, lists, scalars), recording the line of every
@@ -155,6 +159,10 @@ def _construct(node: yaml.Node, loader, path: tuple, lines: Lines, file: str,
     limits = limits if limits is not None else Limits()
     _count(node, path, limits, file)
     lines[path] = node.start_mark.line + 1
+    if node.tag not in _PLAIN_TAGS and not isinstance(node, yaml.ScalarNode):
+        raise ScenarioError(f"the tag '{node.tag.replace('tag:yaml.org,2002:', '!!')}' is not allowed; write plain "
+                            "mappings, lists and values", file=file, line=node.start_mark.line + 1,
+                            path=".".join(map(str, path)) or None)
     if isinstance(node, yaml.MappingNode):
         out: dict = {}
         for key_node, value_node in node.value:
