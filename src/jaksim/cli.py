@@ -6,6 +6,7 @@ faults exit with code 1. ``--debug`` shows the traceback.
 
 from __future__ import annotations
 
+import errno
 import functools
 import sys
 import time
@@ -24,7 +25,7 @@ def _guarded(command):
     """Turn user mistakes into one line + exit 2, internal faults into one line + exit 1."""
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
-        err = Console(stderr=True, highlight=False, soft_wrap=True)
+        err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
         debug = bool(kwargs.get("debug"))
         try:
             return command(*args, **kwargs)
@@ -36,13 +37,31 @@ def _guarded(command):
         except KeyboardInterrupt as exc:
             err.print(str(exc) or "interrupted; nothing was written to the results folder", markup=False)
             raise typer.Exit(130) from None
-        except Exception as exc:  # internal fault
+        except OSError as exc:
+            if exc.errno not in _ENVIRONMENT_ERRORS:
+                raise _internal(err, exc, debug) from None
             if debug:
                 traceback.print_exc()
-            err.print(f"internal error: {type(exc).__name__}: {exc} (run again with --debug for the "
-                      "traceback; please report it)", markup=False)
-            raise typer.Exit(1) from None
+            name = f" '{exc.filename}'" if exc.filename else ""
+            err.print(f"error: cannot read or write{name}: {exc.strerror}", markup=False)
+            raise typer.Exit(2) from None
+        except Exception as exc:  # internal fault
+            raise _internal(err, exc, debug) from None
     return wrapper
+
+
+#: OS errors caused by the machine or the user's files, not by jaksim: full or read-only disk, ...
+_ENVIRONMENT_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG,
+                       errno.ENAMETOOLONG}
+
+
+def _internal(err: Console, exc: BaseException, debug: bool) -> typer.Exit:
+    """Print an internal fault in one line (traceback with --debug); the exit to raise."""
+    if debug:
+        traceback.print_exception(exc)
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    err.print(f"internal error: {text} (run again with --debug for the traceback; please report it)", markup=False)
+    return typer.Exit(1)
 
 
 def _count(text: str) -> int:
@@ -62,18 +81,32 @@ Debug = typer.Option(False, "--debug", help="Show tracebacks of errors.")
 Settings = typer.Option([], "--set", metavar="KEY.PATH=VALUE",
                         help="Change one value of the scenario (repeatable), e.g. --set horizon_years=10 or "
                              "--set arms.tofa10.treatment.dose_mg=10; checked like the file.")
+Force = typer.Option(False, "--force", help="Run even when the estimated disk, time or memory exceeds this machine.")
+OutOption = typer.Option(None, "--out", help="Results folder (default: results/<scenario name>).")
+
+
+def _out_path(out: str | None, default: Path) -> Path:
+    """The results folder of ``--out`` (``default`` when not given); an empty one is an error."""
+    if out is None:
+        return default
+    if not out.strip() or "\0" in out:
+        raise JaksimError(f"--out {out!r} is not a folder path; give one, e.g. --out results/my_run")
+    return Path(out)
 
 
 @app.command()
 @_guarded
-def validate(scenario: Path = ScenarioArg, settings: list[str] = Settings, debug: bool = Debug) -> None:
-    """Check a scenario file (structure, value ranges, library look-ups) without simulating."""
+def validate(scenario: Path = ScenarioArg, settings: list[str] = Settings, force: bool = Force,
+             debug: bool = Debug) -> None:
+    """Check a scenario file (structure, value ranges, library look-ups, run size) without simulating."""
     from jaksim.model.spec import build_model
     from jaksim.report.assumptions import assumption_share, status_counts
+    from jaksim.run.budget import check_run_size
     from jaksim.scenario import load as config
     from jaksim.scenario.schema import DEFAULT_APPLIES_TO
     sc = config.load_scenario(scenario, settings)
     model = build_model(sc, calibrate=False)     # every check; calibration (scipy) only when simulating
+    check_run_size(sc, out=Path("results") / sc.name, force=force)
     _warn(model.warnings)
     arms = ", ".join(a.name for a in sc.arms)
     types = ", ".join(sc.arms[0].infections)
@@ -93,7 +126,7 @@ def validate(scenario: Path = ScenarioArg, settings: list[str] = Settings, debug
 @_guarded
 def run(
     scenario: Path = ScenarioArg,
-    out: Path | None = typer.Option(None, "--out", help="Results folder (default: results/<scenario name>)."),
+    out: str | None = OutOption,
     n_patients: int | None = typer.Option(None, "--n-patients", parser=_count, metavar="N",
                                              help="Override n_patients (e.g. 100000 or 1e5)."),
     seed: int | None = typer.Option(None, "--seed", help="Override seed."),
@@ -113,20 +146,31 @@ def run(
                                               help="Also write a per-cycle table (cycles/) with cycles of this "
                                               "many years: at risk, person-years, events, transition "
                                               "probabilities (Markov inputs)."),
+    force: bool = Force,
     debug: bool = Debug,
 ) -> None:
     """Simulate every arm of a scenario and write events, patients and summary as Parquet."""
     from jaksim.model.spec import build_model
+    from jaksim.output.parquet import OutputFolder
     from jaksim.report.tables import contrast_table, print_summary, vaccination_table
     from jaksim.run import engine
+    from jaksim.run.budget import check_run_size
     from jaksim.run.memory import keep_freed_memory
     from jaksim.scenario import load as config
 
     keep_freed_memory()          # this process only: chunks reuse freed pages instead of faulting in new ones
     sc = config.load_scenario(scenario, settings).with_overrides(n_patients=n_patients, seed=seed,
                                                                  evidence=evidence)
-    model = build_model(sc)
-    out = out if out is not None else Path("results") / sc.name
+    out_dir = _out_path(out, Path("results") / sc.name)
+    engine.check_settings(chunk_size, checkpoint_every, threads)
+    # --out (a folder, writable, not locked, no kept work dropped) before any calibration or pathway work
+    folder = OutputFolder(out_dir, overwrite, resume=resume)
+    try:
+        model = build_model(sc)
+        check_run_size(sc, out=out_dir, force=force, overridden=n_patients is not None)
+    except BaseException:
+        folder.release() if folder.resumed else folder.abort()
+        raise
     console = _console()
     err = Console(stderr=True)
     total = sc.n_patients * len(model.arms)
@@ -144,14 +188,12 @@ def run(
         with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       TimeRemainingColumn(), console=err, transient=True) as bar:
             task = bar.add_task("run", total=total)
-            result = engine.run_to_folder(model, out, chunk_size=chunk_size, threads=threads,
-                                          overwrite=overwrite, progress=lambda n: bar.advance(task, n),
-                                          resume=resume, checkpoint_patients=checkpoint_every,
-                                          cycle_length=cycle_length)
+            result = engine.run_to_folder(model, out_dir, chunk_size=chunk_size, threads=threads,
+                                          progress=lambda n: bar.advance(task, n), folder=folder,
+                                          checkpoint_patients=checkpoint_every, cycle_length=cycle_length)
     else:
-        result = engine.run_to_folder(model, out, chunk_size=chunk_size, threads=threads, overwrite=overwrite,
-                                      resume=resume, checkpoint_patients=checkpoint_every,
-                                      cycle_length=cycle_length)
+        result = engine.run_to_folder(model, out_dir, chunk_size=chunk_size, threads=threads, folder=folder,
+                                      checkpoint_patients=checkpoint_every, cycle_length=cycle_length)
     seconds = time.perf_counter() - started
     print_summary(console, result.summaries, f"{sc.name}: {sc.n_patients:,} patients × {len(model.arms)} arm(s), "
                                              f"{sc.horizon_years:g} years, seed {sc.seed}")
@@ -163,7 +205,7 @@ def run(
         from jaksim.report.tables import economics_table
         console.print(economics_table(result.economics, model.economics[0].willingness_to_pay))
     extra = (", economics" if result.economics else "") + (", cycles" if result.cycles else "")
-    console.print(f"Results: {out}/ (events, patients, summary{extra} as Parquet) — {seconds:.1f} s")
+    console.print(f"Results: {out_dir}/ (events, patients, summary{extra} as Parquet) — {seconds:.1f} s")
     _warn(model.warnings)          # after the work: an error stays the only line on stderr
 
 
@@ -174,7 +216,7 @@ def psa(
     draws: int = typer.Option(1000, "--draws", parser=_count, metavar="N",
                                help="Number of PSA draws (draws 0 .. N-1)."),
     first_draw: int = typer.Option(0, "--first-draw", help="First draw number (to split a PSA into parts)."),
-    out: Path | None = typer.Option(None, "--out", help="PSA folder (default: results/<scenario name>_psa)."),
+    out: str | None = typer.Option(None, "--out", help="PSA folder (default: results/<scenario name>_psa)."),
     n_patients: int | None = typer.Option(None, "--n-patients", parser=_count, metavar="N",
                                              help="Override n_patients (per draw; e.g. 100000 or 1e5)."),
     seed: int | None = typer.Option(None, "--seed", help="Override seed."),
@@ -188,13 +230,14 @@ def psa(
     resume: bool = typer.Option(False, "--resume", help="Continue a killed or interrupted PSA to --out: draws "
                                 "already finished are not run again (same scenario and options)."),
     settings: list[str] = Settings,
+    force: bool = Force,
     debug: bool = Debug,
 ) -> None:
     """Probabilistic sensitivity analysis: every uncertain library parameter drawn per draw."""
     from jaksim.output.parquet import OutputFolder
     from jaksim.run import checkpoint
     from jaksim.run import psa as psa_mod
-    from jaksim.run.engine import RunInterrupted
+    from jaksim.run.budget import check_run_size
     from jaksim.run.memory import keep_freed_memory
     from jaksim.scenario import load as config
 
@@ -207,13 +250,17 @@ def psa(
     sc = config.load_scenario(scenario, settings).with_overrides(n_patients=n_patients, seed=seed)
     from jaksim.model.spec import build_model as _build
     warnings = _build(sc, calibrate=False).warnings    # printed after the work (an error stays one line)
-    out = out if out is not None else Path("results") / f"{sc.name}_psa"
-    folder = OutputFolder(out, overwrite, resume=resume)   # finished draws are kept in it as they come
+    out_dir = _out_path(out, Path("results") / f"{sc.name}_psa")
+    if threads is not None:
+        from jaksim.run.chunks import set_threads
+        set_threads(threads)
+    check_run_size(sc, out=out_dir, draws=draws, force=force, overridden=n_patients is not None)
+    folder = OutputFolder(out_dir, overwrite, resume=resume)   # finished draws are kept in it as they come
     err = Console(stderr=True)
     started = time.perf_counter()
     ids = range(first_draw, first_draw + draws)
     try:
-        store = checkpoint.open_draw_store(folder, sc, out)
+        store = checkpoint.open_draw_store(folder, sc, out_dir)
         if err.is_terminal:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
             with Progress(TextColumn("PSA draws"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -223,25 +270,15 @@ def psa(
                                          progress=lambda n: bar.advance(task, n), store=store)
         else:
             result = psa_mod.run_psa(sc, ids, threads=threads, one_way=one_way, scheduler=scheduler, store=store)
-        psa_mod.write_psa(result, sc, out, overwrite, folder=folder)
-    except (KeyboardInterrupt, OSError) as exc:
-        kept = checkpoint.count_draws(folder.tmp)
-        if not kept:
-            folder.abort()
-            raise
-        if isinstance(exc, OSError):
-            raise
-        raise RunInterrupted(f"interrupted; {kept} finished draw(s) are kept: run the same command with --resume "
-                             "to continue") from None
-    except BaseException:
-        if not folder.resumed:
-            folder.abort()
+        psa_mod.write_psa(result, sc, out_dir, overwrite, folder=folder)
+    except BaseException as exc:
+        _psa_failed(exc, folder, out_dir)
         raise
     seconds = time.perf_counter() - started
     from jaksim.report.tables import psa_table
     _console().print(psa_table(result))
     _console().print(f"PSA: {draws} draws × {sc.n_patients:,} patients × {len(result.arms)} arms, "
-                     f"{result.parameters.num_columns - 1} uncertain parameters — {out}/ — {seconds:.1f} s")
+                     f"{result.parameters.num_columns - 1} uncertain parameters — {out_dir}/ — {seconds:.1f} s")
     _warn(warnings)
 
 
@@ -476,10 +513,34 @@ def _warn(warnings) -> None:
         sys.stderr.write(f"warning: {w}\n")
 
 
+def _psa_failed(exc: BaseException, folder, out_dir: Path) -> None:
+    """After a PSA failed: keep the finished draws for --resume (any failure but a user mistake,
+    such as Ctrl-C, a full disk or a failed final write; any failure of a resumed PSA) or remove
+    the work folder; raise the one-line error to show instead of ``exc``, if any."""
+    from jaksim.output.parquet import unwritable
+    from jaksim.run import checkpoint
+    from jaksim.run.engine import RunInterrupted
+    kept = checkpoint.count_draws(folder.tmp)
+    if folder.resumed or (kept and not isinstance(exc, JaksimError)):
+        folder.release()
+    else:
+        folder.abort()
+        kept = 0
+    if isinstance(exc, OSError):
+        more = (f"; {kept} finished draw(s) are kept: run the same command with --resume when there is room"
+                if kept else "")
+        raise unwritable(out_dir, exc, more) from None
+    if isinstance(exc, KeyboardInterrupt) and kept:
+        raise RunInterrupted(f"interrupted; {kept} finished draw(s) are kept: run the same command with --resume "
+                             "to continue") from None
+
+
 def _console() -> Console:
-    """Console for results: real width on a terminal, wide enough for tables in a pipe or file."""
-    c = Console()
-    return c if c.is_terminal else Console(width=200)
+    """Console for results: real width on a terminal, wide enough for tables in a pipe or file.
+
+    Never markup or emoji: text from the user (paths, names) is printed as written."""
+    c = Console(markup=False, emoji=False)
+    return c if c.is_terminal else Console(width=200, markup=False, emoji=False)
 
 
 def main(argv: list[str] | None = None) -> int:

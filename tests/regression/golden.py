@@ -29,7 +29,8 @@ PSA_SCENARIO = "ra_tofacitinib_zoster_vaccination"
 PSA_OPTIONS = ["--draws", "3", "--n-patients", "400", "--one-way", "--threads", "2"]
 #: metadata that differs between machines and runs, not between models
 VOLATILE_METADATA = {"jaksim.dependencies"}
-VOLATILE_MANIFEST = {"dependencies", "pathway_seconds"}
+#: (``files`` holds each file's SHA-256, and the Parquet files hold the dependency versions)
+VOLATILE_MANIFEST = {"dependencies", "pathway_seconds", "files"}
 
 
 def _drop(obj, keys: set[str]):

@@ -167,7 +167,7 @@ CASES: dict[str, Case] = {
         ("'normal'",), ("'truncated_normal', 'bands'",)),
     "hazard_ratio_not_positive": Case(
         replace(MINIMAL, "{rate_per_100py: 5.0}", "{rate_per_100py: 5.0, hazard_ratios: {female: -1}}"),
-        "infection_a:", "infections.infection_a.hazard_ratios.female", ("got -1",), ("greater than 0",)),
+        "infection_a:", "infections.infection_a.hazard_ratios.female", ("got -1",), ("greater than or equal to 0.001",)),
     "age_band_min_not_below_max": Case(
         replace(MINIMAL, "{distribution: truncated_normal, mean_years: 50, sd_years: 10, min_years: 18, "
                 "max_years: 90}",

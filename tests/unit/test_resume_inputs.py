@@ -93,6 +93,6 @@ def test_changed_library_is_refused(tmp_path, scenario, monkeypatch):
 ])
 def test_deleted_truncated_or_altered_part_is_refused(tmp_path, scenario, damage, match):
     work = _interrupt(scenario, tmp_path / "run")
-    part = work / "events" / "arm=base" / "part-00001.parquet"
+    part = work / "result" / "events" / "arm=base" / "part-00001.parquet"
     damage(part)
     _refused(scenario, tmp_path / "run", work, f"part 'events/arm=base/part-00001.parquet' .*{match}")

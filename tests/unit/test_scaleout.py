@@ -109,3 +109,34 @@ def test_scheduler_without_workers_is_a_one_line_error():
         with pytest.raises(JaksimError, match="has no workers"):
             with connect(cluster.scheduler_address, timeout_seconds=1.0):
                 pass
+
+
+def test_local_cluster_is_bound_to_localhost_and_refuses_clients_without_its_certificate():
+    """Issue 17, finding 7: another process on the machine cannot use the local cluster's
+    workers: it listens on 127.0.0.1 only, over mutual TLS with a certificate of its own."""
+    from distributed import Client
+    from distributed.security import Security
+    with connect("local:1") as c:
+        address = c.client.scheduler.address
+        assert address.startswith("tls://127.0.0.1:")
+        workers = c.client.scheduler_info()["workers"]
+        assert workers and all(w.startswith("tls://127.0.0.1:") for w in workers)
+        assert c.client.submit(sum, [1, 2]).result() == 3                  # jaksim's own client works
+        attempts = [lambda: Client(address.replace("tls://", "tcp://"), timeout="3s"),   # plain TCP
+                    lambda: Client(address, timeout="3s"),                               # TLS, no certificate
+                    lambda: Client(address, timeout="3s", security=Security.temporary())]  # another CA
+        for attempt in attempts:
+            with pytest.raises(Exception):       # noqa: B017 (each fails in its own way)
+                attempt().close()
+
+
+def test_local_cluster_without_cryptography_is_a_one_line_error(monkeypatch):
+    from distributed.security import Security
+
+    from jaksim.run import scaleout
+
+    def missing():
+        raise ImportError("No module named 'cryptography'")
+    monkeypatch.setattr(Security, "temporary", staticmethod(missing))
+    with pytest.raises(JaksimError, match="needs the 'cryptography' package"):
+        scaleout.local_security()

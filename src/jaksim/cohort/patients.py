@@ -178,7 +178,14 @@ def _read_table(spec: FileCohort, base_dir: Path):
         else:
             raise CohortFileError(f"cohort.from_file: '{shown}' must end in .csv or .parquet")
     except (pa.ArrowInvalid, OSError) as exc:
-        raise CohortFileError(f"cohort.from_file: cannot read '{shown}': {exc}") from None
+        why = " ".join(str(exc).split())
+        raise CohortFileError(f"cohort.from_file: cannot read '{shown}': {why}") from None
+    seen: dict[str, str] = {}
+    for name in table.column_names:
+        if name.lower() in seen:
+            raise CohortFileError(f"{shown}: column '{name}' appears more than once (as '{seen[name.lower()]}' "
+                                  f"and '{name}'; case is ignored); give each column once")
+        seen[name.lower()] = name
     return table, shown
 
 

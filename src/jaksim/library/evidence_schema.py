@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from jaksim.library.schema import CI, NonNegative, Positive, Share, _Sourced, _Strict
+from jaksim.library.schema import CI, NonNegative, PlausibleRatio, Positive, Share, _Sourced, _Strict
 
 
 class Treatment(_Strict):
@@ -91,7 +91,7 @@ class Baseline(_Sourced):
     indication: str
     type: str
     treatment: Treatment
-    rate_per_100py: Positive
+    rate_per_100py: Annotated[float, Field(gt=0, le=1000)]
     ci95_per_100py: CI | None = None
     measure: Literal["first_event", "all_events"]
     events: Annotated[int, Field(ge=0)] | None = None
@@ -115,7 +115,7 @@ class RelativeEffect(_Sourced):
     treatment: Treatment
     comparator: Treatment
     measure: Literal["hazard_ratio", "incidence_rate_ratio", "odds_ratio", "risk_ratio"]
-    ratio: Positive
+    ratio: PlausibleRatio
     ci95: CI | None = None
     randomised: bool
     role: Literal["input", "check"] = "input"

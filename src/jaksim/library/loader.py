@@ -33,7 +33,18 @@ from jaksim.errors import LibraryError, ScenarioError
 from jaksim.library import cache as library_cache
 from jaksim.library import checks, evidence_schema, schema
 from jaksim.library.entries import Library, LifeTable, Sourced
-from jaksim.scenario.yamlfile import Lines, _construct, _Loader, construct_bool, construct_int
+from jaksim.scenario.yamlfile import (
+    Limits,
+    Lines,
+    TooDeep,
+    _construct,
+    _Loader,
+    check_depth,
+    construct_bool,
+    construct_int,
+    read_text,
+    reader_error,
+)
 
 #: environment variable naming a library folder to use instead of the package's
 ENV_VAR = "JAKSIM_LIBRARY"
@@ -82,29 +93,46 @@ _FastLoader.add_constructor("tag:yaml.org,2002:int", construct_int)
 _FastLoader.add_constructor("tag:yaml.org,2002:bool", construct_bool)
 
 
+#: a library file larger than this is refused unread (``evidence.yaml``, the largest, has 0.3 MB)
+MAX_LIBRARY_BYTES = 16 << 20
+#: most values in one library file once aliases are expanded (``evidence.yaml`` has about 12,000)
+MAX_LIBRARY_NODES = 500_000
+
+
 def _parse(path: Path) -> tuple[Any, Lines]:
     """Parse a YAML file; return its data and the line of every key path."""
     file = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LibraryError(f"cannot read the library file ({getattr(exc, 'strerror', None) or exc})",
-                           file=file) from None
-    loader = _FastLoader(text)
+        text = read_text(path, MAX_LIBRARY_BYTES, "a library file")
+    except OSError as exc:
+        raise LibraryError(f"cannot read the library file ({exc.strerror or exc})", file=file) from None
+    except ValueError as exc:
+        raise LibraryError(f"cannot read the library file: {exc}", file=file) from None
+    loader = None
     try:
+        loader = _FastLoader(text)
+        check_depth(yaml.parse(text, Loader=_FastLoader))    # libyaml's composer recurses without a limit
         node = loader.get_single_node()
         lines: Lines = {}
-        return (_construct(node, loader, (), lines, file) if node is not None else None), lines
+        return (_construct(node, loader, (), lines, file, Limits(MAX_LIBRARY_NODES))
+                if node is not None else None), lines
     except ScenarioError as exc:   # duplicate or non-scalar key, raised by yamlfile
         raise LibraryError(exc.detail, file=file, line=exc.line, path=exc.path) from None
+    except yaml.reader.ReaderError as exc:
+        problem, line = reader_error(exc, text)
+        raise LibraryError(problem, file=file, line=line) from None
+    except TooDeep as exc:
+        raise LibraryError(str(exc.problem), file=file, line=exc.problem_mark.line + 1, path=exc.path) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        raise LibraryError(f"malformed YAML: {exc.problem or exc}; check indentation, colons and quotes",
+        problem = " ".join(str(exc.problem or exc).split())
+        raise LibraryError(f"malformed YAML: {problem}; check indentation, colons and quotes",
                            file=file, line=mark.line + 1 if mark else None) from None
     except yaml.YAMLError as exc:
-        raise LibraryError(f"malformed YAML: {exc}", file=file) from None
+        raise LibraryError(f"malformed YAML: {' '.join(str(exc).split())}", file=file) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _validate(name: str, root: Path) -> tuple[dict, Lines]:
@@ -204,11 +232,13 @@ def read_life_table(path: str | Path, name: str, source: Sourced) -> LifeTable:
     """
     file = str(path)
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            numbered = [(n, line) for n, line in enumerate(fh, start=1) if not line.startswith("#")]
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LibraryError(f"cannot read the life table ({getattr(exc, 'strerror', None) or exc})",
-                           file=file) from None
+        text = read_text(Path(path), MAX_LIBRARY_BYTES, "a life table")
+    except OSError as exc:
+        raise LibraryError(f"cannot read the life table ({exc.strerror or exc})", file=file) from None
+    except ValueError as exc:
+        raise LibraryError(f"cannot read the life table: {exc}", file=file) from None
+    numbered = [(n, line) for n, line in enumerate(text.splitlines(keepends=True), start=1)
+                if not line.startswith("#")]
     rows = [(n, row) for (n, _), row in zip(numbered, csv.reader(line for _, line in numbered), strict=False) if row]
     if not rows:
         raise LibraryError("no rows; a life table has columns age,male_qx,female_qx", file=file)

@@ -26,6 +26,10 @@ CI = Annotated[list[float | None], Field(min_length=2, max_length=2)]
 Share = Annotated[float, Field(ge=0, le=1)]
 Positive = Annotated[float, Field(gt=0)]
 NonNegative = Annotated[float, Field(ge=0)]
+#: a hazard or rate ratio from 1/1000 to 100, and a rate of at most 1000 per 100 patient-years:
+#: the bounds a scenario has (``scenario.base``), so a user library cannot make a run unbounded
+PlausibleRatio = Annotated[float, Field(ge=1e-3, le=100)]
+RatePer100PY = Annotated[float, Field(ge=0, le=1000)]
 
 
 class _Strict(BaseModel):
@@ -62,7 +66,7 @@ class Rate(_Sourced):
     dose_mg: NonNegative
     indication: str | None = None
     type: str
-    rate_per_100py: NonNegative
+    rate_per_100py: RatePer100PY
     ci95_per_100py: CI | None = None
     measure: Literal["first_event", "all_events"] | None = None
     events: Annotated[int, Field(ge=0)] | None = None
@@ -73,7 +77,7 @@ class Rate(_Sourced):
 class HazardRatio(_Sourced):
     type: str
     covariate: str
-    hazard_ratio: Positive
+    hazard_ratio: PlausibleRatio
     ci95: CI | None = None
     reference_age: NonNegative | None = None
 
@@ -87,18 +91,18 @@ class Consequence(_Sourced):
 
 class Discontinuation(_Sourced):
     drug: str
-    rate_per_100py: NonNegative
+    rate_per_100py: RatePer100PY
     ci95: CI | None = None
 
 
 class OffTreatmentHazardRatio(_Sourced):
     type: str
-    hazard_ratio: Positive
+    hazard_ratio: PlausibleRatio
     ci95: CI | None = None
 
 
 class Ratio(_Sourced):
-    value: Positive
+    value: PlausibleRatio
     ci95: CI | None = None
 
 
@@ -120,7 +124,7 @@ class Mortality(_Strict):
 
 
 class BackgroundRate(_Sourced):
-    rate_per_100py: Positive
+    rate_per_100py: Annotated[float, Field(gt=0, le=1000)]
     ci95_per_100py: CI | None = None
 
 

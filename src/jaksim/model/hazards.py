@@ -325,7 +325,10 @@ def _life_table(scenario: Scenario, path: tuple, name: str, library: Library) ->
     p = p if p.is_absolute() else scenario.base_dir / p
     if not p.is_file():
         raise scenario.error(path, f"life table file not found: '{p}'")
-    return read_life_table(p, name, Sourced(float("nan"), f"user file {name}", None, "user"))
+    try:
+        return read_life_table(p, name, Sourced(float("nan"), f"user file {name}", None, "user"))
+    except LibraryError as exc:    # the CSV's own place, after the scenario key that names it
+        raise scenario.error(path, str(exc)) from None
 
 
 def build_arms(scenario: Scenario, library: Library, indications: list[str] | None = None,

@@ -17,6 +17,7 @@ from jaksim.economics.costs_qalys import resolve as resolve_economics
 from jaksim.errors import JaksimError
 from jaksim.kernel.keys import stream_key
 from jaksim.library.user import scenario_library
+from jaksim.model.bounds import check_event_bound
 from jaksim.model.hazards import ArmSpec, build_arms
 from jaksim.model.vaccination import Schedule
 from jaksim.model.warnings import model_warnings
@@ -77,6 +78,7 @@ def build_model(scenario: Scenario, draw: int = 0, library=None, economics_libra
     except JaksimError as exc:
         raise scenario.error(("cohort", "from_file"), str(exc).removeprefix("cohort.from_file: ")) from None
     arms = tuple(build_arms(scenario, library, cohort.indications(), calibrate=calibrate, cohort=cohort))
+    check_event_bound(scenario, arms, cohort.table.age if cohort.table is not None else None)
     types = arms[0].types
     seed = scenario.seed
     model = Model(

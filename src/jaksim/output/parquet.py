@@ -7,29 +7,33 @@ Layout of a run folder::
     <out>/{summary,contrasts,economics}/arm=<arm>/part-00000.parquet
 
 Rows are regrouped into fixed-size row groups, so files are byte-identical whatever the
-chunk size. The run is written into a hidden sibling folder and renamed into place when
-complete: a failed or killed run never leaves a half-written ``<out>``. Completed segments and
-a checkpoint stay in the hidden folder of a killed or interrupted run, which ``--resume``
-continues (``find_partial``).
+chunk size. Each file is written under a temporary name, fsynced and renamed when complete.
+The run is built in a hidden work folder and put in place in one step when complete
+(``output/folder.py``): a failed or killed run never leaves a half-written ``<out>``, and its
+completed segments and checkpoint stay in the work folder, which ``--resume`` continues.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import queue
-import shutil
 import threading
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from jaksim.errors import OutputError
-from jaksim.output.lock import FolderLock, process_alive
+from jaksim.output.atomic import fsync_dir, fsync_file
+from jaksim.output.folder import (  # noqa: F401  (the results folder, re-exported for callers)
+    CHECKPOINT,
+    OutputFolder,
+    check_output_folder,
+    find_partial,
+    unwritable,
+)
+from jaksim.output.manifest import MANIFEST  # noqa: F401
 
 ROW_GROUP_ROWS = 1 << 17
-MANIFEST = "jaksim.json"
 TABLES = ("events", "patients", "summary", "contrasts")
 #: the hive partition key of every table of a run folder; never also a column inside the files
 PARTITION_KEY = "arm"
@@ -75,7 +79,9 @@ class RowGroupWriter:
         if not self._written:
             self._writer.write_table(self.schema.empty_table())
         self._writer.close()
+        fsync_file(self.tmp)                 # the data is on disk before the name says it is complete
         os.replace(self.tmp, self.final)
+        fsync_dir(self.final.parent)
 
     def abort(self) -> None:
         try:
@@ -146,140 +152,3 @@ def read_partition(folder: Path, table: str, arm: str) -> pa.Table:
 def with_metadata(schema: pa.Schema, metadata: dict[str, str]) -> pa.Schema:
     """Schema carrying jaksim's key-value metadata (scenario, parameters, seed, versions)."""
     return schema.with_metadata({k.encode(): v.encode() for k, v in metadata.items()})
-
-
-CHECKPOINT = "checkpoint.json"   # written and read by jaksim.run.checkpoint (JSON, never code)
-
-
-def find_partial(final: Path) -> list[Path]:
-    """Hidden work folders of earlier runs to ``final`` whose process is gone (killed) or that
-    an interrupted run of this process kept, newest first."""
-    final = Path(final)
-    found = []
-    for p in final.parent.glob(f".{final.name}.jaksim-tmp-*"):
-        pid = p.name.rsplit("-", 1)[-1]
-        # this process's own folder too: a run here that ended keeping its partial work
-        if p.is_dir() and pid.isdigit() and (int(pid) == os.getpid() or not process_alive(int(pid))):
-            found.append(p)
-    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
-
-
-class OutputFolder:
-    """A results folder created atomically: build in a hidden sibling, rename when done.
-
-    ``resume``: take over the newest hidden folder a killed run left (with its completed
-    parts and checkpoint) instead of starting empty. Without it, such a folder is an error
-    (resume it, or give ``overwrite`` to start again), so that no completed work is dropped
-    silently; hidden folders that hold no checkpoint hold nothing to resume and are removed.
-    """
-
-    def __init__(self, final: Path, overwrite: bool, resume: bool = False):
-        self.final = Path(final)
-        self.overwrite = overwrite
-        check_output_folder(self.final, overwrite)
-        self.lock = FolderLock(self.final)
-        self.lock.acquire()                         # one run at a time per folder
-        try:
-            self._prepare(overwrite, resume)
-        except BaseException:
-            self.lock.release()
-            raise
-
-    def _prepare(self, overwrite: bool, resume: bool) -> None:
-        """Take over the newest kept partial work (``resume``) or start an empty hidden folder."""
-        self.tmp = self.final.parent / f".{self.final.name}.jaksim-tmp-{os.getpid()}"
-        partial = []
-        for p in find_partial(self.final):
-            if (p / CHECKPOINT).is_file():
-                partial.append(p)
-            else:
-                shutil.rmtree(p, ignore_errors=True)
-        self.resumed = False
-        if resume:
-            if not partial:
-                raise OutputError(f"--resume: no interrupted run to continue for '{self.final}' (nothing "
-                                  "left by a killed run next to it); run without --resume")
-            if partial[0] != self.tmp:
-                if self.tmp.exists():
-                    shutil.rmtree(self.tmp)
-                os.replace(partial[0], self.tmp)
-            for p in partial[1:]:
-                if p != self.tmp:
-                    shutil.rmtree(p, ignore_errors=True)
-            for leftover in self.tmp.rglob("*.tmp"):    # the segment that was being written
-                leftover.unlink()
-            self.resumed = True
-            return
-        if partial and not overwrite:
-            raise OutputError(f"an interrupted run to '{self.final}' left completed work in '{partial[0]}'; "
-                              "give --resume to continue it, or --overwrite to start again")
-        for p in partial:
-            shutil.rmtree(p, ignore_errors=True)
-        if self.tmp.exists():
-            shutil.rmtree(self.tmp)
-        self.tmp.mkdir()
-
-    def path(self, table: str, arm: str, part: int = 0) -> Path:
-        return self.tmp / table / f"arm={arm}" / f"part-{part:05d}.parquet"   # zero-padded: sorted = patient order
-
-    @property
-    def checkpoint(self) -> Path:
-        return self.tmp / CHECKPOINT
-
-    def commit(self, manifest: dict) -> None:
-        self.checkpoint.unlink(missing_ok=True)
-        (self.tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        old = None
-        if self.final.exists():
-            old = self.final.parent / f".{self.final.name}.jaksim-old-{os.getpid()}"
-            os.replace(self.final, old)
-        os.replace(self.tmp, self.final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-        self.lock.release()
-
-    def abort(self) -> None:
-        """Remove the work folder and release the folder's lock."""
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        self.lock.release()
-
-    def release(self) -> None:
-        """Keep the work folder (for ``--resume``) and release the folder's lock."""
-        self.lock.release()
-
-
-def check_output_folder(final: Path, overwrite: bool) -> None:
-    """Refuse a non-empty folder unless --overwrite, and never delete a folder jaksim did not write."""
-    if final.exists() and not final.is_dir():
-        raise OutputError(f"--out '{final}' is a file, not a folder; give a folder path")
-    if final.is_dir() and any(final.iterdir()):
-        if not overwrite:
-            raise OutputError(f"--out '{final}' is not empty; give --overwrite to replace an earlier "
-                              "jaksim result there, or choose another folder")
-        if not (final / MANIFEST).is_file():
-            raise OutputError(f"--out '{final}' is not empty and holds no jaksim result ({MANIFEST} "
-                              "missing); refusing to replace it even with --overwrite")
-        why = _not_a_result(final)
-        if why:
-            raise OutputError(f"--out '{final}' is not a finished jaksim result ({why}); refusing to replace "
-                              "it even with --overwrite; move what you want to keep, or choose another folder")
-
-
-def _not_a_result(final: Path) -> str:
-    """Why a folder holding a manifest is not (only) a finished jaksim result, or ''.
-
-    ``--overwrite`` deletes the folder whole, so the manifest must be jaksim's (a JSON object
-    with its version and tables) and every entry of the folder one that jaksim writes: the
-    manifest, the tables it lists (folders or ``<table>.parquet``), ``export`` and what ``jaksim report``
-    writes (``report.html``, ``report_figures``; ``report``, the folder of earlier versions)."""
-    try:
-        manifest = json.loads((final / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return f"{MANIFEST} is not readable JSON"
-    if (not isinstance(manifest, dict) or not isinstance(manifest.get("jaksim_version"), str)
-            or not isinstance(manifest.get("tables"), dict)):
-        return f"{MANIFEST} does not describe a jaksim result"
-    ours = {MANIFEST, "report", "report.html", "report_figures", "export"}
-    ours |= {n for t in manifest["tables"] for n in (str(t), f"{t}.parquet")}
-    foreign = sorted(p.name for p in final.iterdir() if p.name not in ours)
-    return f"it also holds '{foreign[0]}', which jaksim did not write" if foreign else ""

@@ -26,6 +26,7 @@ import numpy as np
 
 from jaksim import __version__
 from jaksim.errors import OutputError
+from jaksim.output.manifest import file_record
 from jaksim.run.totals import DrawArmTotals, RunState
 from jaksim.scenario.schema import Scenario
 
@@ -192,12 +193,8 @@ def _check_parts(parts) -> None:
 
 
 def part_record(path: Path) -> list:
-    """[size in bytes, SHA-256 hex] of a completed Parquet part."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return [path.stat().st_size, digest.hexdigest()]
+    """[size in bytes, SHA-256 hex] of a completed Parquet part (``output.manifest.file_record``)."""
+    return file_record(path)
 
 
 def _verify_parts(parts: dict, work: Path, out: Path) -> None:

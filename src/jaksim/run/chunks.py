@@ -31,6 +31,13 @@ from jaksim.run.schedules import Schedules
 #: patients per parallel task of the kernel: 1,024 keeps per-block set-up (scratch arrays,
 #: first uniforms) small against the work (256: +3.5% kernel time on M0) and 64 tasks per chunk
 BLOCK_SIZE = 1024
+#: most events one patient may have (``model.bounds`` refuses models expecting more than a tenth
+#: of this), and the largest event buffer of a chunk: beyond either, an error instead of an ever
+#: larger buffer (issue 17, finding 6)
+MAX_EVENTS_PER_PATIENT = 100_000
+MAX_EVENT_BUFFER_BYTES = 4 << 30
+#: bytes per event slot of the kernel's buffer (patient id, type, time, number, flags)
+EVENT_SLOT_BYTES = 8 + 2 + 8 + 4 + 1
 
 
 @dataclass
@@ -67,11 +74,27 @@ def simulate_chunk(model: Model, arm: ArmSpec, cohort: Cohort, cap: int,
         need = int(block_counts.max()) if block_counts.size else 0
         if need <= cap:
             break
+        _check_events_per_patient(arm, cohort, patients.event_counts)
         cap = int(need * 1.25) + 16
+        if block_counts.size * cap * EVENT_SLOT_BYTES > MAX_EVENT_BUFFER_BYTES:
+            raise JaksimError(f"arm '{arm.name}': a chunk of {len(cohort):,} patients has blocks of up to {need:,} "
+                              f"events, more than an event buffer of {MAX_EVENT_BUFFER_BYTES >> 30} GiB holds; "
+                              "give a smaller --chunk-size, or lower the rates or hazard ratios")
     ev = compact(block_counts, cap, events)
     return ChunkResult(patients.follow_up_years, patients.exit_reason, patients.stop_time_years,
                        patients.event_counts, patients.first_event_years,
                        ev.patient_id, ev.type, ev.time_years, ev.number, ev.flags), cap
+
+
+def _check_events_per_patient(arm: ArmSpec, cohort: Cohort, counts: np.ndarray) -> None:
+    """A one-line error when a patient had more than ``MAX_EVENTS_PER_PATIENT`` events."""
+    per_patient = counts.sum(axis=1, dtype=np.int64)
+    worst = int(np.argmax(per_patient)) if per_patient.size else 0
+    if per_patient.size and per_patient[worst] > MAX_EVENTS_PER_PATIENT:
+        k = int(np.argmax(counts[worst]))
+        raise JaksimError(f"arm '{arm.name}': patient {int(cohort.patient_id[worst])} had {int(per_patient[worst]):,} "
+                          f"events ({int(counts[worst, k]):,} of '{arm.types[k]}'), more than the "
+                          f"{MAX_EVENTS_PER_PATIENT:,} per patient jaksim simulates; lower the rates or hazard ratios")
 
 
 def set_threads(threads: int | None) -> int:

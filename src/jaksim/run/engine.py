@@ -28,6 +28,7 @@ from jaksim.output.parquet import (
     OutputFolder,
     RowGroupWriter,
     WriteQueue,
+    unwritable,
     with_metadata,
 )
 from jaksim.output.provenance import dependency_versions, file_metadata
@@ -83,10 +84,20 @@ class SegmentWriters:
                                             item.phn, self.draw, item.economics))
 
 
+def check_settings(chunk_size: int, checkpoint_patients: int, threads: int | None) -> None:
+    """One-line errors for out-of-range run settings (before anything is written)."""
+    if chunk_size < 1 or chunk_size > 1 << 26:
+        raise JaksimError(f"--chunk-size {chunk_size} is out of range; allowed: 1 to {1 << 26}")
+    if checkpoint_patients < 1:
+        raise JaksimError(f"--checkpoint-every {checkpoint_patients} is out of range; allowed: 1 or more patients")
+    set_threads(threads)
+
+
 def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SIZE, threads: int | None = None,
                   overwrite: bool = False, draw: int = 0,
                   progress: Callable[[int], None] | None = None, resume: bool = False,
-                  checkpoint_patients: int = CHECKPOINT_PATIENTS, cycle_length: float | None = None) -> RunSummary:
+                  checkpoint_patients: int = CHECKPOINT_PATIENTS, cycle_length: float | None = None,
+                  folder: OutputFolder | None = None) -> RunSummary:
     """Simulate every arm and write the dataset to ``out``; return what a run prints.
 
     Parameters
@@ -108,25 +119,29 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
         Years per cycle of the per-cycle table ``cycles`` (Markov inputs); None: no such table.
     progress : callable, optional
         Called with a number of patients after each chunk and arm.
+    folder : OutputFolder, optional
+        The results folder, already made (``jaksim run`` makes it before building the model, so
+        that a bad ``--out`` is reported first); ``overwrite`` and ``resume`` are then its own.
     """
-    if chunk_size < 1 or chunk_size > 1 << 26:
-        raise JaksimError(f"--chunk-size {chunk_size} is out of range; allowed: 1 to {1 << 26}")
-    if checkpoint_patients < 1:
-        raise JaksimError(f"--checkpoint-every {checkpoint_patients} is out of range; allowed: 1 or more patients")
-    bounds = None if cycle_length is None else cycle_bounds(float(model.scenario.horizon_years), cycle_length)
-    set_threads(threads)
+    try:
+        check_settings(chunk_size, checkpoint_patients, threads)
+        bounds = None if cycle_length is None else cycle_bounds(float(model.scenario.horizon_years), cycle_length)
+    except JaksimError:
+        if folder is not None:
+            folder.release() if folder.resumed else folder.abort()
+        raise
     n = model.scenario.n_patients
-    cohorts = Cohorts(model, chunk_size)
-    folder = OutputFolder(out, overwrite, resume=resume)
+    folder = folder if folder is not None else OutputFolder(out, overwrite, resume=resume)
     opened: list[RowGroupWriter] = []              # writers to abort if the run fails
     queue = WriteQueue()
     saved = 0                                      # patients covered by the checkpoint on disk
     try:
+        cohorts = Cohorts(model, chunk_size)       # a capacity-limited clinic's pathway runs here
         fingerprint = checkpoint.run_fingerprint(model.scenario, draw, chunk_size, checkpoint_patients, cycle_length)
         state = RunState.fresh(model, fingerprint, bounds)
         finished: dict = {}                        # completed parts: relative path → [size, sha256]
         if folder.resumed:
-            state, finished = checkpoint.read_run(folder.checkpoint, state, out, folder.tmp)
+            state, finished = checkpoint.read_run(folder.checkpoint, state, out, folder.result)
             saved = state.next_start
             if progress:
                 progress(state.next_start * len(model.arms))
@@ -141,13 +156,14 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
             closed = [w.final for w in opened]
             opened.clear()
             state.next_start = seg_stop
-            if seg_stop < n:                       # parts hashed only where a checkpoint follows
-                finished.update({p.relative_to(folder.tmp).as_posix(): checkpoint.part_record(p) for p in closed})
-                checkpoint.save_run(folder.checkpoint, state, finished)
-                saved = seg_stop
+            # a checkpoint after every segment, the last too: a run killed while its result is
+            # put in place is finished by --resume without simulating again
+            finished.update({p.relative_to(folder.result).as_posix(): checkpoint.part_record(p) for p in closed})
+            checkpoint.save_run(folder.checkpoint, state, finished)
+            saved = seg_stop
         queue.close()
         summary = _write_tables(folder, model, state, cohorts.schedules, draw, opened)
-        folder.commit(_manifest(model, summary, draw, checkpoint_patients, cycle_length))
+        folder.commit(_manifest(model, summary, draw, checkpoint_patients, cycle_length), known=finished)
         return summary
     except BaseException as exc:
         _abandon(exc, folder, queue, opened, saved, n)
@@ -157,12 +173,13 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
 def _abandon(exc: BaseException, folder: OutputFolder, queue: WriteQueue, opened: list[RowGroupWriter],
              saved: int, n: int) -> None:
     """After a failure: stop writing, keep the completed segments when the run may be continued
-    (Ctrl-C, an OS error such as a full disk, or any failure of a resumed run), else remove all."""
+    (any failure but a user mistake, such as Ctrl-C, a full disk or a failed final write; any
+    failure of a resumed run), else remove all."""
     queue.close(cancel=True)                 # no write may run while the writers are aborted
     for w in opened:
         with contextlib.suppress(Exception):    # the first error is the one to report
             w.abort()
-    keep = folder.checkpoint.is_file() and (isinstance(exc, (KeyboardInterrupt, OSError)) or folder.resumed)
+    keep = folder.checkpoint.is_file() and (not isinstance(exc, JaksimError) or folder.resumed)
     if not keep:
         folder.abort()
     else:
@@ -170,6 +187,10 @@ def _abandon(exc: BaseException, folder: OutputFolder, queue: WriteQueue, opened
     if keep and isinstance(exc, KeyboardInterrupt) and not isinstance(exc, RunInterrupted):
         raise RunInterrupted(f"interrupted; the first {saved:,} of {n:,} patients are kept: run "
                              "the same command with --resume to continue") from None
+    if isinstance(exc, OSError):            # a full disk, a folder made read-only, ...
+        kept = (f"; the first {saved:,} of {n:,} patients are kept: run the same command with --resume "
+                "when there is room" if keep else "")
+        raise unwritable(folder.final, exc, kept) from exc
 
 
 def _write_tables(folder: OutputFolder, model: Model, state: RunState, schedules: Schedules, draw: int,

@@ -21,7 +21,6 @@ draws are kept as they finish (``checkpoint.DrawStore``). Results are written on
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,9 +37,10 @@ from jaksim.library import Library
 from jaksim.library.user import scenario_library
 from jaksim.model.spec import build_model
 from jaksim.output.arrow import column
+from jaksim.output.atomic import fsync_file
 from jaksim.output.parquet import OutputFolder
 from jaksim.report.labels import parameter_label
-from jaksim.run.checkpoint import DRAWS, DrawStore
+from jaksim.run.checkpoint import DrawStore
 from jaksim.run.chunks import Cohorts, initial_cap, run_chunks, set_threads
 from jaksim.run.psa_parameters import (
     Parameter,
@@ -266,15 +266,16 @@ def write_psa(result: PsaResult, scenario: Scenario, out: Path, overwrite: bool 
     if folder is None:
         folder = OutputFolder(Path(out), overwrite)
     try:
-        shutil.rmtree(folder.tmp / DRAWS, ignore_errors=True)
         meta = {b"jaksim.version": __version__.encode(), b"jaksim.scenario_yaml": (scenario.text or "").encode(),
                 b"jaksim.seed": str(scenario.seed).encode()}
         tables = {"outcomes": result.outcomes, "parameters": result.parameters,
                   "parameter_info": result.parameter_info, "cycles": result.cycles, "summary": result.summary}
         if result.one_way is not None:
             tables["one_way"] = result.one_way
-        for name, t in tables.items():
-            pq.write_table(t.replace_schema_metadata(meta), folder.tmp / f"{name}.parquet")
+        for name, t in tables.items():           # the finished draws stay in the work folder until
+            path = folder.result / f"{name}.parquet"  # the result is in place (commit removes them)
+            pq.write_table(t.replace_schema_metadata(meta), path)
+            fsync_file(path)
         folder.commit({"kind": "psa", "jaksim_version": __version__, "scenario": scenario.name,
                        "seed": scenario.seed, "n_patients": scenario.n_patients,
                        "horizon_years": scenario.horizon_years, "arms": result.arms, "reference_arm": result.arms[0],

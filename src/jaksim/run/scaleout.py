@@ -2,7 +2,14 @@
 
 ``--scheduler local`` starts one worker process per core on this machine (``local:N`` for N
 workers); any other value is a scheduler address (``tcp://host:8786``) of a cluster whose
-workers have jaksim installed. Work sent to the workers is a pure function of the scenario,
+workers have jaksim installed.
+
+The local cluster listens on 127.0.0.1 only and speaks mutual TLS with a certificate made for
+this cluster alone (``distributed.security.Security.temporary``, issue 17, finding 7): another
+process of this machine can neither join it nor submit code to its workers, since it has no
+certificate the cluster trusts. A remote scheduler is the user's own cluster: its security is
+that cluster's configuration (use a ``tls://`` address with Dask's ``distributed.comm.tls``
+settings on shared networks). Work sent to the workers is a pure function of the scenario,
 the draw and the patient ids (counter-based random numbers), so results are identical to a
 run on one machine, whatever the number of workers or the order tasks finish in.
 """
@@ -58,8 +65,8 @@ def connect(scheduler: str, timeout_seconds: float = 30.0) -> Iterator[Cluster]:
         cores = os.cpu_count() or 1
         workers = int(m.group(1)) if m.group(1) else cores
         # one single-threaded worker process per slot; numba gets the cores left per worker
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                          host="127.0.0.1", security=local_security()) as cluster, Client(cluster) as client:
             yield Cluster(client, max(1, cores // workers))
         return
     try:
@@ -72,6 +79,17 @@ def connect(scheduler: str, timeout_seconds: float = 30.0) -> Iterator[Cluster]:
         yield Cluster(client, None)
     finally:
         client.close()
+
+
+def local_security():
+    """Mutual TLS with a temporary certificate authority for a local cluster (one line if the
+    ``cryptography`` package it needs is missing)."""
+    from distributed.security import Security
+    try:
+        return Security.temporary()
+    except ImportError:
+        raise JaksimError("--scheduler local needs the 'cryptography' package to secure the cluster with TLS: "
+                          "pip install cryptography (or pip install 'jaksim[dask]')") from None
 
 
 def _worker_version() -> str:

@@ -16,7 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
                             description="letters, digits, '_', '.', '-'; at most 64 characters")]
 Probability = Annotated[float, Field(ge=0.0, le=1.0, description="probability in [0, 1]")]
-HazardRatio = Annotated[float, Field(gt=0.0, le=1000.0, description="hazard ratio, > 0")]
+#: hazard ratios a scenario may give: from 1/1000 to 100 (issue 17, finding 6: 1000 or 1e-300 made a
+#: run grow without bound; the largest published infection hazard ratios are about 20)
+MIN_HAZARD_RATIO, MAX_HAZARD_RATIO = 1e-3, 100.0
+HazardRatio = Annotated[float, Field(ge=MIN_HAZARD_RATIO, le=MAX_HAZARD_RATIO,
+                                     description="hazard ratio, from 0.001 to 100")]
+#: most events per 100 patient-years a scenario may give (10 a year: beyond any infection or death rate)
+MAX_RATE_PER_100PY = 1000.0
 
 
 class ValueErrorAt(ValueError):

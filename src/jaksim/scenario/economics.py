@@ -41,10 +41,11 @@ class Economics(Model):
     price_year: int | None = Field(None, ge=1900, le=2200)
     discount: Literal["nice", "us"] | DiscountRates = "nice"
     willingness_to_pay: list[Annotated[float, Field(ge=0)]] | None = Field(
-        None, description="per QALY; default: the preset's thresholds")
+        None, min_length=1, description="per QALY; default: the preset's thresholds")
     events: dict[Name, EventEconomics] = {}
     post_herpetic_neuralgia: EventEconomics = EventEconomics()
     vaccine_cost_per_dose: Money | None = None
     vaccine_administration_cost_per_dose: Money | None = None
     drug_cost_per_year: Money = Field(0.0, description="per year on treatment (0: not costed)")
-    baseline_utility: list[UtilityFromAge] | None = Field(None, description="by completed age; default: library")
+    baseline_utility: list[UtilityFromAge] | None = Field(None, min_length=1,
+                                                          description="by completed age; default: library")

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from jaksim.errors import ScenarioError
-from jaksim.scenario import schema
+from jaksim.scenario import economics, schema
 from jaksim.scenario.base import ValueErrorAt
 from jaksim.scenario.schema import ARM_KEYS, Arm, Scenario
 from jaksim.scenario.yamlfile import Lines, load_yaml_file, load_yaml_text
@@ -67,7 +67,8 @@ TOP_REQUIRED = ("name", "seed", "n_patients", "horizon_years", "cohort", "treatm
 #: pydantic's names of union members / tagged variants inside error locations (not user keys).
 _TAGS = {("cohort", "synthetic"): "SyntheticCohort", ("cohort", "file"): "FileCohort",
          ("age", "truncated_normal"): "TruncatedNormalAge", ("age", "bands"): "AgeBands",
-         ("rate_per_100py", "float"): "float", ("rate_per_100py", "TypedRate"): "TypedRate"}
+         ("rate_per_100py", "float"): "float", ("rate_per_100py", "TypedRate"): "TypedRate",
+         ("discount", "DiscountRates"): "DiscountRates"}
 _UNION_MEMBER = re.compile(r"^(?:[a-z][a-z0-9_-]*\[.*\]|\[key\])$")
 
 
@@ -100,7 +101,7 @@ def _model_at(model: type[BaseModel] | None, loc: tuple) -> type[BaseModel] | No
         if _is_tag(loc, i):
             tagged = _TAGS.get((loc[i - 1], key)) if i > 0 else None
             if tagged:
-                model = getattr(schema, tagged)
+                model = getattr(schema, tagged, None) or getattr(economics, tagged, None)
             continue
         if isinstance(key, int):
             continue
@@ -151,6 +152,9 @@ def describe_error(err: Any, root: type[BaseModel], raw_loc: tuple) -> str:
             required = tuple(n for n, f in (model.model_fields.items() if model else ()) if f.is_required())
         tail = f"; required keys here: {', '.join(required)}" if required else ""
         return f"missing required key '{key}'{tail}"
+    if kind == "union_tag_not_found":
+        ctx = err.get("ctx", {})
+        return f"missing required key {ctx.get('discriminator', 'tag')}"
     if kind == "union_tag_invalid":
         ctx = err.get("ctx", {})
         return (f"{ctx.get('discriminator', 'tag').strip(chr(39))} must be one of "
@@ -161,8 +165,8 @@ def describe_error(err: Any, root: type[BaseModel], raw_loc: tuple) -> str:
         return msg[len("Value error, "):] if msg.startswith("Value error, ") else msg
     if kind == "string_pattern_mismatch":
         msg = "must use only letters, digits, '_', '.', '-' (at most 64 characters)"
-    elif kind == "too_short" and isinstance(value, dict):
-        msg = "must have at least one entry"
+    elif kind == "too_short":
+        msg = "must have at least one entry" if isinstance(value, dict) else "must have at least one item"
     else:
         msg = msg.replace("Input should be", "must be").replace("Dictionary should", "must")
     return f"{msg} (got {_shown(value)})"
@@ -173,7 +177,7 @@ def _first_error(exc: ValidationError) -> Any:
     errors = exc.errors()
     err = errors[0]
     loc = tuple(err["loc"])
-    cut = next((i for i, k in enumerate(loc) if isinstance(k, str) and _UNION_MEMBER.match(k)), None)
+    cut = next((i for i in range(len(loc)) if _is_tag(loc, i)), None)
     if cut is None:
         return err
     siblings = [e for e in errors if tuple(e["loc"])[:cut] == loc[:cut]]

@@ -22,7 +22,15 @@ from pydantic import (
 )
 
 from jaksim.errors import ScenarioError
-from jaksim.scenario.base import HazardRatio, Model, Name, Probability, ValueErrorAt, normal_mass
+from jaksim.scenario.base import (
+    MAX_RATE_PER_100PY,
+    HazardRatio,
+    Model,
+    Name,
+    Probability,
+    ValueErrorAt,
+    normal_mass,
+)
 from jaksim.scenario.economics import Economics
 
 Indication = Literal["ra", "uc", "psa", "ad", "as"]
@@ -167,7 +175,7 @@ class Treatment(Model):
 
     drug: str = Field(min_length=1)
     dose_mg: float = Field(ge=0, description="dose per administration, mg")
-    discontinuation_rate_per_100py: float | None = Field(None, ge=0, le=10000,
+    discontinuation_rate_per_100py: float | None = Field(None, ge=0, le=MAX_RATE_PER_100PY,
                                                          description="all-cause stop hazard; default from library")
     off_treatment_hazard_ratio: HazardRatio | None = Field(
         None, description="multiplies every infection hazard after stopping (per-type values win)")
@@ -210,7 +218,7 @@ class TypedRate(Model):
     rate in this scenario's own cohort, calibrated to it (all events per 100 PY on treatment).
     """
 
-    value: float = Field(ge=0, le=100000, description="events per 100 patient-years")
+    value: float = Field(ge=0, le=MAX_RATE_PER_100PY, description="events per 100 patient-years")
     applies_to: Literal["reference_patient", "population"] = DEFAULT_APPLIES_TO
 
 
@@ -235,9 +243,9 @@ class Infection(Model):
     @field_validator("rate_per_100py")
     @classmethod
     def _rate_range(cls, v):
-        if isinstance(v, float | int) and not 0 <= v <= 100000:
-            raise ValueError(f"must be greater than or equal to 0 and at most 100000 events per 100 patient-years "
-                             f"(got {float(v)!r})")
+        if isinstance(v, float | int) and not 0 <= v <= MAX_RATE_PER_100PY:
+            raise ValueError(f"must be greater than or equal to 0 and at most {MAX_RATE_PER_100PY:g} events per "
+                             f"100 patient-years (got {float(v)!r})")
         return v
 
     @property
@@ -262,8 +270,9 @@ class Mortality(Model):
     """Background mortality (life table by age and sex, or a constant rate) and case fatality."""
 
     life_table: str | None = Field(None, description="library table name or path to a CSV age,male_qx,female_qx")
-    rate_per_100py: float | None = Field(None, ge=0, le=10000, description="constant background death rate")
-    excess_mortality_ratio: float | None = Field(None, gt=0, le=100,
+    rate_per_100py: float | None = Field(None, ge=0, le=MAX_RATE_PER_100PY,
+                                         description="constant background death rate")
+    excess_mortality_ratio: float | None = Field(None, ge=1e-3, le=100,
                                                  description="multiplies life-table hazards (e.g. RA SMR)")
     case_fatality: dict[Name, Probability] = {}
 
