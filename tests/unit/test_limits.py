@@ -124,13 +124,29 @@ def test_hazards_giving_endless_events_are_refused_at_validate(tmp_path, capsys)
 
 
 def test_the_worst_patient_of_a_shipped_scenario_is_far_from_the_bound():
-    from jaksim.model.bounds import MAX_EXPECTED_EVENTS, cohort_ages, worst_events
+    from jaksim.model.bounds import MAX_EXPECTED_EVENTS, cohort_reach, worst_events
     from jaksim.model.spec import build_model
     from jaksim.scenario.load import load_scenario
     sc = load_scenario(Path(__file__).resolve().parents[2] / "scenarios" / "ra_tofacitinib_dose_and_taper.yaml")
     model = build_model(sc, calibrate=False)
-    ages = cohort_ages(sc, None)
-    assert max(worst_events(a, sc.horizon_years, ages).sum() for a in model.arms) < MAX_EXPECTED_EVENTS / 20
+    reach = cohort_reach(sc)
+    assert max(worst_events(a, sc.horizon_years, reach).sum() for a in model.arms) < MAX_EXPECTED_EVENTS / 20
+
+
+def test_only_covariates_and_ages_the_cohort_has_count():
+    """Hazard ratios of covariates nobody has, and ages nobody reaches, do not make the bound."""
+    from jaksim.scenario.load import scenario_from_text
+    hrs = "{female: 100, diabetes: 100, age_per_10_years: 100, reference_age_years: 30}"
+    text = replace(MINIMAL, "{rate_per_100py: 5.0}", "{rate_per_100py: 5.0, hazard_ratios: " + hrs + "}")
+    text = replace(text, "female: 0.5", "female: 0.0")          # nobody female, nobody diabetic
+    text = replace(text, "mean_years: 50, sd_years: 10, min_years: 18, max_years: 90",
+                   "mean_years: 25, sd_years: 1, min_years: 18, max_years: 90")
+    from jaksim.model.spec import build_model
+    build_model(scenario_from_text(text), calibrate=False)     # the young cohort: accepted
+    older = replace(text, "mean_years: 25, sd_years: 1", "mean_years: 60, sd_years: 1")
+    from jaksim.errors import ScenarioError
+    with pytest.raises(ScenarioError, match="infections.infection_a: .* at most 10,000 per patient"):
+        build_model(scenario_from_text(older), calibrate=False)
 
 
 def _run_model(tmp_path, text: str):

@@ -219,3 +219,14 @@ def test_valid_output_prints_paths_as_written(tmp_path, capsys):
     scenario = write_scenario(tmp_path, MINIMAL, name="[bold]:thumbs_up:.yaml")
     assert main(["validate", str(scenario)]) == 0
     assert capsys.readouterr().out.startswith(f"{scenario}: valid")
+
+
+def test_api_checks_out_before_building_the_model(tmp_path, monkeypatch):
+    import jaksim
+    from jaksim.errors import OutputError
+    from jaksim.run import engine
+    monkeypatch.setattr(engine, "build_model", lambda *a, **k: pytest.fail("the model was built first"))
+    (tmp_path / "taken").write_text("a file")
+    from jaksim.scenario.load import scenario_from_text
+    with pytest.raises(OutputError, match="is a file, not a folder"):
+        jaksim.run(scenario_from_text(MINIMAL), out=tmp_path / "taken")

@@ -78,7 +78,7 @@ def build_model(scenario: Scenario, draw: int = 0, library=None, economics_libra
     except JaksimError as exc:
         raise scenario.error(("cohort", "from_file"), str(exc).removeprefix("cohort.from_file: ")) from None
     arms = tuple(build_arms(scenario, library, cohort.indications(), calibrate=calibrate, cohort=cohort))
-    check_event_bound(scenario, arms, cohort.table.age if cohort.table is not None else None)
+    check_event_bound(scenario, arms, cohort.table)
     types = arms[0].types
     seed = scenario.seed
     model = Model(

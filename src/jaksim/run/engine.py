@@ -294,12 +294,18 @@ def run(scenario: Scenario, *, out: str | Path | None = None, overwrite: bool = 
         threads: int | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE,
         progress: Callable[[int], None] | None = None, cycle_length: float | None = None) -> RunResult:
     """Simulate a scenario; write to ``out`` if given, else to a temporary folder read back in memory."""
-    model = build_model(scenario)
     if out is not None:
         out = Path(out)
-        run_to_folder(model, out, chunk_size=chunk_size, threads=threads, overwrite=overwrite,
-                      progress=progress, cycle_length=cycle_length)
+        folder = OutputFolder(out, overwrite)          # --out checked before the model is built
+        try:
+            model = build_model(scenario)
+        except BaseException:
+            folder.abort()
+            raise
+        run_to_folder(model, out, chunk_size=chunk_size, threads=threads, progress=progress, folder=folder,
+                      cycle_length=cycle_length)
         return RunResult.read(out, out)
+    model = build_model(scenario)
     with tempfile.TemporaryDirectory(prefix="jaksim-") as tmp:
         target = Path(tmp) / "run"
         run_to_folder(model, target, chunk_size=chunk_size, threads=threads, progress=progress,
