@@ -63,7 +63,7 @@ def test_the_manifest_lists_every_file_with_size_and_hash(folder):
 
 def test_report_reads_a_checked_result(folder, capsys):
     assert main(["report", str(folder)]) == 0
-    assert (folder / "report" / "economics.parquet").is_file()
+    assert (folder / "report.html").is_file()
 
 
 def test_report_refuses_a_deleted_part(folder, capsys):

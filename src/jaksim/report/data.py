@@ -10,8 +10,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from jaksim.errors import OutputError
-
 
 @dataclass
 class Folder:
@@ -73,10 +71,8 @@ def patient_columns(types: list[str]) -> list[str]:
 def read_folder(path) -> Folder:
     """Read a run or PSA folder for the report; an ``OutputError`` if it is neither."""
     path = Path(path)
-    manifest_path = path / "jaksim.json"
-    if not manifest_path.is_file():
-        raise OutputError(f"'{path}' is not a jaksim run or PSA folder (no jaksim.json)")
-    manifest = json.loads(manifest_path.read_text())
+    from jaksim.output.manifest import read_manifest
+    manifest = read_manifest(path)           # checked (and every listed file) before any of it is trusted
     arms, ref = list(manifest["arms"]), manifest["reference_arm"]
     kind = "psa" if manifest.get("kind") == "psa" else "run"
     if kind == "psa":
