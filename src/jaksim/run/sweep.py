@@ -111,7 +111,7 @@ def write_sweep(tables: dict[str, pa.Table], scenario_name: str, grid_file: Path
     try:
         meta = {b"jaksim.version": __version__.encode(), b"jaksim.grid_yaml": grid_file.read_bytes()}
         for name, t in tables.items():
-            pq.write_table(t.replace_schema_metadata(meta), folder.tmp / f"{name}.parquet")
+            pq.write_table(t.replace_schema_metadata(meta), folder.result / f"{name}.parquet")
         folder.commit({"kind": "sweep", "jaksim_version": __version__, "scenario": scenario_name,
                        "grid": str(grid_file), "tables": {n: f"{n}.parquet" for n in tables}})
     except BaseException:
