@@ -33,6 +33,9 @@ def _guarded(command):
             if debug:
                 traceback.print_exc()
             err.print("error: " + " ".join(str(exc).splitlines()), markup=False)  # always one line
+            if kwargs.get("all_errors"):             # validate --all-errors: every problem (up to 20)
+                for more in getattr(exc, "more", []):
+                    err.print("error: " + " ".join(str(more).splitlines()), markup=False)
             raise typer.Exit(2) from None
         except KeyboardInterrupt as exc:
             err.print(str(exc) or "interrupted; nothing was written to the results folder", markup=False)
@@ -97,6 +100,8 @@ def _out_path(out: str | None, default: Path) -> Path:
 @app.command()
 @_guarded
 def validate(scenario: Path = ScenarioArg, settings: list[str] = Settings, force: bool = Force,
+             all_errors: bool = typer.Option(False, "--all-errors", help="List every problem of the file "
+                                             "(up to 20, one line each), not only the first."),
              debug: bool = Debug) -> None:
     """Check a scenario file (structure, value ranges, library look-ups, run size) without simulating."""
     from jaksim.model.spec import build_model

@@ -20,6 +20,8 @@ class ScenarioError(JaksimError):
     def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
                  path: str | None = None):
         self.file, self.line, self.path, self.detail = file, line, path, message
+        #: further problems of the same file (``jaksim validate`` shows them too, up to 20 in all)
+        self.more: list[ScenarioError] = []
         super().__init__(_located(message, file, line, path))
 
 
@@ -41,6 +43,8 @@ class LibraryError(JaksimError):
     def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
                  path: str | None = None):
         self.file, self.line, self.path, self.detail = file, line, path, message
+        #: further problems of the same file (``jaksim validate`` shows them too, up to 20 in all)
+        self.more: list[ScenarioError] = []
         super().__init__(_located(message, file, line, path))
 
 

@@ -318,3 +318,20 @@ def test_subprocess_exit_code_and_no_traceback(name, command, tmp_path):
     check_one_line_error(proc.stderr, case, scenario)
     assert proc.stdout == ""
     assert leftovers(out) == []
+
+
+def test_validate_all_errors_lists_every_problem_with_did_you_mean(tmp_path, capsys):
+    """--all-errors: every problem of the file, one line each; a misspelt key is named with the
+    nearest allowed key instead of the required key it hides."""
+    text = (Path(__file__).resolve().parents[2] / "scenarios" / "ra_tofacitinib_5mg.yaml").read_text()
+    bad = text.replace("horizon_years: 5", "horizon_yeras: 5").replace("  female: 0.83", "  femle: 0.83")
+    assert bad.count("yeras") == 1 and bad.count("femle") == 1
+    path = tmp_path / "bad.yaml"
+    path.write_text(bad)
+    assert main(["validate", str(path)]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1          # one line by default
+    assert main(["validate", str(path), "--all-errors"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(line.startswith("error: ") for line in err)
+    assert any("(did you mean 'horizon_years'?)" in e for e in err)
+    assert any("(did you mean 'female'?)" in e for e in err)

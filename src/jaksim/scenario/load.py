@@ -184,6 +184,46 @@ def _first_error(exc: ValidationError) -> Any:
     return max(siblings, key=lambda e: len(e["loc"]))  # deepest: the member that got furthest
 
 
+#: at most this many problems of one file are reported by ``jaksim validate``
+MAX_ERRORS = 20
+
+
+def _reported_errors(exc: ValidationError) -> list:
+    """The errors to report, first the one ``_first_error`` picks; a misspelt key is reported
+    as the unknown key (with the nearest allowed one), not as the required key it hides."""
+    errors = exc.errors()
+    first = _first_error(exc)
+    out = [first] + [e for e in errors if e is not first]
+    extra_parents = {tuple(e["loc"])[:-1] for e in errors if e["type"] == "extra_forbidden"}
+    missing = [e for e in out if e["type"] == "missing" and tuple(e["loc"])[:-1] in extra_parents]
+    ordered = [e for e in out if e["type"] == "extra_forbidden"] + [e for e in out if e["type"] != "extra_forbidden"]
+    if out[0]["type"] != "missing" or out[0] not in missing:
+        ordered = out
+    for e in ordered:
+        if e["type"] == "extra_forbidden":
+            parent = tuple(e["loc"])[:-1]
+            candidates = [str(m["loc"][-1]) for m in missing if tuple(m["loc"])[:-1] == parent]
+            e["_suggest"] = candidates
+    return [e for e in ordered if not (e["type"] == "missing" and e in missing)] or ordered
+
+
+def _located_error(err: Any, source: Any, file: str | None) -> ScenarioError:
+    import difflib
+    raw_loc = tuple(err["loc"])
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, ValueErrorAt):
+        raw_loc += cause.at
+    message = describe_error(err, Scenario, raw_loc)
+    if err["type"] == "extra_forbidden":
+        model = _model_at(Scenario, raw_loc)
+        keys = list(TOP_KEYS) if model in (Scenario, Arm) else list(model.model_fields) if model else []
+        close = difflib.get_close_matches(str(raw_loc[-1]), err.get("_suggest") or keys, n=1) or \
+            difflib.get_close_matches(str(raw_loc[-1]), keys, n=1)
+        message += f" (did you mean '{close[0]}'?)" if close else ""
+    user_path, line = source.locate(_user_loc(raw_loc))
+    return ScenarioError(message, file=file, line=line, path=".".join(map(str, user_path)) or None)
+
+
 def scenario_from_data(data: Any, *, file: str | None = None, text: str = "",
                        lines: Lines | None = None) -> Scenario:
     """Validate parsed YAML data into a Scenario, turning every problem into a ScenarioError."""
@@ -231,15 +271,11 @@ def scenario_from_data(data: Any, *, file: str | None = None, text: str = "",
     try:
         scenario = Scenario.model_validate(top)
     except ValidationError as exc:
-        err = _first_error(exc)
-        raw_loc = tuple(err["loc"])
-        cause = (err.get("ctx") or {}).get("error")
-        if isinstance(cause, ValueErrorAt):
-            raw_loc += cause.at
-        message = describe_error(err, Scenario, raw_loc)
-        user_path, line = source.locate(_user_loc(raw_loc))
-        raise ScenarioError(message, file=file, line=line,
-                            path=".".join(map(str, user_path)) or None) from None
+        found = [_located_error(e, source, file) for e in _reported_errors(exc)]
+        unique = list({(e.line, e.path, e.detail): e for e in found}.values())
+        first = unique[0]
+        first.more = unique[1:MAX_ERRORS]
+        raise first from None
     scenario._source = source
     scenario._raw = raw
     scenario._distributions = distributions
