@@ -15,7 +15,6 @@ other parameters are drawn independently.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -382,34 +381,43 @@ def shares_cohort(params: Sequence[Parameter]) -> bool:
                    for p in params)
 
 
+def _set(root: dict, path: tuple, value: float) -> dict:
+    """``root`` with the value at ``path`` replaced: the containers along the path are copied, the
+    rest shared (a draw's library costs no deep copy of the whole library)."""
+    out = dict(root) if isinstance(root, dict) else list(root)
+    node = out
+    for k in path[:-1]:
+        child = node[k]
+        node[k] = dict(child) if isinstance(child, dict) else list(child)
+        node = node[k]
+    node[path[-1]] = float(value)
+    return out
+
+
 def libraries(params: Sequence[Parameter], values: Sequence[float] | np.ndarray,
               base: Library | None = None) -> tuple[Library, dict]:
     """A parameter library and an economics library holding the given values (``base``: the
-    scenario's library, user file merged; default the package's)."""
+    scenario's library, user file merged; default the package's). Only the entries a draw
+    changes are copied; everything else is shared with ``base`` (read only)."""
     from jaksim.library import load_library
+    from jaksim.library.loader import load_economics
     base = base if base is not None else load_library()
-    data = copy.deepcopy(base.data)
-    vaccines = copy.deepcopy(base.vaccines)
-    evidence = copy.deepcopy(base.evidence)
-    econ = economics_library()
+    data, vaccines, evidence = base.data, base.vaccines, base.evidence
+    econ = load_economics()
     for p, v in zip(params, values, strict=False):
         if p.library == "vaccines":
-            node = vaccines
-            for k in p.location[:-1]:
-                node = node[k]
-            node[p.location[-1]] = float(v)
+            vaccines = _set(vaccines, p.location, v)
         elif p.library == "scenario":
             continue                    # applied to the scenario (scenario_of_draw)
         elif p.library in ("parameters", "evidence"):
             section, i, key = p.location
-            src = data if p.library == "parameters" else evidence
-            entry = src["mortality"]["excess_mortality_ratio"] if i is None else src[section][i]
-            entry[key] = float(v)
+            path = ("mortality", "excess_mortality_ratio", key) if i is None else (section, i, key)
+            if p.library == "parameters":
+                data = _set(data, path, v)
+            else:
+                evidence = _set(evidence, path, v)
         else:
-            node = econ
-            for k in p.location:
-                node = node[k]
-            node["value"] = float(v)
+            econ = _set(econ, tuple(p.location) + ("value",), v)
     lib = Library(data, base.root, vaccines, evidence)
     lib._pops = base._pops_all()
     lib.user_file = base.user_file
