@@ -220,3 +220,20 @@ def test_economics_config_errors():
     with pytest.raises(ScenarioError, match="currency or discount"):
         config.scenario_from_text(ECON_SCENARIO.replace("economics: {vaccine_cost_per_dose: 0,",
                                                         "economics: {discount: us, vaccine_cost_per_dose: 0,"))
+
+
+def test_compiled_utility_time_equals_the_segment_sum():
+    """The compiled birthday-by-birthday integral equals the plain segment sum (to 1e-13)."""
+    from jaksim.economics.costs_qalys import discounted_time, utility_time
+    rng = np.random.default_rng(5)
+    age = np.concatenate([rng.uniform(18, 95, 5000), [50.0, 50.999999999, 64.5]])
+    a = np.concatenate([rng.uniform(0, 2, 5000), [0.0, 0.0, 1.0]])
+    b = a + np.concatenate([rng.uniform(0, 6, 5000), [3.0, 0.5, 0.0]])
+    u = np.linspace(0.95, 0.55, 121)
+    for rate in (0.0, 0.035):
+        want = np.zeros_like(age)
+        whole, frac = np.floor(age), age - np.floor(age)
+        for m in range(-1, 12):
+            lo, hi = np.clip(m - frac, a, b), np.clip(m + 1 - frac, a, b)
+            want += u[np.clip(whole + m, 0, 120).astype(np.int64)] * discounted_time(lo, hi, rate)
+        assert np.allclose(utility_time(age, a, b, u, rate), want, rtol=1e-13, atol=1e-13)
