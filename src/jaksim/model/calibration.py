@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -76,11 +77,21 @@ def exposure_age_factor(age: np.ndarray, follow_up_years: float, age_log_hr: flo
     return total / T
 
 
+@lru_cache(maxsize=4)
+def _legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes and weights on [-1, 1] (pure: computed once per n)."""
+    from scipy import special
+    nodes, weights = special.roots_legendre(n)
+    nodes.flags.writeable = False
+    weights.flags.writeable = False
+    return nodes, weights
+
+
 def population_hazard_ratios(pop: SourcePopulation, log_hr: np.ndarray, hr_gc: np.ndarray,
                              age_log_hr: float, ref_age: float) -> tuple[np.ndarray, np.ndarray]:
     """Quadrature nodes of HR(x) over the population and their weights (sum to 1)."""
     from scipy import special  # imported when needed (slow to import)
-    nodes, w_nodes = special.roots_legendre(64)
+    nodes, w_nodes = _legendre(64)
     u = 0.5 * (nodes + 1.0)
     lo, hi = 18.0, 100.0
     a, b = (lo - pop.age_mean_years) / pop.age_sd_years, (hi - pop.age_mean_years) / pop.age_sd_years
@@ -112,7 +123,38 @@ def population_hazard_ratios(pop: SourcePopulation, log_hr: np.ndarray, hr_gc: n
 
 def calibrate(published_per_100py: float, measure: str, pop: SourcePopulation, log_hr: np.ndarray,
               hr_gc: np.ndarray, age_log_hr: float, ref_age: float) -> Calibration:
-    """Reference-patient rate that reproduces the published rate in its source population."""
+    """Reference-patient rate that reproduces the published rate in its source population
+    (a pure function of its inputs: arms of the same drug and draw share one computation)."""
+    key = (pop.id, pop.age_mean_years, pop.age_sd_years, tuple(sorted(pop.shares.items())),
+           pop.glucocorticoid_below_7_5mg, pop.glucocorticoid_7_5mg_or_more, pop.follow_up_years, pop.assumptions)
+    return _calibrate(float(published_per_100py), measure, key, _Carried(pop),
+                      tuple(np.asarray(log_hr, dtype=float).tolist()), tuple(np.asarray(hr_gc, dtype=float).tolist()),
+                      float(age_log_hr), float(ref_age))
+
+
+class _Carried:
+    """A value passed through the cache without being part of its key (``key`` carries its values)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _Carried)
+
+
+@lru_cache(maxsize=512)
+def _calibrate(published_per_100py: float, measure: str, _key: tuple, pop: _Carried, log_hr: tuple,
+               hr_gc: tuple, age_log_hr: float, ref_age: float) -> Calibration:
+    return _solve(published_per_100py, measure, pop.value, np.array(log_hr), np.array(hr_gc), age_log_hr, ref_age)
+
+
+def _solve(published_per_100py: float, measure: str, pop: SourcePopulation, log_hr: np.ndarray,
+           hr_gc: np.ndarray, age_log_hr: float, ref_age: float) -> Calibration:
     hr, w = population_hazard_ratios(pop, log_hr, hr_gc, age_log_hr, ref_age)
     mean_hr = float(np.dot(w, hr))
     target = published_per_100py / 100.0
