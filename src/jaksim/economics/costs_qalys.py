@@ -34,11 +34,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from numba import njit
 
 from jaksim.codes import MAX_AGE, PHN, ZOSTER
 from jaksim.errors import LibraryError
-from jaksim.kernel.jit import JIT
 from jaksim.library.entries import Sourced
 from jaksim.library.loader import load_economics
 from jaksim.library.resolve import SCENARIO
@@ -76,37 +74,10 @@ def utility_time(age0: np.ndarray, a, b, utility_by_age: np.ndarray, rate: float
     top = utility_by_age.shape[0] - 1
     if not age_advances:
         return utility_by_age[np.clip(whole, 0, top).astype(np.int64)] * discounted_time(a, b, rate)
-    return _utility_time_ageing(np.ascontiguousarray(age0, dtype=np.float64), np.ascontiguousarray(a),
+    from jaksim.economics.utility_kernel import utility_time_ageing  # compiled: imported when needed
+    return utility_time_ageing(np.ascontiguousarray(age0, dtype=np.float64), np.ascontiguousarray(a),
                                 np.ascontiguousarray(b), np.ascontiguousarray(utility_by_age, dtype=np.float64),
                                 float(np.log1p(rate)))
-
-
-@njit(**JIT)
-def _utility_time_ageing(age0, a, b, u, d):  # pragma: no cover - compiled
-    """Per patient: ∫_a^b u(floor(age0 + s)) e^{−δs} ds, segment by segment between birthdays
-    (δ = d = ln(1 + r); d = 0: undiscounted). A PSA draw spends half its economics time here."""
-    n = age0.shape[0]
-    top = u.shape[0] - 1
-    out = np.zeros(n)
-    for i in range(n):
-        whole = np.floor(age0[i])
-        frac = age0[i] - whole
-        s, end_all = a[i], b[i]
-        total = 0.0
-        while s < end_all:
-            m = np.floor(frac + s)
-            end = min(end_all, m + 1.0 - frac)
-            if end <= s:                       # rounding at a birthday: step past it
-                end = min(end_all, np.nextafter(s, np.inf))
-            k = int(min(max(whole + m, 0.0), float(top)))
-            length = end - s
-            if d == 0.0:
-                total += u[k] * length
-            else:
-                total += u[k] * (np.exp(-d * s) * (-np.expm1(-d * length)) / d)
-            s = end
-        out[i] = total
-    return out
 
 
 # ----------------------------------------------------------------------- library
