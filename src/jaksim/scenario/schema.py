@@ -32,6 +32,7 @@ from jaksim.scenario.base import (
     normal_mass,
 )
 from jaksim.scenario.economics import Economics
+from jaksim.scenario.psa_settings import PsaSettings
 
 Indication = Literal["ra", "uc", "psa", "ad", "as"]
 GlucocorticoidBand = Literal["none", "below_7_5mg", "at_least_7_5mg"]
@@ -347,35 +348,6 @@ class Vaccination(Model):
             raise ValueErrorAt("the live zoster vaccine has a single dose; remove second_dose_interval_weeks",
                                at=("second_dose_interval_weeks",))
         return self
-
-
-# -------------------------------------------------------------------------- PSA settings
-class Correlation(Model):
-    """Parameters drawn jointly: a Gaussian copula with this correlation matrix (marginals kept)."""
-
-    parameters: list[str] = Field(min_length=2, description="PSA parameter names or scenario key paths")
-    correlation: list[list[float]]
-
-    @model_validator(mode="after")
-    def _square(self):
-        n = len(self.parameters)
-        m = self.correlation
-        if len(m) != n or any(len(r) != n for r in m):
-            raise ValueErrorAt(f"correlation must be a {n} x {n} matrix (one row and column per parameter)",
-                               at=("correlation",))
-        for i in range(n):
-            if m[i][i] != 1 or any(m[i][j] != m[j][i] or not -1 < m[i][j] < 1 for j in range(n) if j != i):
-                raise ValueErrorAt("correlation must be symmetric with 1 on the diagonal and values in (-1, 1)",
-                                   at=("correlation",))
-        return self
-
-
-class PsaSettings(Model):
-    """How the PSA draws: correlated groups, or a file of draws used as given."""
-
-    correlations: list[Correlation] = []
-    draws_file: str | None = Field(None, description="CSV or Parquet, one row per draw, columns named by "
-                                                     "parameter (path relative to the scenario file)")
 
 
 # -------------------------------------------------------------------------- scenario
