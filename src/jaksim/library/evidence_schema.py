@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from jaksim.library.schema import CI, NonNegative, PlausibleRatio, Positive, Share, _Sourced, _Strict
+from jaksim.library.schema import CI, NonNegative, PlausibleRatio, PopulationMakeUp, Positive, _Sourced, _Strict
 
 
 class Treatment(_Strict):
@@ -36,22 +36,10 @@ class Treatment(_Strict):
         return self
 
 
-class Population(_Strict):
-    """Make-up of a study population (null: not reported; calibration then assumes a default)."""
+class Population(PopulationMakeUp):
+    """Make-up of a study population, described (null: not reported; calibration then assumes a default)."""
 
     description: str
-    n_patients: Annotated[int, Field(gt=0)] | None = None
-    person_years: Positive | None = None
-    follow_up_years: Positive | None = None
-    age_mean_years: Positive | None = None
-    age_sd_years: Positive | None = None
-    female: Share | None = None
-    asia: Share | None = None
-    glucocorticoid_any: Share | None = None
-    glucocorticoid_7_5mg_or_more: Share | None = None
-    diabetes: Share | None = None
-    prior_zoster: Share | None = None
-    chronic_lung_disease: Share | None = None
 
 
 class ArmCount(_Strict):

@@ -163,11 +163,10 @@ class AppliesTo(_Strict):
     indication: str | None = None
 
 
-class SourcePopulation(_Sourced):
-    """Baseline make-up of a trial population (null: not reported; a default is assumed)."""
+class PopulationMakeUp(_Strict):
+    """What calibration needs of a population: size, exposure, age and covariate shares
+    (null: not reported; a typical RA-trial value is then assumed and said)."""
 
-    id: str
-    applies_to: list[AppliesTo] = []
     n_patients: Annotated[int, Field(gt=0)] | None = None
     person_years: Positive | None = None
     follow_up_years: Positive | None = None
@@ -180,6 +179,13 @@ class SourcePopulation(_Sourced):
     diabetes: Share | None = None
     prior_zoster: Share | None = None
     chronic_lung_disease: Share | None = None
+
+
+class SourcePopulation(_Sourced, PopulationMakeUp):
+    """Baseline make-up of a trial population behind programme rates (``applies_to``)."""
+
+    id: str
+    applies_to: list[AppliesTo] = []
     field_notes: dict[str, str] = {}
     read_from: str | None = None
 

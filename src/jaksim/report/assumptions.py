@@ -15,26 +15,28 @@ from collections import Counter
 KINDS = ("read", "computed", "assumption", "scenario")
 
 
-def _records(node, out: Counter) -> None:
+def _walk(node, out: Counter, scenario: bool = False) -> None:
+    """Count the records under ``node`` by status (and, with ``scenario``, values typed in the
+    scenario file); a record's own sub-records are not counted again."""
     if isinstance(node, dict):
-        if "status" in node and node.get("status") in ("read", "computed", "assumption"):
+        if node.get("status") in ("read", "computed", "assumption"):
             out[node["status"]] += 1
             return
-        if node.get("source") == "scenario file" or str(node.get("source", "")).startswith("scenario file"):
+        if scenario and str(node.get("source", "")).startswith("scenario file"):
             out["scenario"] += 1
             return
         for v in node.values():
-            _records(v, out)
+            _walk(v, out, scenario)
     elif isinstance(node, list):
         for v in node:
-            _records(v, out)
+            _walk(v, out, scenario)
 
 
 def status_counts(model) -> Counter:
     """Resolved values of every arm of a model by kind (read, computed, assumption, scenario)."""
     out: Counter = Counter()
     for arm in model.arms:
-        _records(arm.provenance, out)
+        _walk(arm.provenance, out, scenario=True)
     return out
 
 
@@ -42,18 +44,6 @@ def assumption_share(counts: Counter) -> float:
     """Share of the values taken from the library or assumed that are assumptions (0 if none)."""
     total = counts["read"] + counts["computed"] + counts["assumption"]
     return counts["assumption"] / total if total else 0.0
-
-
-def _walk(node, out: Counter) -> None:
-    if isinstance(node, dict):
-        if node.get("status") in ("read", "computed", "assumption"):
-            out[node["status"]] += 1
-            return
-        for v in node.values():
-            _walk(v, out)
-    elif isinstance(node, list):
-        for v in node:
-            _walk(v, out)
 
 
 def library_status_counts(lib) -> dict[str, Counter]:

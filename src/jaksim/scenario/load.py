@@ -189,22 +189,22 @@ MAX_ERRORS = 20
 
 
 def _reported_errors(exc: ValidationError) -> list:
-    """The errors to report, first the one ``_first_error`` picks; a misspelt key is reported
-    as the unknown key (with the nearest allowed one), not as the required key it hides."""
+    """The errors to report, the one ``_first_error`` picks first. A misspelt key shows up twice
+    (an unknown key and the required key it hides): only the unknown key is reported, with the
+    hidden keys as the suggestions for "did you mean"."""
     errors = exc.errors()
     first = _first_error(exc)
-    out = [first] + [e for e in errors if e is not first]
-    extra_parents = {tuple(e["loc"])[:-1] for e in errors if e["type"] == "extra_forbidden"}
-    missing = [e for e in out if e["type"] == "missing" and tuple(e["loc"])[:-1] in extra_parents]
-    ordered = [e for e in out if e["type"] == "extra_forbidden"] + [e for e in out if e["type"] != "extra_forbidden"]
-    if out[0]["type"] != "missing" or out[0] not in missing:
-        ordered = out
-    for e in ordered:
+    unknown = {tuple(e["loc"])[:-1] for e in errors if e["type"] == "extra_forbidden"}
+
+    def hidden(e) -> bool:
+        return e["type"] == "missing" and tuple(e["loc"])[:-1] in unknown
+
+    for e in errors:
         if e["type"] == "extra_forbidden":
-            parent = tuple(e["loc"])[:-1]
-            candidates = [str(m["loc"][-1]) for m in missing if tuple(m["loc"])[:-1] == parent]
-            e["_suggest"] = candidates
-    return [e for e in ordered if not (e["type"] == "missing" and e in missing)] or ordered
+            e["_suggest"] = [str(m["loc"][-1]) for m in errors  # type: ignore[typeddict-unknown-key]
+                             if hidden(m) and m["loc"][:-1] == e["loc"][:-1]]
+    ordered = [e for e in [first] + [e for e in errors if e is not first] if not hidden(e)]
+    return ordered or [first]
 
 
 def _located_error(err: Any, source: Any, file: str | None) -> ScenarioError:
