@@ -154,3 +154,82 @@ def subgroups(
                       f"{r['incremental_net_benefit_ci_upper']:,.1f})", "yes" if r.get("optimal") else ""]
         table.add_row(*cells)
     _console().print(table)
+
+
+@app.command()
+@_guarded
+def tornado(
+    psa_dir: Path = typer.Argument(..., help="A PSA folder run with --one-way (jaksim psa --one-way).",
+                                   show_default=False),
+    arm: str | None = typer.Option(None, "--arm", help="The arm compared with the reference (default: every arm)."),
+    measure: str = typer.Option("nmb", "--measure", help="nmb (at --wtp), icer, incremental_costs or "
+                                "incremental_qalys."),
+    wtp: float | None = typer.Option(None, "--wtp", help="Willingness to pay per QALY (for nmb; default: the "
+                                     "scenario's first threshold)."),
+    top: int = typer.Option(15, "--top", help="Bars in the figure and rows printed."),
+    out: Path | None = typer.Option(None, "--out", help="Also write the table (.parquet or .csv)."),
+    figure: Path | None = typer.Option(None, "--figure", help="Also draw the diagram (.png, .svg or .pdf); "
+                                       "with several arms, one file per arm (_ARM before the suffix)."),
+    debug: bool = Debug,
+) -> None:
+    """One-way sensitivity (tornado) on net benefit at any threshold, or on the ICER, from a PSA folder."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from rich.table import Table
+
+    from jaksim.analysis.tornado import MEASURES, axis_label
+    from jaksim.analysis.tornado import tornado as make
+    from jaksim.report.labels import parameter_label
+    if measure not in MEASURES:
+        raise JaksimError(f"--measure {measure!r} is not allowed; allowed: {', '.join(MEASURES)}")
+    if top < 1:
+        raise JaksimError(f"--top must be at least 1 (got {top})")
+    for path, kinds in ((out, (".parquet", ".csv")), (figure, (".png", ".svg", ".pdf"))):
+        if path is not None and path.suffix.lower() not in kinds:
+            raise JaksimError(f"'{path}': the file name must end in {' or '.join(kinds)}")
+    if not (psa_dir / "one_way.parquet").is_file():
+        raise JaksimError(f"'{psa_dir}' has no one_way.parquet: run the PSA with --one-way "
+                          "(jaksim psa SCENARIO --one-way --out DIR)")
+    try:
+        one_way = pq.read_table(psa_dir / "one_way.parquet")
+        manifest = json.loads((psa_dir / "jaksim.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise JaksimError(f"'{psa_dir}' is not a readable jaksim PSA folder: {type(exc).__name__}: {exc}") from None
+    arms = list(manifest.get("arms") or dict.fromkeys(one_way.column("arm").to_pylist()))
+    reference = str(manifest.get("reference_arm") or arms[0])
+    arms = [reference] + [a for a in arms if a != reference]
+    if wtp is None:
+        wtp = float((manifest.get("willingness_to_pay") or [30000.0])[0])
+    if arm is not None and arm not in arms[1:]:
+        raise JaksimError(f"--arm {arm!r} is not a compared arm of this PSA; allowed: {', '.join(arms[1:])}")
+    cur = str(manifest.get("currency", ""))
+    results = [make(one_way, a, reference, measure, wtp) for a in ([arm] if arm else arms[1:])]
+    label = lambda p: parameter_label(p, cur)  # noqa: E731
+    if out is not None:
+        table = pa.concat_tables([t.table(label) for t in results])
+        if out.suffix.lower() == ".csv":
+            import pyarrow.csv as pcsv
+            pcsv.write_csv(table, out)
+        else:
+            pq.write_table(table, out)
+    for t in results:
+        rich = Table(title=f"{axis_label(t, cur)}: {t.arm} versus {t.reference}, base case "
+                           f"{t.base:,.2f}{' (' + t.base_note + ')' if t.base_note else ''}")
+        for c in ("parameter", "low value", "high value", "outcome at low", "outcome at high", "swing"):
+            rich.add_column(c)
+        for b in t.bars[:top]:
+            rich.add_row(label(b.parameter), f"{b.value_low:.4g}", f"{b.value_high:.4g}", f"{b.outcome_low:,.2f}",
+                         f"{b.outcome_high:,.2f}", f"{b.swing:,.2f}" if b.swing == b.swing else b.note)
+        _console().print(rich)
+        if figure is not None:
+            import numpy as np
+
+            from jaksim.report import figures as fg
+            shown = [b for b in t.bars if b.swing == b.swing]
+            fig = fg.tornado([label(b.parameter) for b in shown], np.array([b.outcome_low for b in shown]),
+                             np.array([b.outcome_high for b in shown]), t.base,
+                             f"One-way sensitivity: {t.arm} versus {t.reference}", axis_label(t, cur), top=top)
+            path = figure if len(results) == 1 else figure.with_name(f"{figure.stem}_{t.arm}{figure.suffix}")
+            fig.savefig(path, dpi=150)

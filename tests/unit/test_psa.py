@@ -78,7 +78,7 @@ def test_cli_psa_and_report(tmp_path, scenario_writer):
     assert cyc.num_rows == 4 * 3 * 4
     assert cli.main(["report", str(out)]) == 0
     assert (out / "report.html").stat().st_size > 0
-    for name in ("ce_plane", "ceac", "evpi", "tornado_vaccine"):
+    for name in ("ce_plane", "ceac", "evpi", "tornado_nmb_vaccine", "tornado_icer_vaccine"):
         for ext in ("png", "svg"):
             assert (out / "report_figures" / f"{name}.{ext}").stat().st_size > 0
     run = tmp_path / "run"

@@ -115,31 +115,46 @@ def _psa(f: Folder, s: Section, figdir: Path) -> Section:
     s.tables.append(Table("EVPI per patient at the thresholds", ["willingness to pay", f"EVPI per patient ({cur})"],
                           [[_m(w), _m(float(np.interp(w, grid, acc["evpi"])))] for w in wtp]))
     if "one_way" in f.psa:
-        _tornado(f, s, figdir, cur, wtp[0])
+        _tornado(f, s, figdir, cur, tuple(wtp))
     else:
         s.notes.append("No tornado diagram: this PSA was run without `--one-way`.")
     s.notes.append(PSA_CI + ".")
     return s
 
 
-def _tornado(f: Folder, s: Section, figdir: Path, cur: str, w: float) -> None:
-    ow = f.psa["one_way"].to_pydict()
-    nmb: dict[tuple[str, str, str], float] = {}
-    for p, b, a, c, q in zip(ow["parameter"], ow["bound"], ow["arm"], ow["costs"], ow["qalys"], strict=True):
-        nmb[(p, b, a)] = w * q - c
-    params = sorted({p for p in ow["parameter"] if p})
+def _tornado(f: Folder, s: Section, figdir: Path, cur: str, wtp: tuple[float, ...]) -> None:
+    """Tornado diagrams of each arm against the reference: NMB at the first threshold and the ICER;
+    a table of the widest parameters on NMB at every threshold (``jaksim tornado`` draws any)."""
+    from jaksim.analysis.tornado import axis_label, tornado
+    one_way = f.psa["one_way"]
     ref = f.reference
     for arm in f.arms:
-        if arm == ref or ("", "base", arm) not in nmb:
+        if arm == ref or arm not in set(one_way.column("arm").to_pylist()):
             continue
-        base = nmb[("", "base", arm)] - nmb[("", "base", ref)]
-        low = np.array([nmb.get((p, "low", arm), np.nan) - nmb.get((p, "low", ref), np.nan) for p in params])
-        high = np.array([nmb.get((p, "high", arm), np.nan) - nmb.get((p, "high", ref), np.nan) for p in params])
-        s.figures.append(fg.save(
-            fg.tornado([parameter_label(p, cur) for p in params], low, high, base,
-                       f"One-way sensitivity: {arm} versus {ref}",
-                       f"Incremental net monetary benefit per patient ({cur}) at {_m(w)} per QALY"),
-            figdir, f"tornado_{arm}", f"Tornado diagram: {arm} versus {ref}",
-            f"Incremental NMB per patient ({cur}, {_m(w)} per QALY) of {arm} versus {ref} with each parameter at its "
-            "2.5% and 97.5% quantile and the others at their point values (the 15 widest), under the clocks of "
-            "draw 0; the vertical line is the base case."))
+        for t in (tornado(one_way, arm, ref, "nmb", wtp[0]), tornado(one_way, arm, ref, "icer")):
+            shown = [b for b in t.bars if b.swing == b.swing]
+            if not shown or t.base != t.base:
+                s.notes.append(f"No ICER tornado for {arm} versus {ref}: {t.base_note or 'undefined'} in the base "
+                               "case; the NMB tornado applies." if t.measure == "icer" else
+                               f"No tornado for {arm} versus {ref}: no defined bar.")
+                continue
+            left_out = len(t.bars) - len(shown)
+            what = "incremental NMB" if t.measure == "nmb" else "ICER"
+            s.figures.append(fg.save(
+                fg.tornado([parameter_label(b.parameter, cur) for b in shown],
+                           np.array([b.outcome_low for b in shown]), np.array([b.outcome_high for b in shown]),
+                           t.base, f"One-way sensitivity ({what}): {arm} versus {ref}", axis_label(t, cur)),
+                figdir, f"tornado_{t.measure}_{arm}", f"Tornado diagram ({what}): {arm} versus {ref}",
+                f"{axis_label(t, cur)} of {arm} versus {ref} with each parameter at its 2.5% and 97.5% quantile and "
+                "the others at their point values (the 15 widest), under the clocks of draw 0; the vertical line is "
+                "the base case." + (f" {left_out} parameter(s) left out: the ICER is undefined at one end (fewer "
+                                    "QALYs than the reference)." if left_out else "")))
+        rows = []
+        for w in wtp:
+            for b in tornado(one_way, arm, ref, "nmb", w).bars[:5]:
+                rows.append([_m(w), parameter_label(b.parameter, cur), _m(b.outcome_low), _m(b.outcome_high),
+                             _m(b.swing)])
+        s.tables.append(Table(f"Widest one-way ranges of the incremental NMB per patient ({cur}), {arm} versus "
+                              f"{ref}, at each willingness to pay",
+                              ["willingness to pay", "parameter", "at 2.5% quantile", "at 97.5% quantile", "swing"],
+                              rows))

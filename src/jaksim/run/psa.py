@@ -127,12 +127,12 @@ def _first_blocks(scenario: Scenario, draw: int, params: Sequence[Parameter], va
     return Cohorts(build_model(sc, draw=draw, library=lib, economics_library=econ), CHUNK, keep=KEEP)
 
 
-def _run_on_cluster(scenario, draws, params, values, scheduler, progress, blocks, store):
+def _run_on_cluster(scenario, draws, params, values, scheduler, progress, blocks, store, threads=None):
     """The draws as tasks on Dask (``jaksim.scaleout``); results in draw order."""
     from distributed import as_completed
 
     from jaksim.run.scaleout import connect
-    with connect(scheduler) as cluster:
+    with connect(scheduler, threads=threads) as cluster:
         client = cluster.client
         shared_params, shared_blocks = client.scatter([list(params), blocks], broadcast=True)
         futures = [client.submit(_draw, scenario, d, shared_params, values[i], shared_blocks,
@@ -182,7 +182,7 @@ def run_psa(scenario: Scenario, draws: Sequence[int], *, threads: int | None = N
         schedules = _first_blocks(scenario, draws[0], params, values[0])
     if scheduler is not None and todo:
         for d, names, res in _run_on_cluster(scenario, [draws[i] for i in todo], params, values[todo],
-                                             scheduler, progress, schedules, store):
+                                             scheduler, progress, schedules, store, threads):
             finished[d] = (names, res)
     else:
         for i in todo:                    # the first draw makes the cohort chunks and schedules

@@ -52,8 +52,11 @@ def check_scheduler(scheduler: str) -> None:
 
 
 @contextmanager
-def connect(scheduler: str, timeout_seconds: float = 30.0) -> Iterator[Cluster]:
-    """A Dask client for ``scheduler`` (see the module docstring), closed on exit."""
+def connect(scheduler: str, timeout_seconds: float = 30.0, threads: int | None = None) -> Iterator[Cluster]:
+    """A Dask client for ``scheduler`` (see the module docstring), closed on exit.
+
+    ``threads``: numba threads per task (``--threads``); default on a local cluster: the cores
+    divided among the workers, on a remote one: the worker's default (all its cores)."""
     check_scheduler(scheduler)
     try:
         from distributed import Client, LocalCluster
@@ -67,7 +70,9 @@ def connect(scheduler: str, timeout_seconds: float = 30.0) -> Iterator[Cluster]:
         # one single-threaded worker process per slot; numba gets the cores left per worker
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                           host="127.0.0.1", security=local_security()) as cluster, Client(cluster) as client:
-            yield Cluster(client, max(1, cores // workers))
+            from jaksim.run.dask_worker import KeepFreedMemory
+            client.register_plugin(KeepFreedMemory())
+            yield Cluster(client, threads if threads is not None else max(1, cores // workers))
         return
     try:
         client = Client(scheduler, timeout=f"{timeout_seconds}s")
@@ -76,7 +81,7 @@ def connect(scheduler: str, timeout_seconds: float = 30.0) -> Iterator[Cluster]:
                           "'dask scheduler' and workers with 'dask worker ADDRESS', or use --scheduler local") from None
     try:
         _check_workers(client, scheduler, timeout_seconds)
-        yield Cluster(client, None)
+        yield Cluster(client, threads)
     finally:
         client.close()
 
