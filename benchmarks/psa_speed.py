@@ -7,10 +7,12 @@ Usage::
 1. ``run_psa`` of ``psa_speed.yaml`` (two arms of the vaccination study, 10^5 patients, economics)
    for ``--draws`` draws on this machine (all cores, in process); seconds reported, the first
    draw (numba cache load, library) timed apart.
-2. The same PSA for ``--dask-draws`` draws on a local Dask cluster of 1 worker and of 2 workers
-   (``--scheduler local:1`` / ``local:2``), in the same run: throughput = draws finished per
-   second between the first and the last finished draw (cluster start-up excluded), and the
-   ratio of the two.
+2. The same PSA for ``--dask-draws`` draws on a local Dask cluster of 1 worker and of 2 workers,
+   each worker one core (one Dask thread, ``--threads 1`` numba thread per task), in the same
+   run: throughput = draws finished per second after each worker's first two draws (cluster
+   start-up and each worker's numba cache load excluded), and the ratio of the two (scaling
+   with workers: the target of issue 15 is >= 1.8). Also 1 worker given both cores (2 numba
+   threads per task), for comparison with the in-process figure.
 """
 
 from __future__ import annotations
@@ -27,12 +29,17 @@ from jaksim.scenario.load import load_scenario
 HERE = Path(__file__).resolve().parent
 
 
-def _throughput(sc, draws: int, scheduler: str | None) -> tuple[float, float]:
+def _throughput(sc, draws: int, scheduler: str | None, threads: int | None = None,
+                warm: int = 1) -> tuple[float, float]:
+    """(seconds with start-up, draws per second after the first ``warm`` finished draws)."""
     stamps: list[float] = []
     t0 = time.perf_counter()
-    psa.run_psa(sc, range(draws), scheduler=scheduler, progress=lambda n: stamps.extend([time.perf_counter()] * n))
+    psa.run_psa(sc, range(draws), scheduler=scheduler, threads=threads,
+                progress=lambda n: stamps.extend([time.perf_counter()] * n))
     total = time.perf_counter() - t0
-    rate = (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 1 and stamps[-1] > stamps[0] else 0.0
+    w = min(warm, len(stamps) - 2) if len(stamps) > 2 else 0
+    span = stamps[-1] - stamps[w] if stamps else 0.0
+    rate = (len(stamps) - 1 - w) / span if span > 0 else 0.0
     return total, rate
 
 
@@ -49,14 +56,20 @@ def main() -> None:
     total, rate = _throughput(sc, a.draws, None)
     print(f"in process: {a.draws} draws x 100,000 patients x 2 arms in {total:.1f} s "
           f"({rate:.2f} draws/s; first call {first:.1f} s apart), {os.cpu_count()} cores")
-    one_total, one = _throughput(sc, a.dask_draws, "local:1")
-    two_total, two = _throughput(sc, a.dask_draws, "local:2")
-    print(f"Dask: 1 worker {one:.2f} draws/s ({one_total:.1f} s with start-up), 2 workers {two:.2f} draws/s "
-          f"({two_total:.1f} s); ratio {two / one if one else float('nan'):.2f}")
+    one_total, one = _throughput(sc, a.dask_draws, "local:1", threads=1, warm=2)
+    two_total, two = _throughput(sc, a.dask_draws, "local:2", threads=1, warm=4)
+    all_total, all_cores = _throughput(sc, a.dask_draws, "local:1", threads=os.cpu_count(), warm=2)
+    in1_total, in1 = _throughput(sc, a.dask_draws, None, threads=1)
+    print(f"in process, 1 thread: {in1:.2f} draws/s")
+    print(f"Dask, one core per worker: 1 worker {one:.2f} draws/s ({one_total:.1f} s with start-up), 2 workers "
+          f"{two:.2f} draws/s ({two_total:.1f} s); ratio {two / one if one else float('nan'):.2f}")
+    print(f"Dask, 1 worker with all {os.cpu_count()} cores: {all_cores:.2f} draws/s ({all_total:.1f} s)")
     a.json.parent.mkdir(parents=True, exist_ok=True)
     a.json.write_text(json.dumps({"draws": a.draws, "seconds": total, "draws_per_second": rate, "first_call": first,
                                   "dask_draws": a.dask_draws, "dask_1_worker_draws_per_second": one,
                                   "dask_2_workers_draws_per_second": two, "ratio": two / one if one else None,
+                                  "dask_1_worker_all_cores_draws_per_second": all_cores,
+                                  "in_process_1_thread_draws_per_second": in1,
                                   "cores": os.cpu_count(), "load_average": os.getloadavg()}, indent=2))
 
 
