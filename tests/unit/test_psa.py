@@ -156,3 +156,12 @@ def test_parameters_have_readable_labels():
     assert parameter_label("event_costs.herpes_zoster.hospitalised", "GBP") == (
         "Cost per herpes zoster episode, hospitalised (GBP)")
     assert parameter_label("case_fatality_probability.serious_infection") == "P(case fatality | serious infection)"
+
+
+def test_relative_effects_and_baselines_are_labelled_by_trial_and_arms():
+    from jaksim.report.labels import parameter_label
+    assert parameter_label("relative_effect.select_compare_hz_upa15_vs_ada") == (
+        "Risk ratio, SELECT-COMPARE: herpes zoster, upadacitinib 15 mg vs adalimumab 40 mg")
+    assert parameter_label("baseline.ra_herpes_zoster_bsrbr_nbdmard").startswith(
+        "Baseline rate on csDMARD (per 100 PY), RA, herpes zoster")
+    assert parameter_label("relative_effect.user_entry") == "Relative effect vs csDMARD: user entry"

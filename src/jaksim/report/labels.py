@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 _TYPES = {"serious_infection": "serious infection", "herpes_zoster": "herpes zoster",
           "opportunistic_infection": "opportunistic infection", "tuberculosis": "tuberculosis",
           "post_herpetic_neuralgia": "post-herpetic neuralgia", "pneumonia": "pneumonia",
@@ -17,6 +19,33 @@ def _t(x: str) -> str:
     return _TYPES.get(x, x.replace("_", " "))
 
 
+def _arm(t: dict) -> str:
+    what = t.get("drug") or t.get("drug_class", "")
+    what = {"csdmard": "csDMARD", "tnf_inhibitor": "TNF inhibitor"}.get(what, what)
+    dose = t.get("dose_mg")
+    return f"{what} {dose:g} mg" if isinstance(dose, (int, float)) else str(what)
+
+
+@lru_cache(maxsize=1)
+def _evidence_labels() -> dict[str, str]:
+    """Relative effects and baselines of the shipped library by id, as a reader names them:
+    "Risk ratio, SELECT-COMPARE: herpes zoster, upadacitinib 15 mg vs adalimumab 40 mg"."""
+    from jaksim.library.loader import load_evidence
+    ev = load_evidence()
+    trials = {t["id"]: t.get("name", t["id"]) for t in ev.get("trials", [])}
+    out = {}
+    for r in ev.get("relative_effects", []):
+        measure = str(r.get("measure", "relative effect")).replace("_", " ").capitalize()
+        where = f", {trials.get(r['trial'], r['trial'])}" if r.get("trial") else ""
+        kind = f"{_t(r['type'])}, " if r.get("type") else ""
+        out[f"relative_effect.{r['id']}"] = (f"{measure}{where}: {kind}{_arm(r['treatment'])} vs "
+                                             f"{_arm(r['comparator'])}")
+    for b in ev.get("baselines", []):
+        out[f"baseline.{b['id']}"] = (f"Baseline rate on csDMARD (per 100 PY), {str(b['indication']).upper()}, "
+                                      f"{_t(b['type'])} ({b['id']})")
+    return out
+
+
 def parameter_label(name: str, currency: str = "") -> str:
     """A PSA parameter's name as a reader would write it, with its unit."""
     parts = name.split(".")
@@ -24,6 +53,8 @@ def parameter_label(name: str, currency: str = "") -> str:
     money = f" ({currency})" if currency else ""
     if head == "hazard_ratio" and len(parts) == 3:
         return f"Hazard ratio of {_COVARIATES.get(parts[2], parts[2])}, {_t(parts[1])}"
+    if head in ("relative_effect", "baseline") and name in _evidence_labels():
+        return _evidence_labels()[name]
     if head == "relative_effect":
         return f"Relative effect vs csDMARD: {parts[1].replace('_', ' ')}"
     if head == "baseline":
