@@ -52,6 +52,8 @@ STREAMS: dict[str, str] = {
     "pathway/enrolment": "planned referral week in the care pathway",
     "pathway/no_show": "missed appointments in the care pathway",
     "psa/{parameter}": "one uniform per PSA parameter and draw",
+    "disease_activity/response": "who responds to treatment (disease controlled), same in every arm",
+    "disease_activity/loss_of_response": "time to loss of response (Exp(1) by inversion)",
 }
 
 _FIELD = re.compile(r"\{(\w+)\}")

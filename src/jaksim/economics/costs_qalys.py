@@ -30,6 +30,7 @@ over patients and events; the only Python loop is over the years of age in the h
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +42,9 @@ from jaksim.library.entries import Sourced
 from jaksim.library.loader import load_economics
 from jaksim.library.resolve import SCENARIO
 from jaksim.library.resolve import resolve as resolve_value
-from jaksim.scenario.schema import Economics, Vaccination
+from jaksim.model.vaccination import WEEKS_PER_YEAR
+from jaksim.scenario.economics import DiseaseActivity
+from jaksim.scenario.schema import Economics, Treatment, Vaccination
 
 #: Per-patient economic outcomes, in the order of the patients table's columns.
 OUTCOMES = ("costs", "costs_undiscounted", "qalys", "qalys_undiscounted", "life_years",
@@ -142,6 +145,17 @@ class EconSpec:
     drug_cost_per_year: float
     utility_by_age: np.ndarray        # (MAX_AGE + 1,)
     provenance: dict = field(default_factory=dict)
+    disease_activity: ActivitySpec | None = None   # None: disease activity not modelled
+
+
+@dataclass(frozen=True)
+class ActivitySpec:
+    """Disease activity of one arm (see ``patient_economics``)."""
+
+    response_probability: float       # share whose disease becomes controlled on this drug and dose
+    onset_years: float                # treatment start to response
+    loss_of_response_per_year: float  # rate at which responders lose control
+    decrement_uncontrolled: float     # utility lost while uncontrolled
 
 
 #: what an economics library record shows (the file has no DOI field)
@@ -163,8 +177,9 @@ def _lib(entry: dict | None, given, what: str, prov: dict, key: str) -> float:
 
 
 def resolve(econ: Economics, types: tuple[str, ...], vaccination: Vaccination | None,
-            library: dict | None = None) -> EconSpec:
-    """An arm's economics section resolved against the economics library."""
+            library: dict | None = None, treatment: Treatment | None = None) -> EconSpec:
+    """An arm's economics section resolved against the economics library (``treatment``: the
+    arm's drug and dose, for the disease-activity response probability)."""
     lib = library if library is not None else load_economics()
     if isinstance(econ.discount, str):
         preset = lib["discount_presets"][econ.discount]
@@ -224,9 +239,43 @@ def resolve(econ: Economics, types: tuple[str, ...], vaccination: Vaccination | 
     u = np.full(MAX_AGE + 1, rows[0][1])
     for age, val in rows:
         u[int(np.ceil(age)):] = val
+    activity = _disease_activity(econ, lib, treatment, prov)
     return EconSpec(currency, prov["price_year"], r_c, r_o, tuple(float(w) for w in wtp), c_out, c_hosp, dec,
                     dur, phn_cost, phn_dec, phn_dur, types.index(ZOSTER) if ZOSTER in types else -1,
-                    per_dose, float(econ.drug_cost_per_year), u, prov)
+                    per_dose, float(econ.drug_cost_per_year), u, prov, activity)
+
+
+def _disease_activity(econ: Economics, lib: dict, treatment: Treatment | None, prov: dict) -> ActivitySpec | None:
+    """The arm's disease-activity values: scenario, else library (response by drug and dose)."""
+    if econ.disease_activity is None:
+        return None
+    given = econ.disease_activity if not isinstance(econ.disease_activity, str) else DiseaseActivity()
+    la = lib.get("disease_activity")
+    where = "economics.disease_activity"
+    p: dict = {}
+    values = {}
+    for key in ("response_onset_weeks", "loss_of_response_per_year", "utility_decrement_uncontrolled"):
+        mine = getattr(given, key)
+        if mine is None and (la is None or la.get(key) is None):
+            raise LibraryError(f"{where}.{key}: the economics library has no value; give it in the scenario")
+        values[key], p[key] = resolve_value(mine, _sourced(la[key]) if mine is None and la else None,
+                                            assumed=math.nan, why="")
+    response = None
+    if given.response_probability is None:
+        for e in (la or {}).get("response_probability", []):
+            if treatment is not None and e["drug"] == treatment.drug and float(e["dose_mg"]) == treatment.dose_mg:
+                response = e
+        if response is None:
+            what = f"{treatment.drug} {treatment.dose_mg:g} mg" if treatment is not None else "this arm"
+            known = ", ".join(f"{e['drug']} {float(e['dose_mg']):g} mg"
+                              for e in (la or {}).get("response_probability", []))
+            raise LibraryError(f"{where}.response_probability: no library value for {what} (library has: "
+                               f"{known or 'none'}); give it in the arm's economics.disease_activity")
+    values["response_probability"], p["response_probability"] = resolve_value(
+        given.response_probability, _sourced(response) if response is not None else None, assumed=math.nan, why="")
+    prov["disease_activity"] = p
+    return ActivitySpec(float(values["response_probability"]), float(values["response_onset_weeks"]) / WEEKS_PER_YEAR,
+                        float(values["loss_of_response_per_year"]), float(values["utility_decrement_uncontrolled"]))
 
 
 # ----------------------------------------------------------------------- per patient
@@ -234,12 +283,15 @@ def patient_economics(spec: EconSpec, age: np.ndarray, age_advances: bool, horiz
                       follow_up: np.ndarray, exit_reason: np.ndarray, treatment_start: np.ndarray,
                       stop_time: np.ndarray, dose1: np.ndarray, dose2: np.ndarray, ev_index: np.ndarray,
                       ev_type: np.ndarray, ev_time: np.ndarray, hospitalised: np.ndarray,
-                      phn: np.ndarray) -> dict[str, np.ndarray]:
+                      phn: np.ndarray, activity_uniforms: tuple[np.ndarray, np.ndarray] | None = None,
+                      ) -> dict[str, np.ndarray]:
     """Costs, QALYs and life-years of each patient of a chunk (see the module docstring).
 
     ``ev_index`` is each event's row in the chunk (patient id − first id); the event arrays
     come from the kernel (``ChunkResult``), the schedule's dose and start times from
     ``vaccination.Schedule``. Returns arrays of shape (n,) named as in :data:`OUTCOMES`.
+    ``activity_uniforms``: two uniforms per patient (response, loss of response), needed when
+    the arm models disease activity (``uncontrolled_time``).
     """
     n = follow_up.shape[0]
     out: dict[str, np.ndarray] = {}
@@ -280,11 +332,35 @@ def patient_economics(spec: EconSpec, age: np.ndarray, age_advances: bool, horiz
         loss += np.where(phn, spec.phn_decrement * discounted_time(
             np.minimum(phn_from, ev_exit), np.minimum(phn_from + spec.phn_duration_years, ev_exit), r), 0.0)
         q = utility_time(age, 0.0, fu, spec.utility_by_age, r, age_advances)
+        if spec.disease_activity is not None:
+            assert activity_uniforms is not None, "disease activity needs the patients' uniforms"
+            q = q - spec.disease_activity.decrement_uncontrolled * uncontrolled_time(
+                spec.disease_activity, treatment_start, on_to, fu, *activity_uniforms, r)
         out["qalys" + label] = q - (per_patient(loss) if ev_t.size else 0.0)
         out["life_years" + label] = discounted_time(0.0, fu, r)
         lost = utility_time(age, fu, horizon, spec.utility_by_age, r, age_advances)
         out["qalys_lost_at_death" + label] = np.where(died, lost, 0.0)
     return {k: out[k] for k in OUTCOMES}
+
+
+def uncontrolled_time(a: ActivitySpec, treatment_start: np.ndarray, on_to: np.ndarray, follow_up: np.ndarray,
+                      u_response: np.ndarray, u_loss: np.ndarray, rate: float) -> np.ndarray:
+    """Discounted years in uncontrolled disease over [0, follow-up], per patient.
+
+    Disease is controlled over [start + onset, min(start + onset + L, stop, exit)) in
+    responders (``u_response`` < response probability: the same uniform in every arm, so a
+    more effective drug never loses a responder), L ~ Exp(loss rate) from ``u_loss``; it is
+    uncontrolled before the start (waiting), during the onset, in non-responders, after a loss
+    of response and after stopping (no next line of therapy is modelled).
+    """
+    begin = treatment_start + a.onset_years
+    if a.loss_of_response_per_year > 0:
+        end = begin - np.log(u_loss) / a.loss_of_response_per_year
+    else:
+        end = np.full_like(begin, np.inf)
+    end = np.minimum(np.minimum(end, on_to), follow_up)
+    controlled = (u_response < a.response_probability) & (begin < end)
+    return discounted_time(0.0, follow_up, rate) - np.where(controlled, discounted_time(begin, end, rate), 0.0)
 
 
 def yearly_counts(types: tuple[str, ...], horizon: float, follow_up: np.ndarray, ev_type: np.ndarray,

@@ -339,6 +339,24 @@ class Utility(_Strict):
     decrements: dict[str, Decrement]
 
 
+class ResponseProbability(EconomicValue):
+    """Share of patients starting a drug at a dose whose disease becomes controlled."""
+
+    drug: str
+    dose_mg: NonNegative
+    definition: str
+
+
+class DiseaseActivity(_Strict):
+    """Disease activity on and off treatment (controlled / uncontrolled), for the QALYs that
+    waiting, stopping and withholding treatment cost (``economics.disease_activity``)."""
+
+    response_probability: Annotated[list[ResponseProbability], Field(min_length=1)]
+    response_onset_weeks: EconomicValue
+    loss_of_response_per_year: EconomicValue
+    utility_decrement_uncontrolled: EconomicValue
+
+
 class DiscountPresets(_Strict):
     """The presets a scenario may name (``discount: nice``)."""
 
@@ -359,3 +377,4 @@ class EconomicsFile(_Strict):
     discount_presets: DiscountPresets
     currencies: Currencies
     utility: Utility
+    disease_activity: DiseaseActivity | None = None

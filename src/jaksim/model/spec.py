@@ -37,6 +37,8 @@ class Model:
     death_key: np.uint64
     disc_key: np.uint64
     economics: tuple = ()        # per arm: economics.EconSpec, or () without an economics section
+    #: keys of the disease-activity streams (response, loss of response) of this draw
+    activity_keys: tuple[np.uint64, np.uint64] = (np.uint64(0), np.uint64(0))
     warnings: tuple[str, ...] = ()   # one-line warnings for the user (``model/warnings.py``)
     #: no_schedule arrays by chunk length, made once per model: filling four fresh arrays for
     #: every chunk cost 0.5 ms each (7.7 ms per 10^6 patients, mostly page faults). Read only.
@@ -88,6 +90,8 @@ def build_model(scenario: Scenario, draw: int = 0, library=None, economics_libra
         death_key=stream_key(seed, "death/background", draw),
         disc_key=stream_key(seed, "treatment/discontinuation", draw),
         economics=_arm_economics(scenario, types, economics_library),
+        activity_keys=(stream_key(seed, "disease_activity/response", draw),
+                       stream_key(seed, "disease_activity/loss_of_response", draw)),
     )
     return replace(model, warnings=model_warnings(model, library))
 
@@ -111,5 +115,5 @@ def _arm_economics(scenario: Scenario, types: tuple[str, ...], economics_library
     out = []
     for a in scenario.arms:
         assert a.economics is not None, "every arm inherits the base scenario's economics section"
-        out.append(resolve_economics(a.economics, types, a.vaccination, economics_library))
+        out.append(resolve_economics(a.economics, types, a.vaccination, economics_library, a.treatment))
     return tuple(out)

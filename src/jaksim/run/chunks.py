@@ -110,11 +110,17 @@ def set_threads(threads: int | None) -> int:
 def chunk_economics(model: Model, arm_index: int, cohort: Cohort, r: ChunkResult,
                     sched: Schedule) -> dict[str, np.ndarray]:
     """Per-patient costs, QALYs and life-years of one chunk and arm (``economics.patient_economics``)."""
+    spec = model.economics[arm_index]
+    activity = None
+    if spec.disease_activity is not None:
+        from jaksim.kernel.rng import uniforms
+        activity = (uniforms(model.activity_keys[0], cohort.patient_id, 0),
+                    uniforms(model.activity_keys[1], cohort.patient_id, 0))
     return patient_economics(
         model.economics[arm_index], cohort.age, model.cohort.age_advances, float(model.scenario.horizon_years),
         r.follow_up, r.exit_reason, sched.treatment_start, r.stop_time, sched.dose1, sched.dose2,
         r.ev_pid - cohort.patient_id[0], r.ev_type, r.ev_time, (r.ev_flags & HOSPITALISED) != 0,
-        (r.ev_flags & POST_HERPETIC_NEURALGIA) != 0)
+        (r.ev_flags & POST_HERPETIC_NEURALGIA) != 0, activity)
 
 
 @dataclass(frozen=True)

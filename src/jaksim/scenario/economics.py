@@ -34,6 +34,19 @@ class UtilityFromAge(Model):
     utility: float = Field(ge=-1, le=1)
 
 
+class DiseaseActivity(Model):
+    """Disease activity, controlled or uncontrolled, so that waiting for, stopping and
+    withholding treatment cost QALYs; a missing value comes from the library (by the arm's drug
+    and dose for the response probability). Uncontrolled: before treatment starts, until the
+    response (onset), in non-responders, after a loss of response and after stopping."""
+
+    response_probability: Probability | None = Field(None, description="share whose disease becomes controlled")
+    response_onset_weeks: float | None = Field(None, ge=0, le=104, description="from treatment start to response")
+    loss_of_response_per_year: float | None = Field(None, ge=0, le=10, description="rate at which control is lost")
+    utility_decrement_uncontrolled: Probability | None = Field(
+        None, description="utility lost while disease is uncontrolled (vs controlled)")
+
+
 class Economics(Model):
     """Costs, utilities and discounting (per arm: an arm may override e.g. its drug cost)."""
 
@@ -49,3 +62,5 @@ class Economics(Model):
     drug_cost_per_year: Money = Field(0.0, description="per year on treatment (0: not costed)")
     baseline_utility: list[UtilityFromAge] | None = Field(None, min_length=1,
                                                           description="by completed age; default: library")
+    disease_activity: DiseaseActivity | Literal["library"] | None = Field(
+        None, description="'library' or values: uncontrolled disease costs QALYs (off when absent)")
