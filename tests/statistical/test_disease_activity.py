@@ -111,3 +111,19 @@ def test_missing_library_response_is_a_clear_error():
     with pytest.raises(JaksimError, match="response_probability: no library value for tofacitinib 5 mg "
                                           r"\(library has: none\); give it in the arm's economics.disease_activity"):
         spec.build_model(config.scenario_from_text(text), economics_library=lib)
+
+
+def test_library_response_is_a_psa_parameter_only_where_used():
+    from jaksim.run.psa_parameters import parameters
+    base = config.scenario_from_text(SCENARIO.replace("WEEKS", "8"))
+    names = {p.name for p in parameters(base)}
+    assert not any(n.startswith("disease_activity") for n in names)          # every value given: fixed
+    lib = config.scenario_from_text(SCENARIO.replace("WEEKS", "8").replace(
+        "disease_activity: {response_probability: 0.5, response_onset_weeks: 12, loss_of_response_per_year: 0,\n"
+        "                     utility_decrement_uncontrolled: 0.2}", "disease_activity: library"))
+    names = {p.name for p in parameters(lib)}
+    assert "disease_activity.response_probability.tofacitinib_5mg" in names
+    assert not any("baricitinib" in n for n in names)                       # no arm on baricitinib
+    from jaksim.report.labels import parameter_label
+    assert parameter_label("disease_activity.response_probability.tofacitinib_5mg") == (
+        "P(disease controlled on treatment), tofacitinib 5mg")

@@ -103,7 +103,10 @@ def library_parameters(data: dict) -> list[tuple[tuple, dict]]:
         elif isinstance(node, list):
             for i, v in enumerate(node):
                 walk(v, path + (i,))
-    walk({"currencies": data["currencies"], "utility": data["utility"]}, ())
+    sections = {"currencies": data["currencies"], "utility": data["utility"]}
+    if data.get("disease_activity"):
+        sections["disease_activity"] = data["disease_activity"]
+    walk(sections, ())
     return out
 
 

@@ -77,6 +77,13 @@ def parameter_label(name: str, currency: str = "") -> str:
         return f"Discontinuation rate (per 100 PY), {parts[1]}"
     if head == "off_treatment_hazard_ratio":
         return f"Hazard ratio off treatment, {_t(parts[1])}"
+    if head == "disease_activity" and len(parts) >= 2:
+        what = {"response_probability": "P(disease controlled on treatment)",
+                "response_onset_weeks": "Weeks from treatment start to response",
+                "loss_of_response_per_year": "Loss of response (per patient-year)",
+                "utility_decrement_uncontrolled": "Utility decrement while disease is uncontrolled",
+                }.get(parts[1], parts[1])
+        return what + (f", {parts[2].replace('_', ' ')}" if len(parts) > 2 else "")
     if head == "excess_mortality_ratio":
         return "Excess mortality ratio (RA vs general population)"
     if head == "vaccines" and len(parts) >= 3:

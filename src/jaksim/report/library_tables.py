@@ -80,6 +80,7 @@ def economics_table(data: dict) -> Table:
     for c in ("value of", "value", "95% CI", "distribution", "status", "source"):
         t.add_column(c)
     for path, e in library_parameters(data):
-        t.add_row(".".join(map(str, path)), f"{e['value']:g}", _ci(e.get("ci95")), e.get("distribution", "fixed"),
+        what = ".".join(map(str, path)) + (f" ({e['drug']} {float(e['dose_mg']):g} mg)" if "drug" in e else "")
+        t.add_row(what, f"{e['value']:g}", _ci(e.get("ci95")), e.get("distribution", "fixed"),
                   e["status"], _source(e))
     return t

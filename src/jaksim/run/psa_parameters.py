@@ -213,14 +213,35 @@ def _economics_parameters(scenario: Scenario, types: set[str]) -> list[Parameter
             continue
         if path[:2] == ("utility", "decrements") and path[2] not in types | {PHN}:
             continue
+        if path[0] == "disease_activity" and not _activity_used(scenario, path, e):
+            continue
         dist = entry_distribution(e)
         if dist is None or _economics_given(scenario, path):
             continue
         name = ".".join(str(p) for p in (path[2:] if path[0] == "currencies" else path))
+        if path[:2] == ("disease_activity", "response_probability"):
+            dose = f"{float(e['dose_mg']):g}".replace(".", "_")
+            name = f"disease_activity.response_probability.{e['drug']}_{dose}mg"
         name = "event_costs." + name if name == PHN else name
         out.append(Parameter(name, "economics", path, dist, float(e["value"]), e.get("distribution", ""),
                              str(e.get("citation", "")), str(e.get("status", ""))))
     return out
+
+
+def _activity_used(scenario: Scenario, path: tuple, e: dict) -> bool:
+    """Whether some arm takes this disease-activity library value (the response probability:
+    an arm of that drug and dose)."""
+    for a in scenario.arms:
+        da = a.economics.disease_activity if a.economics is not None else None
+        if da is None:
+            continue
+        if path[1] == "response_probability":
+            if (a.treatment.drug == e["drug"] and a.treatment.dose_mg == float(e["dose_mg"])
+                    and (isinstance(da, str) or da.response_probability is None)):
+                return True
+        elif isinstance(da, str) or getattr(da, path[1]) is None:
+            return True
+    return False
 
 
 _ECON_FIELD = {"outpatient": "cost", "hospitalised": "cost_hospitalised", "decrement": "utility_decrement",
