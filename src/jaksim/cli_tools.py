@@ -27,6 +27,9 @@ def sweep(
     seed: int | None = typer.Option(None, "--seed", help="Override the seed of every variant."),
     threads: int | None = typer.Option(None, "--threads", help="Numba threads (default: all cores)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier jaksim result in --out."),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", metavar="WHERE",
+        help="Run the variants on Dask: 'local' (a worker per core), 'local:N' or a scheduler address."),
     debug: bool = Debug,
 ) -> None:
     """Run scenario variants (a grid or list of --set overrides) under common random numbers into one table."""
@@ -38,7 +41,10 @@ def sweep(
     name = config.load_scenario(scenario).name
     out = out if out is not None else Path("results") / f"{name}_sweep"
     err = Console(stderr=True)
-    tables = run_sweep(scenario, grid, n_patients=n_patients, seed=seed, threads=threads,
+    if scheduler is not None:
+        from jaksim.run.scaleout import check_scheduler
+        check_scheduler(scheduler)
+    tables = run_sweep(scenario, grid, n_patients=n_patients, seed=seed, threads=threads, scheduler=scheduler,
                        progress=(lambda i, n: err.print(f"variant {i}/{n} done")) if err.is_terminal else None)
     write_sweep(tables, name, grid, out, overwrite)
     s = tables["summary"]

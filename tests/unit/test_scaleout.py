@@ -140,3 +140,21 @@ def test_local_cluster_without_cryptography_is_a_one_line_error(monkeypatch):
     monkeypatch.setattr(Security, "temporary", staticmethod(missing))
     with pytest.raises(JaksimError, match="needs the 'cryptography' package"):
         scaleout.local_security()
+
+
+def test_sweep_on_a_local_cluster_equals_the_local_sweep(tmp_path):
+    """Variants as Dask tasks give the local sweep's tables exactly (issue 15, item 3)."""
+    from pathlib import Path
+
+    from jaksim.run.sweep import run_sweep
+    vacc = Path(__file__).resolve().parents[2] / "scenarios" / "ra_tofacitinib_zoster_vaccination.yaml"
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("grid:\n  economics.vaccine_cost_per_dose: [100, 200]\n  horizon_years: [2, 3]\n")
+    done: list[int] = []
+    here = run_sweep(vacc, grid, n_patients=300)
+    there = run_sweep(vacc, grid, n_patients=300, scheduler="local:2", progress=lambda i, n: done.append(i))
+    assert sorted(done) == [1, 2, 3, 4]
+    assert set(here) == set(there) == {"summary", "contrasts", "economics"}
+    for name in here:                       # NaN (e.g. no number needed to vaccinate) equals NaN
+        assert here[name].schema == there[name].schema
+        assert here[name].to_pandas().equals(there[name].to_pandas()), name

@@ -10,7 +10,8 @@ A grid file lists overrides by key path (as ``--set`` takes them, ``scenario/set
 
 Every variant keeps the scenario's seed, so all variants simulate the same patients with the same
 event clocks (common random numbers: differences between variants are paired). Each variant's
-summary, contrasts and economics tables are those of ``jaksim run`` with the same settings, with
+summary, contrasts and economics tables are those of ``jaksim run`` with the same settings (run here
+or, with ``--scheduler``, as tasks on Dask like the PSA's draws), with
 ``variant`` and one column ``set.<key path>`` per swept key (the value as JSON) in front; they are
 written as ``summary.parquet``, ``contrasts.parquet`` and ``economics.parquet`` of the output folder.
 """
@@ -72,31 +73,63 @@ def _with_columns(table: pa.Table, variant: dict[str, object], keys: list[str], 
     return table
 
 
-def run_sweep(scenario_file: Path, grid_file: Path, *, n_patients: int | None = None, seed: int | None = None,
-              threads: int | None = None, progress: Callable[[int, int], None] | None = None
-              ) -> dict[str, pa.Table]:
-    """Run every variant; return the ``summary``, ``contrasts`` and ``economics`` tables of all."""
+def _run_variant(scenario, threads: int | None) -> tuple[dict, dict, dict]:
+    """One variant run in a temporary folder: (summaries, contrasts, economics) tables by arm.
+    A pure function of the scenario, so it runs the same here or as a task on a Dask worker."""
     from jaksim.model.spec import build_model
     from jaksim.run.engine import run_to_folder
+    with tempfile.TemporaryDirectory(prefix="jaksim-sweep-") as tmp:
+        res = run_to_folder(build_model(scenario), Path(tmp) / "v", threads=threads)
+    return res.summaries, res.contrasts, res.economics or {}
+
+
+def _run_on_cluster(scenarios: list, scheduler: str, threads: int | None,
+                    progress: Callable[[int, int], None] | None) -> list[tuple[dict, dict, dict]]:
+    """The variants as tasks on Dask (``run.scaleout``); results in variant order."""
+    from distributed import as_completed
+
+    from jaksim.run.scaleout import connect
+    with connect(scheduler, threads=threads) as cluster:
+        futures = [cluster.client.submit(_run_variant, sc, cluster.numba_threads, key=f"jaksim-sweep-{i}")
+                   for i, sc in enumerate(scenarios)]
+        for done, _ in enumerate(as_completed(futures), start=1):
+            if progress:
+                progress(done, len(scenarios))
+        return cluster.client.gather(futures)
+
+
+def run_sweep(scenario_file: Path, grid_file: Path, *, n_patients: int | None = None, seed: int | None = None,
+              threads: int | None = None, progress: Callable[[int, int], None] | None = None,
+              scheduler: str | None = None) -> dict[str, pa.Table]:
+    """Run every variant; return the ``summary``, ``contrasts`` and ``economics`` tables of all.
+
+    ``scheduler``: run the variants on Dask (``'local'``, ``'local:N'`` or an address, as for the
+    PSA); the tables are identical to a local sweep's."""
     from jaksim.scenario.load import load_scenario
 
     variants = variants_of(grid_file)
     keys = list(dict.fromkeys(k for v in variants for k in v))
     scenarios = [load_scenario(scenario_file, settings_of(v)).with_overrides(n_patients=n_patients, seed=seed)
                  for v in variants]          # every variant checked before the first is run
-    parts: dict[str, list[pa.Table]] = {"summary": [], "contrasts": [], "economics": []}
-    with tempfile.TemporaryDirectory(prefix="jaksim-sweep-") as tmp:
-        for i, (variant, sc) in enumerate(zip(variants, scenarios, strict=True)):
-            res = run_to_folder(build_model(sc), Path(tmp) / f"v{i}", threads=threads)
-            for arm, t in res.summaries.items():
-                parts["summary"].append(_with_columns(t.add_column(0, "arm", pa.array([arm] * t.num_rows)),
-                                                      variant, keys, i))
-            for t in res.contrasts.values():
-                parts["contrasts"].append(_with_columns(t, variant, keys, i))
-            for t in (res.economics or {}).values():
-                parts["economics"].append(_with_columns(t, variant, keys, i))
+    if scheduler is not None:
+        from jaksim.run.scaleout import check_scheduler
+        check_scheduler(scheduler)
+        results = _run_on_cluster(scenarios, scheduler, threads, progress)
+    else:
+        results = []
+        for i, sc in enumerate(scenarios):
+            results.append(_run_variant(sc, threads))
             if progress:
                 progress(i + 1, len(variants))
+    parts: dict[str, list[pa.Table]] = {"summary": [], "contrasts": [], "economics": []}
+    for i, (variant, (summaries, contrasts, economics)) in enumerate(zip(variants, results, strict=True)):
+        for arm, t in summaries.items():
+            parts["summary"].append(_with_columns(t.add_column(0, "arm", pa.array([arm] * t.num_rows)),
+                                                  variant, keys, i))
+        for t in contrasts.values():
+            parts["contrasts"].append(_with_columns(t, variant, keys, i))
+        for t in economics.values():
+            parts["economics"].append(_with_columns(t, variant, keys, i))
     return {name: pa.concat_tables(ts, promote_options="default") for name, ts in parts.items() if ts}
 
 
