@@ -1,4 +1,4 @@
-"""Analysis commands of the ``jaksim`` command line: sweep, threshold, evppi, subgroups.
+"""Analysis commands of the ``jaksim`` command line: sweep, threshold, evppi, subgroups, one-way, tornado.
 
 They register on the one typer ``app`` of :mod:`jaksim.cli` (imported at its end), with the same
 one-line error handling; kept here so that each module stays small.
@@ -162,11 +162,67 @@ def subgroups(
     _console().print(table)
 
 
+@app.command("one-way")
+@_guarded
+def one_way(
+    scenario: Path = ScenarioArg,
+    ranges: Path = typer.Argument(..., help="Ranges file: key path -> [low, high] (as --set takes keys).",
+                                  show_default=False),
+    out: Path | None = typer.Option(None, "--out", help="Folder (default: results/<scenario name>_one_way)."),
+    n_patients: int | None = typer.Option(None, "--n-patients", parser=_count, metavar="N",
+                                             help="Override n_patients of every run."),
+    seed: int | None = typer.Option(None, "--seed", help="Override the seed of every run."),
+    threads: int | None = typer.Option(None, "--threads", help="Numba threads (default: all cores)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier jaksim result in --out."),
+    scheduler: str | None = typer.Option(None, "--scheduler", metavar="WHERE",
+                                         help="Run on Dask: 'local', 'local:N' or a scheduler address."),
+    debug: bool = Debug,
+) -> None:
+    """One-way sensitivity over user ranges (each input low and high, common random numbers); draw it
+    with jaksim tornado."""
+    import pyarrow.parquet as pq
+
+    from jaksim import __version__
+    from jaksim.model.spec import build_model
+    from jaksim.output.parquet import OutputFolder
+    from jaksim.run.one_way import one_way as run_one_way
+    from jaksim.scenario import load as config
+
+    if not ranges.is_file():
+        raise JaksimError(f"ranges file not found: '{ranges}'")
+    sc = config.load_scenario(scenario)
+    out = out if out is not None else Path("results") / f"{sc.name}_one_way"
+    if scheduler is not None:
+        from jaksim.run.scaleout import check_scheduler
+        check_scheduler(scheduler)
+    err = Console(stderr=True)
+    table, econ = run_one_way(scenario, ranges, n_patients=n_patients, seed=seed, threads=threads,
+                              scheduler=scheduler,
+                              progress=(lambda i, n: err.print(f"run {i}/{n} done")) if err.is_terminal else None)
+    spec = build_model(sc, calibrate=False).economics[0]
+    folder = OutputFolder(out, overwrite)
+    try:
+        meta = {b"jaksim.version": __version__.encode(), b"jaksim.ranges_yaml": ranges.read_bytes()}
+        for name, t in (("one_way", table), ("economics", econ)):
+            pq.write_table(t.replace_schema_metadata(meta), folder.result / f"{name}.parquet")
+        arms = [a.name for a in sc.arms]
+        folder.commit({"kind": "one_way", "jaksim_version": __version__, "scenario": sc.name, "arms": arms,
+                       "reference_arm": arms[0], "currency": spec.currency,
+                       "willingness_to_pay": list(spec.willingness_to_pay), "ranges": str(ranges),
+                       "tables": {"one_way": "one_way.parquet", "economics": "economics.parquet"}})
+    except BaseException:
+        folder.abort()
+        raise
+    n_inputs = (table.num_rows // len(arms) - 1) // 2
+    _console().print(f"One-way: {n_inputs} inputs x low/high of {sc.name}, {1 + 2 * n_inputs} runs — {out}/ "
+                     f"(draw it: jaksim tornado {out} --measure nmb|icer)")
+
+
 @app.command()
 @_guarded
 def tornado(
-    psa_dir: Path = typer.Argument(..., help="A PSA folder run with --one-way (jaksim psa --one-way).",
-                                   show_default=False),
+    psa_dir: Path = typer.Argument(..., help="A PSA folder run with --one-way (jaksim psa --one-way), or a "
+                                   "jaksim one-way folder.", show_default=False),
     arm: str | None = typer.Option(None, "--arm", help="The arm compared with the reference (default: every arm)."),
     measure: str = typer.Option("nmb", "--measure", help="nmb (at --wtp), icer, incremental_costs or "
                                 "incremental_qalys."),
@@ -179,8 +235,6 @@ def tornado(
     debug: bool = Debug,
 ) -> None:
     """One-way sensitivity (tornado) on net benefit at any threshold, or on the ICER, from a PSA folder."""
-    import json
-
     import pyarrow as pa
     import pyarrow.parquet as pq
     from rich.table import Table
@@ -198,9 +252,10 @@ def tornado(
     if not (psa_dir / "one_way.parquet").is_file():
         raise JaksimError(f"'{psa_dir}' has no one_way.parquet: run the PSA with --one-way "
                           "(jaksim psa SCENARIO --one-way --out DIR)")
+    from jaksim.output.manifest import read_manifest
     try:
+        manifest = read_manifest(psa_dir)       # checked, and every file it lists, before reading
         one_way = pq.read_table(psa_dir / "one_way.parquet")
-        manifest = json.loads((psa_dir / "jaksim.json").read_text())
     except (OSError, ValueError) as exc:
         raise JaksimError(f"'{psa_dir}' is not a readable jaksim PSA folder: {type(exc).__name__}: {exc}") from None
     arms = list(manifest.get("arms") or dict.fromkeys(one_way.column("arm").to_pylist()))

@@ -124,7 +124,7 @@ def check(doc: Any) -> dict:
     if not known_version(version):
         raise ManifestProblem(f"it was written by jaksim {json.dumps(version)[:40]}, not a version this "
                               f"jaksim {__version__} knows (this one or earlier)")
-    kind = _require(doc, "kind", lambda v: v in (None, "psa"), "absent (a run) or 'psa'")
+    kind = _require(doc, "kind", lambda v: v in (None, "psa", "one_way"), "absent (a run), 'psa' or 'one_way'")
     arms = _require(doc, "arms", lambda v: isinstance(v, list) and v and all(
         isinstance(a, str) and _NAME.match(a) for a in v), "a list of arm names")
     _require(doc, "reference_arm", lambda v: v == arms[0], "the first arm")

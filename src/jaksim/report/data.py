@@ -74,6 +74,10 @@ def read_folder(path) -> Folder:
     from jaksim.output.manifest import read_manifest
     manifest = read_manifest(path)           # checked (and every listed file) before any of it is trusted
     arms, ref = list(manifest["arms"]), manifest["reference_arm"]
+    if manifest.get("kind") == "one_way":
+        from jaksim.errors import OutputError
+        raise OutputError(f"'{path}' is a one-way folder: draw it with 'jaksim tornado {path}' "
+                          "(jaksim report reads run and PSA folders)")
     kind = "psa" if manifest.get("kind") == "psa" else "run"
     if kind == "psa":
         psa = {p.stem: pq.read_table(p) for p in sorted(path.glob("*.parquet"))}

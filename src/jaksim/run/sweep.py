@@ -105,9 +105,17 @@ def run_sweep(scenario_file: Path, grid_file: Path, *, n_patients: int | None = 
 
     ``scheduler``: run the variants on Dask (``'local'``, ``'local:N'`` or an address, as for the
     PSA); the tables are identical to a local sweep's."""
+    return run_variants(scenario_file, variants_of(grid_file), n_patients=n_patients, seed=seed, threads=threads,
+                        progress=progress, scheduler=scheduler)
+
+
+def run_variants(scenario_file: Path, variants: list[dict[str, object]], *, n_patients: int | None = None,
+                 seed: int | None = None, threads: int | None = None,
+                 progress: Callable[[int, int], None] | None = None,
+                 scheduler: str | None = None) -> dict[str, pa.Table]:
+    """``run_sweep`` for a list of variants (each a mapping key path -> value; ``{}``: the scenario)."""
     from jaksim.scenario.load import load_scenario
 
-    variants = variants_of(grid_file)
     keys = list(dict.fromkeys(k for v in variants for k in v))
     scenarios = [load_scenario(scenario_file, settings_of(v)).with_overrides(n_patients=n_patients, seed=seed)
                  for v in variants]          # every variant checked before the first is run
