@@ -19,12 +19,13 @@ from pydantic import BaseModel, ValidationError
 from jaksim.codes import PHN
 from jaksim.errors import LibraryError
 from jaksim.scenario.load import _model_at, _user_loc, describe_error
-from jaksim.scenario.schema import BINARY_COVARIATES, INDICATIONS
+from jaksim.scenario.schema import BINARY_COVARIATES, GLUCOCORTICOID_BANDS, INDICATIONS, REGIONS
 from jaksim.scenario.yamlfile import Lines
 
-#: covariates a hazard ratio may name: the binary ones, age and the glucocorticoid bands
-COVARIATES = ("age_per_10_years", "glucocorticoid_below_7_5mg", "glucocorticoid_7_5mg_or_more",
-              *BINARY_COVARIATES)
+#: covariates a hazard ratio may name: the binary ones, age, the glucocorticoid bands after
+#: 'none' and the named regions (relative to the pooled Asian or non-Asian patients)
+COVARIATES = ("age_per_10_years", *(f"glucocorticoid_{b}" for b in GLUCOCORTICOID_BANDS[1:]),
+              *BINARY_COVARIATES, *(f"region_{r}" for r in REGIONS[1:]))
 
 
 @dataclass(frozen=True)

@@ -121,13 +121,14 @@ def _baseline_record(b: dict) -> dict:
 
 
 def calibrate_rates(ctx: RateContext, name: str, prov: dict, base: np.ndarray, log_hr: np.ndarray,
-                    hr_gc: np.ndarray, age_log_hr: float, ref_age: float) -> None:
-    """Replace published rates in ``base`` by the reference patient's (in place), recording how."""
+                    hr_gc: np.ndarray, age_log_hr: float, ref_age: float, region_hr: np.ndarray | None = None) -> None:
+    """Replace published rates in ``base`` by the reference patient's (in place), recording how
+    (source populations: region not given, hazard ratio 1; a population-typed rate: the cohort's regions)."""
     hrs = (log_hr, hr_gc, age_log_hr, ref_age)
     typed = ctx.arm.infections[name].typed_rate
     if typed is not None:
         if typed.applies_to == "population":
-            mean_hr, n = _cohort_mean_hazard_ratio(ctx, *hrs)
+            mean_hr, n = _cohort_mean_hazard_ratio(ctx, *hrs, region_hr)
             base[:] = typed.value / 100.0 / mean_hr
             prov["rate_per_100py"]["calibration"] = {
                 "method": "all events per 100 PY on treatment in this scenario's cohort: reference rate = "
@@ -161,7 +162,8 @@ def calibrate_rates(ctx: RateContext, name: str, prov: dict, base: np.ndarray, l
         entry["calibration"] = cal.provenance()
 
 
-def _cohort_mean_hazard_ratio(ctx: RateContext, log_hr, hr_gc, age_log_hr, ref_age) -> tuple[float, int]:
+def _cohort_mean_hazard_ratio(ctx: RateContext, log_hr, hr_gc, age_log_hr, ref_age,
+                              region_hr=None) -> tuple[float, int]:
     """Mean hazard ratio (vs the reference patient) over the cohort's first patients' person-time."""
     src = ctx.cohort
     n = min(ctx.scenario.n_patients, POPULATION_SAMPLE)
@@ -173,4 +175,6 @@ def _cohort_mean_hazard_ratio(ctx: RateContext, log_hr, hr_gc, age_log_hr, ref_a
     else:
         age_hr = np.exp(age_log_hr * (np.floor(ages) - ref_age))
     hr = age_hr * np.exp(c.covariates.astype(np.float64) @ log_hr) * hr_gc[c.gc_band.astype(np.int64)]
+    if region_hr is not None:
+        hr = hr * region_hr[c.region.astype(np.int64)]
     return float(hr.mean()), n

@@ -10,9 +10,7 @@ import numpy as np
 from jaksim.library import Library
 from jaksim.library.uncertainty import distribution
 from jaksim.model.calibration import calibrate
-from jaksim.scenario.schema import BINARY_COVARIATES
-
-_GC = ("glucocorticoid_below_7_5mg", "glucocorticoid_7_5mg_or_more")
+from jaksim.scenario.schema import BINARY_COVARIATES, GLUCOCORTICOID_BANDS
 
 
 def library_hazard_model(lib: Library, infection_type: str) -> tuple[np.ndarray, np.ndarray, float, float]:
@@ -22,7 +20,7 @@ def library_hazard_model(lib: Library, infection_type: str) -> tuple[np.ndarray,
         s = lib.hazard_ratio(infection_type, cov)
         return s.value if s else 1.0
     log_hr = np.log([hr(c) for c in BINARY_COVARIATES])
-    hr_gc = np.array([1.0, hr(_GC[0]), hr(_GC[1])])
+    hr_gc = np.array([1.0] + [hr(f"glucocorticoid_{b}") for b in GLUCOCORTICOID_BANDS[1:]])
     age = lib.hazard_ratio(infection_type, "age_per_10_years")
     ref = dict(age.extra).get("reference_age", 50.0) if age else 50.0
     return log_hr, hr_gc, (np.log(age.value) / 10.0 if age else 0.0), float(ref)
@@ -124,7 +122,7 @@ def _mortality(lib: Library) -> list[str]:
 def _source_populations(lib: Library) -> list[str]:
     """Source populations the rates are calibrated to (each once)."""
     out = ["", "## Source populations (for calibration)", "",
-           "| id | mean age | female | Asia | GC users <7.5 / ≥7.5 mg | mean follow-up (y) | assumptions |",
+           "| id | mean age | female | Asia | GC users ≤5 / >5–10 / >10 mg | mean follow-up (y) | assumptions |",
            "|---|---|---|---|---|---|---|"]
     seen = set()
     pops = lib.source_populations()
@@ -134,7 +132,6 @@ def _source_populations(lib: Library) -> list[str]:
             continue
         seen.add(pop.id)
         out.append(f"| {pop.id} | {pop.age_mean_years:g} (SD {pop.age_sd_years:g}) | {pop.shares['female']:g} | "
-                   f"{pop.shares['asia']:g} | {pop.glucocorticoid_below_7_5mg:g} / "
-                   f"{pop.glucocorticoid_7_5mg_or_more:g} | "
+                   f"{pop.shares['asia']:g} | {' / '.join(f'{x:g}' for x in pop.glucocorticoid_shares)} | "
                    f"{pop.follow_up_years:.3g} | {'; '.join(pop.assumptions)} |")
     return out

@@ -68,6 +68,15 @@ _CONSEQUENCE_FIELD = {"hospitalisation": "hospitalisation_probability", "serious
                       "discontinuation": "discontinuation_probability"}
 
 
+def _given_hazard_ratio(hrs, covariate: str) -> float | None:
+    """The scenario's hazard ratio of a library covariate name (two-band keys and regions mapped)."""
+    if covariate.startswith("glucocorticoid_"):
+        return hrs.glucocorticoid(covariate.removeprefix("glucocorticoid_"))
+    if covariate.startswith("region_"):
+        return hrs.region.get(covariate.removeprefix("region_"))
+    return getattr(hrs, covariate)
+
+
 def _scenario_gives(scenario: Scenario, section: str, e: dict) -> bool:
     """Whether every arm that could use this library entry overrides it in the scenario file
     (then its library value is never used: it is no PSA parameter)."""
@@ -79,7 +88,7 @@ def _scenario_gives(scenario: Scenario, section: str, e: dict) -> bool:
                    "relative_effects") and e.get("type") not in scenario.arms[0].infections:
         return False
     if section == "hazard_ratios":
-        return every(lambda a: getattr(a.infections[e["type"]].hazard_ratios, e["covariate"]) is not None)
+        return every(lambda a: _given_hazard_ratio(a.infections[e["type"]].hazard_ratios, e["covariate"]) is not None)
     if section == "consequences":
         if e["quantity"] == "case_fatality":
             return every(lambda a: e["type"] in a.mortality.case_fatality)
