@@ -13,7 +13,7 @@ import json
 import numpy as np
 
 from factories import model_of, simulate
-from jaksim.scenario.schema import ASIAN_REGIONS, GLUCOCORTICOID_BANDS, REGIONS, Region, band_index
+from jaksim.scenario.schema import ASIAN_REGIONS, BINARY_COVARIATES, GLUCOCORTICOID_BANDS, REGIONS, Region, band_index
 
 Z = 4.0
 
@@ -99,3 +99,27 @@ def test_a_file_cohort_keeps_the_joint_distribution_of_its_rows(tmp_path):
         assert set(np.asarray(REGIONS)[c.region[at]]) == {region}
         assert set(c.column("asia")[at]) == {asia} and set(c.column("concomitant_csdmard")[at]) == {csdmard}
         assert set(c.gc_band[at]) == {band}
+
+
+def test_library_interactions_give_each_arm_its_treatment_s_hazard_ratio():
+    """Age × treatment and chronic lung disease × treatment for serious infection (ORAL
+    Surveillance, Table 3): tofacitinib 10 mg and adalimumab arms take their own entries, other
+    arms the entry without a drug; an arm's scenario value still wins."""
+    from jaksim.model.spec import build_model
+    from jaksim.scenario.load import scenario_from_text
+    sc = _scenario({}, {}, [])
+    sc["infections"] = {"serious_infection": {}}
+    sc["mortality"]["case_fatality"] = {}
+    sc["arms"] = {"tofa5": {}, "tofa10": {"treatment": {"dose_mg": 10}},
+                  "ada": {"treatment": {"drug": "adalimumab", "dose_mg": 40}},
+                  "bari": {"treatment": {"drug": "baricitinib", "dose_mg": 4}},
+                  "tofa10_given": {"treatment": {"dose_mg": 10},
+                                   "infections": {"serious_infection": {"hazard_ratios": {"age_per_10_years": 1.2}}}}}
+    model = build_model(scenario_from_text(json.dumps(sc)), calibrate=False)
+    c = BINARY_COVARIATES.index("chronic_lung_disease")
+    age = {a.name: round(float(np.exp(10 * a.age_log_hr[0])), 12) for a in model.arms}
+    lung = {a.name: round(float(np.exp(a.log_hr[0, c])), 12) for a in model.arms}
+    assert age == {"tofa5": 1.64, "tofa10": 1.74, "ada": 1.59, "bari": 1.64, "tofa10_given": 1.2}
+    assert lung == {"tofa5": 2.13, "tofa10": 1.47, "ada": 1.85, "bari": 2.13, "tofa10_given": 1.47}
+    prov = model.arms[2].provenance["infections"]["serious_infection"]["age_per_10_years"]
+    assert prov["value"] == 1.59 and "ORAL Surveillance" in prov["citation"]

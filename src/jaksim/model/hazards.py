@@ -204,8 +204,9 @@ def _infection(ctx: _Context, name: str) -> _TypeSpec:
     path = ctx.at + ("infections", name)
     rctx = RateContext(ctx.scenario, ctx.arm, ctx.at, ctx.library, ctx.indications, ctx.strict, ctx.cohort)
     base, ip = base_rates(rctx, name)
-    age_log_hr, ref_age, hr_gc, log_hr, hr_prov = _hazard_ratios(ctx.library, name, inf.hazard_ratios)
-    region_hr = _region_hazard_ratios(ctx.library, name, inf.hazard_ratios, hr_prov)
+    lib = _TreatmentLibrary(ctx.library, tr.drug, tr.dose_mg)
+    age_log_hr, ref_age, hr_gc, log_hr, hr_prov = _hazard_ratios(lib, name, inf.hazard_ratios)
+    region_hr = _region_hazard_ratios(lib, name, inf.hazard_ratios, hr_prov)
     ip.update(hr_prov)
     tot_mult = _time_on_treatment(inf, ctx.tot_edges)
     if inf.time_on_treatment:
@@ -229,7 +230,20 @@ def _infection(ctx: _Context, name: str) -> _TypeSpec:
     return _TypeSpec(base, log_hr, hr_gc, region_hr, age_log_hr, ref_age, tot_mult, off_hr, p, ip)
 
 
-def _hazard_ratios(library: Library, name: str, hrs: HazardRatios
+@dataclass(frozen=True)
+class _TreatmentLibrary:
+    """The library's hazard ratios as one arm sees them: an entry for the arm's drug (and dose),
+    an interaction of the covariate with the treatment, wins over the entry without a drug."""
+
+    library: Library
+    drug: str
+    dose_mg: float
+
+    def hazard_ratio(self, infection_type: str, covariate: str) -> Sourced | None:
+        return self.library.hazard_ratio(infection_type, covariate, self.drug, self.dose_mg)
+
+
+def _hazard_ratios(library: _TreatmentLibrary, name: str, hrs: HazardRatios
                    ) -> tuple[float, float, np.ndarray, np.ndarray, dict]:
     """Age (log HR per year, reference age), glucocorticoid-band HRs, log HRs of the binary covariates."""
     prov: dict = {}
@@ -250,7 +264,7 @@ def _hazard_ratios(library: Library, name: str, hrs: HazardRatios
     return np.log(age) / 10.0, ref_age, hr_gc, log_hr, prov
 
 
-def _region_hazard_ratios(library: Library, name: str, hrs: HazardRatios, prov: dict) -> np.ndarray:
+def _region_hazard_ratios(library: _TreatmentLibrary, name: str, hrs: HazardRatios, prov: dict) -> np.ndarray:
     """Hazard ratio by region (REGIONS order; 'unspecified' is 1): scenario, else library, else 1
     (the pooled Asian or non-Asian patients' rate; only given values get a provenance record)."""
     out = np.ones(len(REGIONS))
