@@ -293,7 +293,7 @@ MORE: dict[str, Case] = {
         ("use up_to_5mg, over_5_to_10mg, over_10mg",)),
     "glucocorticoid_four_band_shares_above_one": Case(
         edit("  female: 0.5", "  female: 0.5\n  glucocorticoid: {up_to_5mg: 0.5, over_5_to_10mg: 0.4, over_10mg: 0.2}"),
-        "glucocorticoid:", "cohort.glucocorticoid", ("add up to 1.1",), ("must not exceed 1",)),
+        "glucocorticoid:", "cohort.glucocorticoid", ("got 1.1",), ("must not exceed 1",)),
     "glucocorticoid_band_unknown": Case(edit("  female: 0.5", "  female: 0.5\n  glucocorticoid: {over_20mg: 0.1}"),
                                         "glucocorticoid:", "cohort.glucocorticoid.over_20mg",
                                         ("unknown key 'over_20mg'",), ("up_to_5mg, over_5_to_10mg, over_10mg",)),
@@ -325,6 +325,20 @@ MORE: dict[str, Case] = {
     "cohort_file_glucocorticoid_band_unknown": cohort_file("age,sex,glucocorticoid_band\n50,F,high\n",
                                                            ("column 'glucocorticoid_band', row 1", "'high'"),
                                                            ("over_5_to_10mg", "below_7_5mg")),
+    "correlation_unknown_characteristic": Case(
+        edit("  female: 0.5", "  female: 0.5\n  correlation: {variables: [age, smoker], matrix: [[1, 0.2], [0.2, 1]]}"),
+        "correlation:", "cohort.correlation.variables.1", ("'smoker'",), ("'age'", "'glucocorticoid'")),
+    "correlation_matrix_wrong_size": Case(
+        edit("  female: 0.5", "  female: 0.5\n  correlation: {variables: [age, female, diabetes], matrix: [[1, 0.2], "
+             "[0.2, 1]]}"), "correlation:", "cohort.correlation.matrix", ("2 rows for 3 variables",),
+        ("one row per variable",)),
+    "correlation_diagonal_not_one": Case(
+        edit("  female: 0.5", "  female: 0.5\n  correlation: {variables: [age, female], matrix: [[1, 0.2], [0.2, 0.9]]}"),
+        "correlation:", "cohort.correlation.matrix.1.1", ("got 0.9 for female",), ("diagonal must be 1",)),
+    "correlation_age_bands": Case(
+        edit(AGE, "{distribution: bands, bands: [{min_years: 20, max_years: 80, share: 1}]}\n"
+             "  correlation: {variables: [age, female], matrix: [[1, 0.2], [0.2, 1]]}"),
+        "correlation:", "cohort.correlation.variables.0", ("age bands",), ("needs a truncated_normal age",)),
     # ------------------------------------------------------------------- vaccination
     "vaccine_unknown": vacc("  vaccine: mrna\n", "vaccine:", "vaccination.vaccine", ("'mrna'",),
                             ("'recombinant' or 'live'",)),

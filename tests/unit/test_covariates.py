@@ -123,3 +123,53 @@ def test_library_interactions_give_each_arm_its_treatment_s_hazard_ratio():
     assert lung == {"tofa5": 2.13, "tofa10": 1.47, "ada": 1.85, "bari": 2.13, "tofa10_given": 1.47}
     prov = model.arms[2].provenance["infections"]["serious_infection"]["age_per_10_years"]
     assert prov["value"] == 1.59 and "ORAL Surveillance" in prov["citation"]
+
+
+def test_a_gaussian_copula_correlates_characteristics_and_keeps_their_margins():
+    """Latent normal correlations age–diabetes 0.3, diabetes–lung disease 0.25, lung disease–
+    steroid band 0.15 (and others): each margin (2 shares, 3 band shares) and three joint
+    probabilities, P(diabetes and lung disease) = Φ2(Φ⁻¹(0.15), Φ⁻¹(0.1); 0.25), P(any steroid
+    and lung disease) and P(age > 55 and diabetes), are checked by binomial z-tests:
+    8 × 6.3e-5 = 5.1e-4 false-failure rate."""
+    from scipy.stats import multivariate_normal, norm
+    n = 200_000
+    variables = ["age", "diabetes", "chronic_lung_disease", "glucocorticoid"]
+    matrix = [[1, 0.3, 0.2, 0.1], [0.3, 1, 0.25, 0], [0.2, 0.25, 1, 0.15], [0.1, 0, 0.15, 1]]
+    cohort = {"age": {"distribution": "truncated_normal", "mean_years": 55, "sd_years": 12, "min_years": 18,
+                      "max_years": 90},
+              "diabetes": 0.15, "chronic_lung_disease": 0.1,
+              "glucocorticoid": {"up_to_5mg": 0.3, "over_5_to_10mg": 0.15, "over_10mg": 0.05},
+              "correlation": {"variables": variables, "matrix": matrix}}
+    c = model_of(_scenario(cohort, {}, [], n=n)).cohort.block(0, n)
+    dia, lung = c.column("diabetes") == 1, c.column("chronic_lung_disease") == 1
+    on_gc = c.gc_band > 0
+
+    def z_of(hits, p):
+        return (np.sum(hits) - n * p) / np.sqrt(n * p * (1 - p))
+
+    def both(p1, p2, rho):
+        return float(multivariate_normal(mean=[0, 0], cov=[[1, rho], [rho, 1]]).cdf([norm.ppf(p1), norm.ppf(p2)]))
+
+    lo, hi = norm.cdf((18 - 55) / 12), norm.cdf((90 - 55) / 12)
+    p_old = 1 - (0.5 - lo) / (hi - lo)            # P(age > 55) under the truncated normal
+    checks = [(dia, 0.15), (lung, 0.1), (c.gc_band == 1, 0.3), (c.gc_band == 2, 0.15), (c.gc_band == 3, 0.05),
+              (dia & lung, both(0.15, 0.1, 0.25)), (on_gc & lung, both(0.5, 0.1, 0.15)),
+              ((c.age > 55) & dia, both(p_old, 0.15, 0.3))]
+    zs = [z_of(hits, p) for hits, p in checks]
+    assert all(abs(z) < Z for z in zs), zs
+    assert np.mean(dia & lung) > 1.5 * 0.15 * 0.1          # the copula does correlate (power check)
+
+
+def test_a_copula_with_bad_matrix_is_refused(tmp_path, capsys):
+    """One-line errors at the key: not positive definite, asymmetric, age bands with age."""
+    from jaksim.cli import main
+    cases = [([[1, 0.9, 0.9], [0.9, 1, -0.9], [0.9, -0.9, 1]], "not positive definite"),
+             ([[1, 0.2, 0], [0.3, 1, 0], [0, 0, 1]], "must be symmetric")]
+    for matrix, words in cases:
+        sc = _scenario({"correlation": {"variables": ["diabetes", "female", "glucocorticoid"], "matrix": matrix}},
+                       {}, [])
+        path = tmp_path / "s.yaml"
+        path.write_text(json.dumps(sc))
+        assert main(["validate", str(path)]) == 2
+        err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+        assert len(err) == 1 and words in err[0] and "cohort.correlation.matrix" in err[0], err

@@ -81,7 +81,9 @@ class Synthesiser:
         self.region_cum = np.cumsum([regions[r] for r in regions]).astype(np.float64)
         self.region_asian = np.array([r in ASIAN_REGIONS for r in REGIONS], dtype=np.uint8)
         use = [True, a.distribution != "truncated_normal", True, not isinstance(spec.indication, str), bool(regions)]
+        self.cop_rows, self.cop_kind, self.cop_chol = _copula_arrays(spec, names)
         self.use = np.array(use + [p > 0 for p in self.cov_prob], dtype=np.bool_)
+        self.use[self.cop_rows] = True       # a copula needs every one of its streams
         self.band_cum = self.band_lo = self.band_hi = np.zeros(1)
         if a.distribution == "truncated_normal":
             from scipy import special  # imported when needed (slow to import)
@@ -114,8 +116,20 @@ class Synthesiser:
             self.keys, self.use, ids, self.age_offset, self.age_scale,
             0 if self.age.distribution == "truncated_normal" else 1, self.age_par, self.band_cum,
             self.band_lo, self.band_hi, self.cov_prob, self.gc_from_age, self.gc_cum,
-            self.ind_cum, self.ind_codes, self.region_cum, self.region_codes, self.region_asian)
+            self.ind_cum, self.ind_codes, self.region_cum, self.region_codes, self.region_asian,
+            self.cop_rows, self.cop_kind, self.cop_chol)
         return Cohort(ids, age, cov, gc, ind, region)
+
+
+def _copula_arrays(spec: SyntheticCohort, names: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(stream rows, kinds 0 age / 1 glucocorticoid / 2 binary, Cholesky factor) of the cohort's
+    Gaussian copula; empty without one."""
+    c = spec.correlation
+    if c is None:
+        return np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros((0, 0))
+    rows = np.array([names.index(v) for v in c.variables], dtype=np.int64)
+    kind = np.array([0 if v == "age" else 1 if v == "glucocorticoid" else 2 for v in c.variables], dtype=np.int8)
+    return rows, kind, np.ascontiguousarray(c.cholesky(), dtype=np.float64)
 
 
 def resample(table: PatientTable, seed: int, ids: np.ndarray) -> Cohort:

@@ -113,7 +113,7 @@ class GlucocorticoidShares(Model):
                                f"use {', '.join(GLUCOCORTICOID_BANDS[1:])}", at=(legacy[0],))
         total = sum(self.band_shares())
         if total > 1.0 + 1e-12:
-            raise ValueError(f"glucocorticoid band shares add up to {total:g}; they must not exceed 1")
+            raise ValueError(f"glucocorticoid band shares must not exceed 1 in total (got {total:g})")
         return self
 
     def band_shares(self) -> tuple[float, ...]:
@@ -134,6 +134,56 @@ class Glucocorticoid(GlucocorticoidShares):
     by_age: list[GlucocorticoidFromAge] = []
 
 
+#: characteristics a Gaussian copula can correlate (``cohort.correlation.variables``)
+CorrelatedCharacteristic = Literal["age", "glucocorticoid", "female", "asia", "prior_zoster", "diabetes",
+                                   "zoster_vaccinated", "chronic_lung_disease", "concomitant_csdmard"]
+CORRELATED_CHARACTERISTICS: tuple[str, ...] = ("age", "glucocorticoid", *BINARY_COVARIATES)
+
+
+class Correlation(Model):
+    """A Gaussian copula: each named characteristic is drawn from a latent standard normal, and
+    ``matrix`` is the correlation matrix of those normals (symmetric, ones on the diagonal,
+    positive definite). A higher latent value means a higher age, a higher glucocorticoid band
+    (none < <= 5 < > 5-10 < > 10 mg/day) or having a binary characteristic. Margins (shares,
+    age distribution, band shares by age) stay as given."""
+
+    variables: list[CorrelatedCharacteristic] = Field(min_length=2, description="characteristics, in matrix order")
+    matrix: list[list[Annotated[float, Field(ge=-1, le=1)]]] = Field(
+        description="latent normal correlations, one row per variable")
+
+    @model_validator(mode="after")
+    def _valid_matrix(self):
+        k = len(self.variables)
+        for i, v in enumerate(self.variables):
+            if v in self.variables[:i]:
+                raise ValueErrorAt(f"'{v}' is named twice; name each characteristic once", at=("variables", i))
+        if len(self.matrix) != k:
+            raise ValueErrorAt(f"{len(self.matrix)} rows for {k} variables; give one row per variable",
+                               at=("matrix",))
+        for i, row in enumerate(self.matrix):
+            if len(row) != k:
+                raise ValueErrorAt(f"row {i + 1} has {len(row)} values for {k} variables", at=("matrix", i))
+            if row[i] != 1.0:
+                raise ValueErrorAt(f"the diagonal must be 1 (got {row[i]:g} for {self.variables[i]})",
+                                   at=("matrix", i, i))
+            for j in range(i):
+                if row[j] != self.matrix[j][i]:
+                    raise ValueErrorAt(f"the matrix must be symmetric: {row[j]:g} here, {self.matrix[j][i]:g} in "
+                                       f"row {j + 1}, column {i + 1}", at=("matrix", i, j))
+        if self.cholesky() is None:
+            raise ValueErrorAt("the matrix is not positive definite (no correlation matrix has these values "
+                               "together); make the correlations smaller", at=("matrix",))
+        return self
+
+    def cholesky(self):
+        """Lower-triangular L with L L^T = matrix (numpy float64), or None if not positive definite."""
+        import numpy as np
+        try:
+            return np.linalg.cholesky(np.array(self.matrix, dtype=np.float64))
+        except np.linalg.LinAlgError:
+            return None
+
+
 class SyntheticCohort(Model):
     """Patient characteristics drawn from distributions (one row per patient)."""
 
@@ -150,6 +200,8 @@ class SyntheticCohort(Model):
     zoster_vaccinated: Probability = 0.0
     chronic_lung_disease: Probability = Field(0.0, description="share with chronic lung disease (COPD, ILD, asthma)")
     concomitant_csdmard: Probability = Field(0.0, description="share on a csDMARD (methotrexate) with the drug")
+    correlation: Correlation | None = Field(None, description="Gaussian copula of characteristics (default: "
+                                                              "independent, glucocorticoid band by age)")
 
     @field_validator("indication", "region")
     @classmethod
@@ -165,6 +217,13 @@ class SyntheticCohort(Model):
         if self.region is not None and self.asia > 0:
             raise ValueErrorAt("give either asia (the one-flag form) or region shares, not both: region sets "
                                f"asia for {', '.join(ASIAN_REGIONS)}", at=("asia",))
+        c = self.correlation
+        if c is not None and "age" in c.variables and self.age.distribution != "truncated_normal":
+            raise ValueErrorAt("age in a correlation needs a truncated_normal age distribution (age bands "
+                               "are drawn band by band)", at=("correlation", "variables", c.variables.index("age")))
+        if c is not None and "asia" in c.variables and self.region is not None:
+            raise ValueErrorAt("asia is set by region shares here; correlate it only in the one-flag form",
+                               at=("correlation", "variables", c.variables.index("asia")))
         return self
 
     def asia_share(self) -> float:
