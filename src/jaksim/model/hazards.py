@@ -269,8 +269,9 @@ def _region_hazard_ratios(library: _TreatmentLibrary, name: str, hrs: HazardRati
     (the pooled Asian or non-Asian patients' rate; only given values get a provenance record)."""
     out = np.ones(len(REGIONS))
     by_region: dict = {}
+    scenario_values: dict[str, float] = dict(hrs.region)
     for r, region in enumerate(REGIONS[1:], start=1):
-        given, lib = hrs.region.get(region), library.hazard_ratio(name, f"region_{region}")
+        given, lib = scenario_values.get(region), library.hazard_ratio(name, f"region_{region}")
         if given is not None or lib is not None:     # regions with neither: 1, the pooled patients' rate
             out[r], by_region[region] = resolve(given, lib, assumed=1.0, why="")
     if by_region:
