@@ -269,7 +269,7 @@ def _region_hazard_ratios(library: _TreatmentLibrary, name: str, hrs: HazardRati
     (the pooled Asian or non-Asian patients' rate; only given values get a provenance record)."""
     out = np.ones(len(REGIONS))
     by_region: dict = {}
-    scenario_values: dict[str, float] = dict(hrs.region)
+    scenario_values: dict[str, float] = {str(k): v for k, v in hrs.region.items()}
     for r, region in enumerate(REGIONS[1:], start=1):
         given, lib = scenario_values.get(region), library.hazard_ratio(name, f"region_{region}")
         if given is not None or lib is not None:     # regions with neither: 1, the pooled patients' rate
