@@ -278,7 +278,8 @@ def _reference_rate(drug: str, dose: float, t: str) -> float:
     e = LIB.rate(drug, dose, "ra", t)
     pop = LIB.source_population(drug, dose, t)
     assert pop is not None
-    return calibrate(e.value, dict(e.extra)["measure"], pop, *library_hazard_model(LIB, t)).reference_rate_per_100py
+    return calibrate(e.value, dict(e.extra)["measure"], pop,
+                     *library_hazard_model(LIB, t, drug, dose)).reference_rate_per_100py
 
 
 @pytest.mark.parametrize("drug, low, high", [("baricitinib", 2, 4), ("upadacitinib", 15, 30)])

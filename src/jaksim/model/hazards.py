@@ -217,8 +217,10 @@ def _infection(ctx: _Context, name: str) -> _TypeSpec:
         given, ctx.library.off_treatment_hazard_ratio(name), assumed=1.0, source=label,
         why="same hazard off treatment assumed")
     p = _consequences(ctx, name, ip)
-    if ctx.calibrate:
-        calibrate_rates(rctx, name, ip, base, log_hr, hr_gc, age_log_hr, ref_age, region_hr)
+    if ctx.calibrate:    # a baseline (reference treatment) is calibrated without the arm's interactions
+        reference = _hazard_ratios(_TreatmentLibrary(ctx.library, None, None), name, inf.hazard_ratios)
+        calibrate_rates(rctx, name, ip, base, log_hr, hr_gc, age_log_hr, ref_age, region_hr,
+                        baseline_hrs=(reference[3], reference[2], reference[0], reference[1]))
     if inf.background_incidence is not None:
         s = ctx.library.tuberculosis_setting_ratio(inf.background_incidence)
         if name != "tuberculosis" or s is None:
@@ -236,8 +238,8 @@ class _TreatmentLibrary:
     an interaction of the covariate with the treatment, wins over the entry without a drug."""
 
     library: Library
-    drug: str
-    dose_mg: float
+    drug: str | None        # None: the entries without a drug (the reference treatment's)
+    dose_mg: float | None
 
     def hazard_ratio(self, infection_type: str, covariate: str) -> Sourced | None:
         return self.library.hazard_ratio(infection_type, covariate, self.drug, self.dose_mg)

@@ -13,15 +13,17 @@ from jaksim.model.calibration import calibrate
 from jaksim.scenario.schema import BINARY_COVARIATES, GLUCOCORTICOID_BANDS
 
 
-def library_hazard_model(lib: Library, infection_type: str) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """The library's default hazard ratios of a type: (log HR by covariate, HR by GC band,
-    log HR per year of age, reference age). Missing entries are 1 (no effect)."""
+def library_hazard_model(lib: Library, infection_type: str, drug: str | None = None,
+                         dose_mg: float | None = None) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """The library's default hazard ratios of a type (for ``drug`` and ``dose_mg``: with their
+    interaction entries): (log HR by covariate, HR by GC band, log HR per year of age, reference
+    age). Missing entries are 1 (no effect)."""
     def hr(cov: str) -> float:
-        s = lib.hazard_ratio(infection_type, cov)
+        s = lib.hazard_ratio(infection_type, cov, drug, dose_mg)
         return s.value if s else 1.0
     log_hr = np.log([hr(c) for c in BINARY_COVARIATES])
     hr_gc = np.array([1.0] + [hr(f"glucocorticoid_{b}") for b in GLUCOCORTICOID_BANDS[1:]])
-    age = lib.hazard_ratio(infection_type, "age_per_10_years")
+    age = lib.hazard_ratio(infection_type, "age_per_10_years", drug, dose_mg)
     ref = dict(age.extra).get("reference_age", 50.0) if age else 50.0
     return log_hr, hr_gc, (np.log(age.value) / 10.0 if age else 0.0), float(ref)
 
@@ -72,7 +74,7 @@ def _rates(lib: Library) -> list[str]:
         pop = lib.source_population(e["drug"], e["dose_mg"], e["type"], ind)
         if pop is not None:
             cal = calibrate(float(e["rate_per_100py"]), e.get("measure") or "first_event", pop,
-                            *library_hazard_model(lib, e["type"]))
+                            *library_hazard_model(lib, e["type"], e["drug"], e["dose_mg"]))
             ref, pid = f"{cal.reference_rate_per_100py:.3g}", pop.id
         else:
             ref, pid = "(uncalibrated)", "–"
