@@ -125,8 +125,8 @@ def evppi(
 @_guarded
 def subgroups(
     folder: Path = typer.Argument(..., help="A run folder (jaksim run --out).", show_default=False),
-    by: str = typer.Option("age", "--by", help="age, glucocorticoid_band, indication, female, asia, prior_zoster, "
-                           "diabetes, zoster_vaccinated or chronic_lung_disease."),
+    by: str = typer.Option("age", "--by", help="age, glucocorticoid_band, indication, region, female, asia, "
+                           "prior_zoster, diabetes, zoster_vaccinated, chronic_lung_disease or concomitant_csdmard."),
     age_bands: str = typer.Option("50,65,75", "--age-bands", help="Band edges of baseline age (years)."),
     wtp: float = typer.Option(30000.0, "--wtp", help="Willingness to pay per QALY (net benefit)."),
     out: Path | None = typer.Option(None, "--out", help="Also write the table as Parquet to this file."),

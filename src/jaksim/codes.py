@@ -36,6 +36,14 @@ MAX_AGE = 120
 #: reachable target above it
 BOUND_FACTOR = 1.0000001
 
+# ----------------------------------------------------------------------------- patient categories
+#: glucocorticoid bands at a time, mg/day prednisone-equivalent: none, <= 5, > 5-10, > 10 (int8
+#: codes 0..B-1, the columns of the kernel's glucocorticoid hazard ratios)
+GLUCOCORTICOID_BANDS = ("none", "up_to_5mg", "over_5_to_10mg", "over_10mg")
+#: regions (int8 codes 0..R-1, the columns of the kernel's region hazard ratios); 0: not given
+REGIONS = ("unspecified", "north_america", "western_europe", "eastern_europe", "latin_america",
+           "japan", "korea_taiwan", "china", "other_asia")
+
 # ----------------------------------------------------------------------------- random streams
 #: Every random stream of jaksim (``kernel.keys.stream_key`` names) and what it drives.
 #: ``{type}`` is an infection type, ``{name}`` a cohort characteristic, ``{parameter}`` a PSA
@@ -45,7 +53,7 @@ STREAMS: dict[str, str] = {
     "consequence/{type}": "fatal / hospitalised / serious / treatment stop / PHN draws per event (kernel)",
     "death/background": "Exp(1) target of background death (kernel)",
     "treatment/discontinuation": "time to discontinuation of treatment (kernel)",
-    "cohort/{name}": "synthetic cohort: age, age band, glucocorticoid band, indication, covariates",
+    "cohort/{name}": "synthetic cohort: age, age band, glucocorticoid band, indication, region, covariates",
     "cohort/resample": "rows drawn from a user's patient table",
     "vaccination/uptake": "who accepts the vaccine offered",
     "vaccination/second_dose": "who completes the second dose",

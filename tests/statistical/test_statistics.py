@@ -309,6 +309,36 @@ def test_glucocorticoid_taper_steps():
             assert abs(z) < Z, (arm, w, z)
 
 
+def test_four_band_glucocorticoid_taper_between_any_bands():
+    """Four bands at start: none 20 %, <= 5 mg 20 % (HR 1.5), > 5-10 mg 30 % (HR 2.2), > 10 mg
+    30 % (HR 3.5); taper from > 10 to at most > 5-10 mg at week 4, to <= 5 mg at week 12, to none
+    at week 26. Band shares: 4 binomial z-tests; events per window between taper steps are
+    Poisson with mean Σ_i λ0·HR(min(band_i, cap))·length: 4 z-tests. 8 × 6.3e-5 = 5.1e-4."""
+    T, n, lam0 = 1.0, 100_000, 0.3
+    taper = [{"at_weeks": 12, "max_band": "up_to_5mg"}, {"at_weeks": 4, "max_band": "over_5_to_10mg"},
+             {"at_weeks": 26, "max_band": "none"}]
+    x = infection(30.0)
+    for legacy in ("glucocorticoid_below_7_5mg", "glucocorticoid_7_5mg_or_more"):    # the four-band keys instead
+        del x["hazard_ratios"][legacy]
+    x["hazard_ratios"].update(glucocorticoid_up_to_5mg=1.5, glucocorticoid_over_5_to_10mg=2.2,
+                              glucocorticoid_over_10mg=3.5)
+    sc = scenario({"x": x}, T, seed=18, cohort={"glucocorticoid": {"up_to_5mg": 0.2, "over_5_to_10mg": 0.3, "over_10mg": 0.3}},
+                  arms={"taper": {"treatment": {"glucocorticoid_taper": taper}}})
+    _, cohort, r = simulate(sc, n, 0)
+    band0 = cohort.gc_band.astype(np.int64)
+    for b, share in enumerate((0.2, 0.2, 0.3, 0.3)):
+        z = (np.sum(band0 == b) - n * share) / np.sqrt(n * share * (1 - share))
+        assert abs(z) < Z, (b, z)
+    hr = np.array([1.0, 1.5, 2.2, 3.5])
+    steps = [(0.0, 3), (4 * WEEK, 2), (12 * WEEK, 1), (26 * WEEK, 0)]
+    edges = [s[0] for s in steps] + [T]
+    observed = window_counts(r, 0, edges)
+    for w, (start, cap) in enumerate(steps):
+        mean = lam0 * (edges[w + 1] - start) * hr[np.minimum(band0, cap)].sum()
+        z = z_poisson(observed[w], mean)
+        assert abs(z) < Z, (w, z)
+
+
 def test_time_on_treatment_grid():
     """Two types with different time-on-treatment steps (union of edges 0.25, 0.5, 1):
     A ×3 until 0.25 y, ×1.5 until 1 y; B ×0.5 until 0.5 y. Events per grid window are Poisson

@@ -286,6 +286,59 @@ MORE: dict[str, Case] = {
     "arm_changes_the_currency": Case(MINIMAL + ECON + ARMS + "    economics: {currency: USD}\n",
                                      "economics: {currency: USD}", "arms.b.economics", ("arm 'b'",),
                                      ("every arm must use the reference arm's",)),
+    # ------------------------------------------ glucocorticoid bands, csDMARD, region (issue 13)
+    "glucocorticoid_two_and_four_band_mixed": Case(
+        edit("  female: 0.5", "  female: 0.5\n  glucocorticoid: {below_7_5mg: 0.2, over_10mg: 0.1}"),
+        "glucocorticoid:", "cohort.glucocorticoid.below_7_5mg", ("below_7_5mg", "over_10mg"),
+        ("use up_to_5mg, over_5_to_10mg, over_10mg",)),
+    "glucocorticoid_four_band_shares_above_one": Case(
+        edit("  female: 0.5", "  female: 0.5\n  glucocorticoid: {up_to_5mg: 0.5, over_5_to_10mg: 0.4, over_10mg: 0.2}"),
+        "glucocorticoid:", "cohort.glucocorticoid", ("got 1.1",), ("must not exceed 1",)),
+    "glucocorticoid_band_unknown": Case(edit("  female: 0.5", "  female: 0.5\n  glucocorticoid: {over_20mg: 0.1}"),
+                                        "glucocorticoid:", "cohort.glucocorticoid.over_20mg",
+                                        ("unknown key 'over_20mg'",), ("up_to_5mg, over_5_to_10mg, over_10mg",)),
+    "taper_band_unknown": Case(edit("  discontinuation_rate_per_100py: 0", "  discontinuation_rate_per_100py: 0\n"
+                                    "  glucocorticoid_taper: [{at_weeks: 12, max_band: low}]"),
+                               "glucocorticoid_taper:", "treatment.glucocorticoid_taper.0.max_band", ("'low'",),
+                               ("'up_to_5mg'", "'over_10mg'")),
+    "hazard_ratio_two_and_four_band_mixed": Case(
+        rate("{rate_per_100py: 5.0, hazard_ratios: {glucocorticoid_below_7_5mg: 1.5, glucocorticoid_over_10mg: 2}}"),
+        "infection_a:", "infections.infection_a.hazard_ratios.glucocorticoid_below_7_5mg",
+        ("glucocorticoid_over_10mg",), ("cannot be mixed",)),
+    "csdmard_share_above_one": Case(edit("  female: 0.5", "  female: 0.5\n  concomitant_csdmard: 1.5"),
+                                    "concomitant_csdmard:", "cohort.concomitant_csdmard", ("got 1.5",),
+                                    ("less than or equal to 1",)),
+    "region_shares_not_one": Case(edit("  female: 0.5", "  female: 0.5\n  region: {japan: 0.5, north_america: 0.4}"),
+                                  "region:", "cohort.region", ("add up to 0.9",), ("must add up to 1",)),
+    "region_unknown": Case(edit("  female: 0.5", "  female: 0.5\n  region: {europe: 1.0}"), "region:",
+                           "cohort.region.europe", ("'europe'",), ("'western_europe'", "'korea_taiwan'")),
+    "region_and_asia_flag": Case(edit("  female: 0.5", "  female: 0.5\n  asia: 0.2\n  region: {japan: 1.0}"),
+                                 "asia:", "cohort.asia", ("not both",), ("region sets asia",)),
+    "region_hazard_ratio_of_unspecified": Case(
+        rate("{rate_per_100py: 5.0, hazard_ratios: {region: {unspecified: 2.0}}}"), "infection_a:",
+        "infections.infection_a.hazard_ratios.region.unspecified", ("'unspecified'",), ("1 by definition",)),
+    "cohort_file_region_unknown": cohort_file("age,sex,region\n50,F,japan\n60,M,europe\n",
+                                              ("column 'region', row 2", "'europe'"), ("korea_taiwan", "rest_of_world")),
+    "cohort_file_region_contradicts_asia": cohort_file("age,sex,region,asia\n50,F,japan,0\n",
+                                                       ("row 1", "region 'japan' contradicts asia = 0"),
+                                                       ("give asia 1 exactly for japan",)),
+    "cohort_file_glucocorticoid_band_unknown": cohort_file("age,sex,glucocorticoid_band\n50,F,high\n",
+                                                           ("column 'glucocorticoid_band', row 1", "'high'"),
+                                                           ("over_5_to_10mg", "below_7_5mg")),
+    "correlation_unknown_characteristic": Case(
+        edit("  female: 0.5", "  female: 0.5\n  correlation: {variables: [age, smoker], matrix: [[1, 0.2], [0.2, 1]]}"),
+        "correlation:", "cohort.correlation.variables.1", ("'smoker'",), ("'age'", "'glucocorticoid'")),
+    "correlation_matrix_wrong_size": Case(
+        edit("  female: 0.5", "  female: 0.5\n  correlation: {variables: [age, female, diabetes], matrix: [[1, 0.2], "
+             "[0.2, 1]]}"), "correlation:", "cohort.correlation.matrix", ("2 rows for 3 variables",),
+        ("one row per variable",)),
+    "correlation_diagonal_not_one": Case(
+        edit("  female: 0.5", "  female: 0.5\n  correlation: {variables: [age, female], matrix: [[1, 0.2], [0.2, 0.9]]}"),
+        "correlation:", "cohort.correlation.matrix.1.1", ("got 0.9 for female",), ("diagonal must be 1",)),
+    "correlation_age_bands": Case(
+        edit(AGE, "{distribution: bands, bands: [{min_years: 20, max_years: 80, share: 1}]}\n"
+             "  correlation: {variables: [age, female], matrix: [[1, 0.2], [0.2, 1]]}"),
+        "correlation:", "cohort.correlation.variables.0", ("age bands",), ("needs a truncated_normal age",)),
     # ------------------------------------------------------------------- vaccination
     "vaccine_unknown": vacc("  vaccine: mrna\n", "vaccine:", "vaccination.vaccine", ("'mrna'",),
                             ("'recombinant' or 'live'",)),

@@ -42,11 +42,11 @@ def test_every_stream_name_used_in_src_is_registered():
 def test_the_registry_expands_to_distinct_names_and_stream_ids():
     from jaksim.scenario.schema import BINARY_COVARIATES
     types = ("serious_infection", "herpes_zoster", "opportunistic_infection", "tuberculosis")
-    names = codes.stream_names(type=types, name=("age", "age_band", "glucocorticoid", "indication",
+    names = codes.stream_names(type=types, name=("age", "age_band", "glucocorticoid", "indication", "region",
                                                  *BINARY_COVARIATES),
                                parameter=("rate.herpes_zoster", "excess_mortality_ratio"))
     assert "clock/herpes_zoster" in names and "death/background" in names and "psa/excess_mortality_ratio" in names
-    assert len(names) == 4 * 2 + 2 + 10 + 1 + 4 + 2 + 2     # + disease_activity/response, /loss_of_response
+    assert len(names) == 4 * 2 + 2 + 12 + 1 + 4 + 2 + 2     # + disease_activity/response, /loss_of_response
     codes.check_streams(names)            # no duplicate name, no colliding id
 
 

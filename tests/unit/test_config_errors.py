@@ -177,7 +177,7 @@ CASES: dict[str, Case] = {
     "arm_override_bad_list_item": Case(
         MINIMAL + ARMS + "    treatment:\n      glucocorticoid_taper:\n        - {at_weeks: 12, max_band: low}\n",
         "max_band: low", "arms.b.treatment.glucocorticoid_taper.0.max_band", ("'low'",),
-        ("'none', 'below_7_5mg' or 'at_least_7_5mg'",)),
+        ("'none', 'up_to_5mg', 'over_5_to_10mg', 'over_10mg'",)),
     "horizon_zero": Case(
         replace(MINIMAL, "horizon_years: 2", "horizon_years: 0"), "horizon_years:", "horizon_years",
         ("got 0",), ("greater than 0",)),

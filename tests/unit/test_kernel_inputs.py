@@ -39,7 +39,7 @@ def test_inputs_are_named_views_of_the_arm_cohort_and_schedule(parts):
     ("p_hosp", lambda a: a.p_hosp.astype(np.float32), "consequences.p_hospitalised: expected float64"),
     ("p_serious", lambda a: a.p_serious[:-1], "consequences.p_serious: dimension K is"),
     ("recurrent", lambda a: a.recurrent.astype(np.int64), "consequences.recurrent: expected uint8"),
-    ("hr_gc", lambda a: a.hr_gc[:, :2], "hazards.glucocorticoid_hazard_ratio: dimension 3 is 2"),
+    ("hr_gc", lambda a: a.hr_gc[:, :2], "hazards.glucocorticoid_hazard_ratio: dimension 4 is 2"),
     ("tot_mult", lambda a: np.hstack([a.tot_mult, a.tot_mult]),
      "hazards.time_on_treatment_multiplier: 2 columns, expected 1"),
     ("mortality", lambda a: a.mortality[:, :50], "hazards.mortality_rate_per_year: dimension A is 50"),

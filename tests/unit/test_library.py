@@ -94,8 +94,8 @@ def test_no_value_lacks_a_source():
 
 def test_defaults_filled_into_source_populations_are_stated():
     """A characteristic a source population does not report is filled from TYPICAL_RA_TRIAL,
-    and each filled value adds one stated assumption to the population (plus the two general
-    ones: independent covariates, no zoster vaccination)."""
+    and each filled value adds one stated assumption to the population (plus the four general
+    ones: independent covariates, no zoster vaccination, no csDMARD share read, region not given)."""
     pops = {p.id: p for p in LIB._pops_all().values()}
     assert pops
     for raw in POPULATIONS:
@@ -111,7 +111,7 @@ def test_defaults_filled_into_source_populations_are_stated():
         else:
             assert pop.follow_up_years == pytest.approx(raw["person_years"] / raw["n_patients"], rel=1e-15)
         filled = pop.assumptions[:len(missing)]
-        assert len(pop.assumptions) == len(missing) + 2, (raw["id"], missing, pop.assumptions)
+        assert len(pop.assumptions) == len(missing) + 4, (raw["id"], missing, pop.assumptions)
         assert all("assumed" in a for a in filled), (raw["id"], filled)
 
 
@@ -169,7 +169,7 @@ def test_every_rate_has_a_source_population_or_is_explicitly_uncalibrated():
         if pop is not None:
             assert pop.id == applies[key]["id"]
             assert 18 < pop.age_mean_years < 100 and pop.age_sd_years > 0 and pop.follow_up_years > 0
-            assert 0 <= pop.glucocorticoid_below_7_5mg + pop.glucocorticoid_7_5mg_or_more <= 1
+            assert 0 <= sum(pop.glucocorticoid_shares) <= 1
             assert all(0 <= s <= 1 for s in pop.shares.values())
             continue
         if key in applies:   # an assumption population entry: no measured population behind the rate
@@ -278,7 +278,8 @@ def _reference_rate(drug: str, dose: float, t: str) -> float:
     e = LIB.rate(drug, dose, "ra", t)
     pop = LIB.source_population(drug, dose, t)
     assert pop is not None
-    return calibrate(e.value, dict(e.extra)["measure"], pop, *library_hazard_model(LIB, t)).reference_rate_per_100py
+    return calibrate(e.value, dict(e.extra)["measure"], pop,
+                     *library_hazard_model(LIB, t, drug, dose)).reference_rate_per_100py
 
 
 @pytest.mark.parametrize("drug, low, high", [("baricitinib", 2, 4), ("upadacitinib", 15, 30)])
@@ -429,12 +430,12 @@ def _population(**changes) -> SourcePopulation:
     base = SourcePopulation(id="test", age_mean_years=55.0, age_sd_years=12.0,
                             shares={"female": 0.8, "asia": 0.2, "prior_zoster": 0.05, "diabetes": 0.1,
                                     "zoster_vaccinated": 0.0},
-                            glucocorticoid_below_7_5mg=0.4, glucocorticoid_7_5mg_or_more=0.1, follow_up_years=3.0)
+                            glucocorticoid_shares=(0.4, 0.1, 0.0), follow_up_years=3.0)
     return dataclasses.replace(base, **changes)
 
 
 HOMOGENEOUS = dict(age_sd_years=1e-6, shares={c: 0.0 for c in BINARY_COVARIATES},
-                   glucocorticoid_below_7_5mg=0.0, glucocorticoid_7_5mg_or_more=0.0)
+                   glucocorticoid_shares=(0.0, 0.0, 0.0))
 
 
 @pytest.mark.parametrize("measure", MEASURES)

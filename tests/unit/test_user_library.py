@@ -60,6 +60,12 @@ def test_user_library_overrides_a_package_value(tmp_path):
      " measure: hazard_ratio, ratio: 1.2, randomised: true, citation: c, status: read}\n",
      ":2: relative_effects.0.treatment.drug", "unknown drug"),
     ("baselines: 3\n", ":1: baselines", "valid list"),
+    ("hazard_ratios:\n  - {type: serious_infection, covariate: diabetes, drug: nosuch, hazard_ratio: 2,"
+     " citation: c, status: read}\n", ":2: hazard_ratios.0.drug", "unknown drug"),
+    ("hazard_ratios:\n  - {type: serious_infection, covariate: diabetes, dose_mg: 5, hazard_ratio: 2,"
+     " citation: c, status: read}\n", ":2: hazard_ratios.0.dose_mg", "needs its drug"),
+    ("hazard_ratios:\n  - {type: serious_infection, covariate: diabetes, drug: tofacitinib, dose_mg: 7,"
+     " hazard_ratio: 2, citation: c, status: read}\n", ":2: hazard_ratios.0.dose_mg", "not a dose of tofacitinib"),
 ])
 def test_broken_user_library_is_one_located_line(tmp_path, capsys, bad, where, words):
     (tmp_path / "mine.yaml").write_text(bad)

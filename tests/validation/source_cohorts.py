@@ -70,8 +70,8 @@ def cohort_of(pop: SourcePopulation, *, age_at: str, **share_overrides) -> dict:
     return {"age": {"distribution": "truncated_normal", "mean_years": pop.age_mean_years + shift,
                     "sd_years": pop.age_sd_years, "min_years": 18.0 + shift, "max_years": 100.0 + shift},
             "age_advances": advances, **shares,
-            "glucocorticoid": {"below_7_5mg": pop.glucocorticoid_below_7_5mg,
-                               "at_least_7_5mg": pop.glucocorticoid_7_5mg_or_more}}
+            "glucocorticoid": dict(zip(("up_to_5mg", "over_5_to_10mg", "over_10mg"), pop.glucocorticoid_shares,
+                                       strict=True))}
 
 
 def source_scenario(drug: str, dose_mg: float, pop: SourcePopulation, n: int, *, seed: int,

@@ -6,9 +6,9 @@ the subgroup, with its standard error from their spread (95% CI ± 1.96 SE, Mont
 subgroup and arm: patients, events per 1,000 patients by type and averted against the reference,
 and, with economics, mean costs, QALYs, incremental values and net monetary benefit at a
 willingness to pay — the arm with the highest net benefit answers "vaccinate whom?".
-Characteristics: ``age`` (bands of baseline age), ``glucocorticoid_band``, ``indication`` and the
-binary covariates (``female``, ``asia``, ``prior_zoster``, ``diabetes``, ``zoster_vaccinated``,
-``chronic_lung_disease``).
+Characteristics: ``age`` (bands of baseline age), ``glucocorticoid_band``, ``indication``,
+``region`` and the binary covariates (``female``, ``asia``, ``prior_zoster``, ``diabetes``,
+``zoster_vaccinated``, ``chronic_lung_disease``, ``concomitant_csdmard``).
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ import pyarrow as pa
 from jaksim.errors import JaksimError
 
 Z95 = 1.959963984540054
-BINARY = ("female", "asia", "prior_zoster", "diabetes", "zoster_vaccinated", "chronic_lung_disease")
-CATEGORICAL = ("glucocorticoid_band", "indication")
+BINARY = ("female", "asia", "prior_zoster", "diabetes", "zoster_vaccinated", "chronic_lung_disease",
+          "concomitant_csdmard")
+CATEGORICAL = ("glucocorticoid_band", "indication", "region")
 
 
 def _read(folder: Path, arm: str) -> pa.Table:

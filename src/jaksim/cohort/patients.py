@@ -15,12 +15,16 @@ import numpy as np
 from jaksim.errors import CohortFileError
 from jaksim.kernel.keys import stream_key
 from jaksim.scenario.schema import (
+    ASIAN_REGIONS,
     BINARY_COVARIATES,
     GLUCOCORTICOID_BANDS,
     INDICATIONS,
+    LEGACY_GLUCOCORTICOID_BANDS,
+    REGIONS,
     FileCohort,
     Scenario,
     SyntheticCohort,
+    band_index,
 )
 
 
@@ -31,9 +35,10 @@ class Cohort:
     patient_id: np.ndarray   # int64
     age: np.ndarray          # float64, years at treatment start
     covariates: np.ndarray   # uint8 (n, len(BINARY_COVARIATES)): female, asia, prior_zoster, diabetes,
-    #                          zoster_vaccinated, chronic_lung_disease
-    gc_band: np.ndarray      # int8: 0 none, 1 < 7.5, 2 >= 7.5 mg/day prednisone-equivalent
+    #                          zoster_vaccinated, chronic_lung_disease, concomitant_csdmard
+    gc_band: np.ndarray      # int8: 0 none, 1 <= 5, 2 > 5-10, 3 > 10 mg/day prednisone-equivalent
     indication: np.ndarray   # int8 index into INDICATIONS
+    region: np.ndarray       # int8 index into REGIONS (0 unspecified)
 
     def __len__(self) -> int:
         return self.patient_id.shape[0]
@@ -51,6 +56,7 @@ class PatientTable:
     covariates: np.ndarray
     gc_band: np.ndarray
     indication: np.ndarray
+    region: np.ndarray
     defaulted: tuple[str, ...]   # optional columns absent from the file (set to 0 / 'none' / 'ra')
 
 
@@ -63,13 +69,21 @@ class Synthesiser:
     """A synthetic cohort specification as arrays, built once; called per block of patient ids."""
 
     def __init__(self, spec: SyntheticCohort, seed: int):
-        names = ["age", "age_band", "glucocorticoid", "indication"] + list(BINARY_COVARIATES)
+        names = ["age", "age_band", "glucocorticoid", "indication", "region"] + list(BINARY_COVARIATES)
         self.keys = np.array([stream_key(seed, f"cohort/{name}") for name in names], dtype=np.uint64)
         a = spec.age
         self.age = a
         self.cov_prob = np.array([getattr(spec, c) for c in BINARY_COVARIATES], dtype=np.float64)
-        use = [True, a.distribution != "truncated_normal", True, not isinstance(spec.indication, str)]
+        regions = spec.region or {}
+        if regions:      # the region draws, and sets, the asia column
+            self.cov_prob[BINARY_COVARIATES.index("asia")] = 0.0
+        self.region_codes = np.array([REGIONS.index(r) for r in regions], dtype=np.int8)
+        self.region_cum = np.cumsum([regions[r] for r in regions]).astype(np.float64)
+        self.region_asian = np.array([r in ASIAN_REGIONS for r in REGIONS], dtype=np.uint8)
+        use = [True, a.distribution != "truncated_normal", True, not isinstance(spec.indication, str), bool(regions)]
+        self.cop_rows, self.cop_kind, self.cop_chol = _copula_arrays(spec, names)
         self.use = np.array(use + [p > 0 for p in self.cov_prob], dtype=np.bool_)
+        self.use[self.cop_rows] = True       # a copula needs every one of its streams
         self.band_cum = self.band_lo = self.band_hi = np.zeros(1)
         if a.distribution == "truncated_normal":
             from scipy import special  # imported when needed (slow to import)
@@ -86,8 +100,8 @@ class Synthesiser:
         g = spec.glucocorticoid
         rows = sorted(g.by_age, key=lambda r: r.from_age_years)
         self.gc_from_age = np.array([0.0] + [r.from_age_years for r in rows], dtype=np.float64)
-        self.gc_low = np.array([g.below_7_5mg] + [r.below_7_5mg for r in rows], dtype=np.float64)
-        self.gc_high = np.array([g.at_least_7_5mg] + [r.at_least_7_5mg for r in rows], dtype=np.float64)
+        # (rows, B - 1): cumulative shares of the bands after 'none', one row per from-age
+        self.gc_cum = np.cumsum([g.band_shares()] + [r.band_shares() for r in rows], axis=1).astype(np.float64)
         if isinstance(spec.indication, str):
             self.ind_codes = np.array([INDICATIONS.index(spec.indication)], dtype=np.int8)
             self.ind_cum = np.ones(1)
@@ -98,19 +112,32 @@ class Synthesiser:
 
     def __call__(self, ids: np.ndarray) -> Cohort:
         from jaksim.cohort.synthesis import synthesise  # numba: imported when patients are drawn
-        age, cov, gc, ind = synthesise(
+        age, cov, gc, ind, region = synthesise(
             self.keys, self.use, ids, self.age_offset, self.age_scale,
             0 if self.age.distribution == "truncated_normal" else 1, self.age_par, self.band_cum,
-            self.band_lo, self.band_hi, self.cov_prob, self.gc_from_age, self.gc_low, self.gc_high,
-            self.ind_cum, self.ind_codes)
-        return Cohort(ids, age, cov, gc, ind)
+            self.band_lo, self.band_hi, self.cov_prob, self.gc_from_age, self.gc_cum,
+            self.ind_cum, self.ind_codes, self.region_cum, self.region_codes, self.region_asian,
+            self.cop_rows, self.cop_kind, self.cop_chol)
+        return Cohort(ids, age, cov, gc, ind, region)
+
+
+def _copula_arrays(spec: SyntheticCohort, names: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(stream rows, kinds 0 age / 1 glucocorticoid / 2 binary, Cholesky factor) of the cohort's
+    Gaussian copula; empty without one."""
+    c = spec.correlation
+    if c is None:
+        return np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros((0, 0))
+    rows = np.array([names.index(v) for v in c.variables], dtype=np.int64)
+    kind = np.array([0 if v == "age" else 1 if v == "glucocorticoid" else 2 for v in c.variables], dtype=np.int8)
+    return rows, kind, np.ascontiguousarray(c.cholesky(), dtype=np.float64)
 
 
 def resample(table: PatientTable, seed: int, ids: np.ndarray) -> Cohort:
     """Resample rows of a user's table with replacement (row chosen by patient id)."""
     nrows = table.age.shape[0]
     rows = np.minimum((_u(seed, "resample", ids) * nrows).astype(np.int64), nrows - 1)
-    return Cohort(ids, table.age[rows], table.covariates[rows], table.gc_band[rows], table.indication[rows])
+    return Cohort(ids, table.age[rows], table.covariates[rows], table.gc_band[rows], table.indication[rows],
+                  table.region[rows])
 
 
 _TRUE = {"1", "true", "yes", "y", "t"}
@@ -145,17 +172,20 @@ def read_patient_table(spec: FileCohort, base_dir: Path) -> PatientTable:
     """Read and validate a CSV or Parquet table of patient characteristics.
 
     Required: ``age`` (years, 0-120) and ``sex`` (F/M) or ``female`` (0/1). Optional:
-    ``asia`` (0/1) or ``region`` (asia / rest_of_world), ``indication`` (ra/uc/psa/ad),
-    ``glucocorticoid_band`` (none / below_7_5mg / at_least_7_5mg), ``prior_zoster``,
-    ``diabetes``, ``zoster_vaccinated`` (0/1). Other columns are ignored.
+    ``asia`` (0/1), ``region`` (a name of REGIONS, which sets asia; or asia / rest_of_world:
+    the one-flag form), ``indication`` (ra/uc/psa/ad), ``glucocorticoid_band`` (none /
+    up_to_5mg / over_5_to_10mg / over_10mg, or the two-band below_7_5mg / at_least_7_5mg),
+    ``prior_zoster``, ``diabetes``, ``zoster_vaccinated``, ``chronic_lung_disease``,
+    ``concomitant_csdmard`` (0/1). Other columns are ignored; rows are resampled whole, so the
+    table's joint distribution of the characteristics is kept.
     """
     table, shown = _read_table(spec, base_dir)
     cols = {c.lower(): c for c in table.column_names}
     if table.num_rows == 0:
         raise CohortFileError(f"{shown}: the table has no rows")
     age = _age_column(table, cols, shown)
-    cov, gc, ind, defaulted = _characteristics(table, cols, shown)
-    return PatientTable(shown, age, cov, gc, ind, tuple(defaulted))
+    cov, gc, ind, region, defaulted = _characteristics(table, cols, shown)
+    return PatientTable(shown, age, cov, gc, ind, region, tuple(defaulted))
 
 
 def _read_table(spec: FileCohort, base_dir: Path):
@@ -215,7 +245,7 @@ def _age_column(table, cols: dict[str, str], shown: str) -> np.ndarray:
 
 
 def _characteristics(table, cols: dict[str, str], shown: str):
-    """(binary covariates, steroid band, indication, names of columns defaulted) of a cohort table."""
+    """(binary covariates, steroid band, indication, region, names of columns defaulted) of a cohort table."""
     n = table.num_rows
 
     def values(name):
@@ -230,10 +260,17 @@ def _characteristics(table, cols: dict[str, str], shown: str):
     else:
         raise CohortFileError(f"{shown}: missing column 'sex' (F/M) or 'female' (0/1); "
                               f"found: {', '.join(table.column_names)}")
+    region = np.zeros(n, np.int8)
+    if "region" in cols:
+        region, asian = _region_column(values("region"), shown)
     if "asia" in cols:
         cov[:, 1] = _binary(values("asia"), "asia", shown)
+        if "region" in cols and np.any((region > 0) & (cov[:, 1] != asian)):
+            i = int(np.flatnonzero((region > 0) & (cov[:, 1] != asian))[0])
+            raise CohortFileError(f"{shown}: row {i + 1}: region '{REGIONS[region[i]]}' contradicts asia = "
+                                  f"{cov[i, 1]}; give asia 1 exactly for {', '.join(ASIAN_REGIONS)}")
     elif "region" in cols:
-        cov[:, 1] = _categorical(values("region"), "region", shown, {"asia": 1, "rest_of_world": 0})
+        cov[:, 1] = asian
     else:
         defaulted.append("asia")
     for c, name in enumerate(BINARY_COVARIATES[2:], start=2):
@@ -243,7 +280,7 @@ def _characteristics(table, cols: dict[str, str], shown: str):
             defaulted.append(name)
     if "glucocorticoid_band" in cols:
         gc = _categorical(values("glucocorticoid_band"), "glucocorticoid_band", shown,
-                          {b: i for i, b in enumerate(GLUCOCORTICOID_BANDS)})
+                          {b: band_index(b) for b in (*GLUCOCORTICOID_BANDS, *LEGACY_GLUCOCORTICOID_BANDS)})
     else:
         gc = np.zeros(n, np.int8)
         defaulted.append("glucocorticoid_band")
@@ -253,7 +290,15 @@ def _characteristics(table, cols: dict[str, str], shown: str):
     else:
         ind = np.zeros(n, np.int8)
         defaulted.append("indication")
-    return cov, gc, ind, defaulted
+    return cov, gc, ind, region, defaulted
+
+
+def _region_column(values: list, shown: str) -> tuple[np.ndarray, np.ndarray]:
+    """(region code, asia 0/1) of each row: a name of REGIONS, or the one-flag asia / rest_of_world."""
+    allowed = {**{r: i for i, r in enumerate(REGIONS)}, "asia": -1, "rest_of_world": -2}
+    code = _categorical(values, "region", shown, allowed)
+    asian = np.array([REGIONS[c] in ASIAN_REGIONS if c >= 0 else c == -1 for c in code], dtype=np.uint8)
+    return np.maximum(code, 0).astype(np.int8), asian
 
 
 class CohortSource:

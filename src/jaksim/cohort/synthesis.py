@@ -6,6 +6,8 @@ of patients is made, so that resolving a scenario (``jaksim validate``) needs no
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, prange
 
@@ -14,24 +16,51 @@ from jaksim.kernel.jit import JIT
 from jaksim.kernel.rng import uniform
 
 # a synthetic cohort's streams "cohort/<name>", in the order of Synthesiser.keys
-_AGE, _AGE_BAND, _GC, _INDICATION, _FIRST_COVARIATE = 0, 1, 2, 3, 4
+_AGE, _AGE_BAND, _GC, _INDICATION, _REGION, _FIRST_COVARIATE = 0, 1, 2, 3, 4, 5
+_ASIA = 1         # column of the asia covariate (set by the region when regions are drawn)
 
 
 _BLOCK = 4096
+#: kinds of a copula variable (``Synthesiser``): age, glucocorticoid band, binary characteristic
+_KIND_AGE, _KIND_GC, _KIND_BINARY = 0, 1, 2
+
+
+@njit(**JIT)
+def _copula(u, m, rows, kind, chol):
+    """In place: the copula streams' uniforms of a block, correlated (see ``synthesise``)."""
+    n_cop = rows.shape[0]
+    z = np.empty(n_cop)
+    for j in range(m):
+        for a in range(n_cop):
+            z[a] = normal_quantile(u[rows[a], j])
+        for a in range(n_cop):
+            x = 0.0
+            for b in range(a + 1):
+                x += chol[a, b] * z[b]
+            v = 0.5 * math.erfc(-x / math.sqrt(2.0))
+            u[rows[a], j] = 1.0 - v if kind[a] == _KIND_BINARY else v
 
 
 @njit(parallel=True, **JIT)
 def synthesise(keys, use, ids, age_offset, age_scale, age_mode, age_par, band_cum, band_lo, band_hi,
-               cov_prob, gc_from_age, gc_low, gc_high, ind_cum, ind_codes):
-    """Age, binary covariates, glucocorticoid band (shares by age) and indication of the
-    patients ``ids``, in one parallel pass over blocks of patients.
+               cov_prob, gc_from_age, gc_cum, ind_cum, ind_codes, region_cum, region_codes, region_asian,
+               cop_rows, cop_kind, cop_chol):
+    """Age, binary covariates, glucocorticoid band (shares by age), indication and region of
+    the patients ``ids``, in one parallel pass over blocks of patients.
 
     Stream s (row s of ``keys``, used where ``use[s]``) gives each patient one uniform
     (counter 0), drawn per block in a simple loop that the compiler vectorises (Squares64 is
     branch-free). ``age_mode`` 0: truncated normal by inverse transform (exact, monotone in
     the uniform): age = mean + sd·q, q the standard normal quantile at probability
     ``age_offset + age_scale·u``, clipped to [min, max] (``age_par``) against rounding.
-    1: age bands: band from the band stream, age uniform within it.
+    1: age bands: band from the band stream, age uniform within it. Glucocorticoid band b >= 1
+    where the uniform falls in [cum[b-1], cum[b]) of the age row's cumulative band shares
+    ``gc_cum`` (R, B-1), else 0 (none). Region: by its cumulative shares (``region_codes``
+    empty: 0, unspecified); it sets the asia column (``region_asian`` by region code).
+    Gaussian copula (``cop_rows`` non-empty): the uniforms of those streams become
+    v = Φ(L z), z_a = Φ⁻¹(u_a), L the Cholesky factor of the correlation matrix; a binary
+    characteristic then uses 1 − v (a high latent value means having it) and the glucocorticoid
+    band (v + share of all bands) mod 1 (a high latent value means a high band).
     """
     n = ids.shape[0]
     S = keys.shape[0]
@@ -41,6 +70,12 @@ def synthesise(keys, use, ids, age_offset, age_scale, age_mode, age_par, band_cu
     cov = np.zeros((n, C), dtype=np.uint8)
     gc = np.empty(n, dtype=np.int8)
     ind = np.empty(n, dtype=np.int8)
+    region = np.zeros(n, dtype=np.int8)
+    n_bands = gc_cum.shape[1]
+    n_cop = cop_rows.shape[0]
+    gc_in_copula = False
+    for a in range(n_cop):
+        gc_in_copula = gc_in_copula or cop_kind[a] == _KIND_GC
     for blk in prange((n + _BLOCK - 1) // _BLOCK):
         lo = blk * _BLOCK
         hi = min(n, lo + _BLOCK)
@@ -52,6 +87,8 @@ def synthesise(keys, use, ids, age_offset, age_scale, age_mode, age_par, band_cu
                 row = u[s]
                 for j in range(m):
                     row[j] = uniform(key, ids[lo + j], 0)
+        if n_cop > 0:
+            _copula(u, m, cop_rows, cop_kind, cop_chol)
         ua, ug, ui = u[_AGE], u[_GC], u[_INDICATION]
         if age_mode == 0:
             # the quantile in two loops: the central formula for all (vectorised), then the
@@ -83,9 +120,15 @@ def synthesise(keys, use, ids, age_offset, age_scale, age_mode, age_par, band_cu
             r = 0
             for rr in range(1, R):
                 r += a >= gc_from_age[rr]
-            # band 1 below gc_low[r], 2 below gc_low[r] + gc_high[r], else 0 (branch-free)
-            lo_share = gc_low[r]
-            gc[lo + j] = 2 * np.int8(ug[j] < lo_share + gc_high[r]) - np.int8(ug[j] < lo_share)
+            ugj = ug[j]
+            if gc_in_copula:      # rotate: none below 1 - (share of all bands), then bands ascending
+                ugj += gc_cum[r, n_bands - 1]
+                if ugj >= 1.0:
+                    ugj -= 1.0
+            b = 0
+            while b < n_bands and ugj >= gc_cum[r, b]:
+                b += 1
+            gc[lo + j] = b + 1 if b < n_bands else 0
         if ind_codes.shape[0] == 1:
             for j in range(m):
                 ind[lo + j] = ind_codes[0]
@@ -95,4 +138,12 @@ def synthesise(keys, use, ids, age_offset, age_scale, age_mode, age_par, band_cu
                 while b < ind_cum.shape[0] - 1 and ui[j] >= ind_cum[b]:
                     b += 1
                 ind[lo + j] = ind_codes[b]
-    return age, cov, gc, ind
+        if region_codes.shape[0] > 0:
+            ur = u[_REGION]
+            for j in range(m):
+                b = 0
+                while b < region_cum.shape[0] - 1 and ur[j] >= region_cum[b]:
+                    b += 1
+                region[lo + j] = region_codes[b]
+                cov[lo + j, _ASIA] = region_asian[region_codes[b]]
+    return age, cov, gc, ind, region

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from jaksim.codes import GLUCOCORTICOID_BANDS, REGIONS
+
 if TYPE_CHECKING:
     from jaksim.cohort.patients import Cohort
     from jaksim.model.hazards import ArmSpec
@@ -34,8 +36,9 @@ class CohortArrays(NamedTuple):
     patient_id: np.ndarray           # (n,) int64: keys every random stream of the patient
     age_years: np.ndarray            # (n,) float64 at the planned treatment start
     covariates: np.ndarray           # (n, C) uint8 0/1; column 0 is sex (1 female: mortality row)
-    glucocorticoid_band: np.ndarray  # (n,) int8: 0 none, 1 < 7.5, 2 >= 7.5 mg/day at start
+    glucocorticoid_band: np.ndarray  # (n,) int8: 0 none, 1 <= 5, 2 > 5-10, 3 > 10 mg/day at start
     indication: np.ndarray           # (n,) int8: column of ``base_rate_per_year``
+    region: np.ndarray               # (n,) int8: column of ``region_hazard_ratio`` (0 unspecified)
 
 
 class HazardArrays(NamedTuple):
@@ -45,7 +48,8 @@ class HazardArrays(NamedTuple):
     horizon_years: float
     base_rate_per_year: np.ndarray          # (K, I) by indication
     log_hazard_ratio: np.ndarray            # (K, C) natural-log HR of each binary covariate
-    glucocorticoid_hazard_ratio: np.ndarray  # (K, 3) by glucocorticoid band
+    glucocorticoid_hazard_ratio: np.ndarray  # (K, B) by glucocorticoid band
+    region_hazard_ratio: np.ndarray         # (K, R) by region
     age_log_hazard_ratio_per_year: np.ndarray  # (K,) baseline-age model: HR = exp(x (age - ref))
     reference_age_years: np.ndarray         # (K,)
     age_hazard_ratio_by_age: np.ndarray     # (K, A) advancing-age model: HR by completed age
@@ -123,6 +127,8 @@ class EventBuffer(NamedTuple):
 
 _F8, _I1, _U1 = np.dtype(np.float64), np.dtype(np.int8), np.dtype(np.uint8)
 _I8, _U8 = np.dtype(np.int64), np.dtype(np.uint64)
+#: per-type tables by glucocorticoid band and by region: as many columns as there are codes
+_K_BANDS, _K_REGIONS = f"K {len(GLUCOCORTICOID_BANDS)}", f"K {len(REGIONS)}"
 
 
 @lru_cache(maxsize=64)
@@ -167,7 +173,7 @@ def cohort_arrays(cohort: Cohort, check: _Checker | None = None) -> CohortArrays
     Parameters
     ----------
     cohort : Cohort
-        A chunk's patients (patient_id, age, covariates, gc_band, indication).
+        A chunk's patients (patient_id, age, covariates, gc_band, indication, region).
     check : optional
         The checker holding dimensions fixed by other inputs.
 
@@ -181,7 +187,8 @@ def cohort_arrays(cohort: Cohort, check: _Checker | None = None) -> CohortArrays
         age_years=c("cohort.age_years", cohort.age, _F8, "n"),
         covariates=c("cohort.covariates", cohort.covariates, _U1, "n C"),
         glucocorticoid_band=c("cohort.glucocorticoid_band", cohort.gc_band, _I1, "n"),
-        indication=c("cohort.indication", cohort.indication, _I1, "n"))
+        indication=c("cohort.indication", cohort.indication, _I1, "n"),
+        region=c("cohort.region", cohort.region, _I1, "n"))
 
 
 def hazard_arrays(arm: ArmSpec, age_advances: bool, horizon_years: float,
@@ -209,7 +216,8 @@ def hazard_arrays(arm: ArmSpec, age_advances: bool, horizon_years: float,
         horizon_years=c.scalar("hazards.horizon_years", horizon_years, float),
         base_rate_per_year=c("hazards.base_rate_per_year", arm.base_rate, _F8, "K I"),
         log_hazard_ratio=c("hazards.log_hazard_ratio", arm.log_hr, _F8, "K C"),
-        glucocorticoid_hazard_ratio=c("hazards.glucocorticoid_hazard_ratio", arm.hr_gc, _F8, "K 3"),
+        glucocorticoid_hazard_ratio=c("hazards.glucocorticoid_hazard_ratio", arm.hr_gc, _F8, _K_BANDS),
+        region_hazard_ratio=c("hazards.region_hazard_ratio", arm.region_hr, _F8, _K_REGIONS),
         age_log_hazard_ratio_per_year=c("hazards.age_log_hazard_ratio_per_year", arm.age_log_hr, _F8, "K"),
         reference_age_years=c("hazards.reference_age_years", arm.ref_age, _F8, "K"),
         age_hazard_ratio_by_age=c("hazards.age_hazard_ratio_by_age", arm.age_hr_table, _F8, "K A"),

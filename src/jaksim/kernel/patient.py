@@ -30,7 +30,7 @@ class ChunkTables(NamedTuple):
     age_group_log_hr_per_year: np.ndarray  # (K,) first n_age_groups used
     age_group_reference_years: np.ndarray  # (K,)
     n_age_groups: int
-    max_factor_by_band: np.ndarray  # (K, 3) largest treatment × glucocorticoid factor from a band on
+    max_factor_by_band: np.ndarray  # (K, B) largest treatment × glucocorticoid factor from a band on
     constant: bool                  # no birthday, time-on-treatment grid, taper after 0, event-stop
 
 
@@ -67,6 +67,7 @@ def static_rates_and_bounds(clocks, tables, hazards, cohort, row, age_now, age_e
     horizon = hazards.horizon_years
     mask = _covariate_mask(cohort.covariates, row)
     indication = cohort.indication[row]
+    region = cohort.region[row]
     band = cohort.glucocorticoid_band[row]
     if not hazards.age_advances:
         for q in range(tables.n_age_groups):
@@ -74,13 +75,14 @@ def static_rates_and_bounds(clocks, tables, hazards, cohort, row, age_now, age_e
                                           * (cohort.age_years[row] - tables.age_group_reference_years[q]))
     for k in range(hazards.base_rate_per_year.shape[0]):
         if hazards.age_advances:
-            s = hazards.base_rate_per_year[k, indication] * tables.covariate_factor[k, mask]
+            s = (hazards.base_rate_per_year[k, indication] * tables.covariate_factor[k, mask]
+                 * hazards.region_hazard_ratio[k, region])
             f0 = hazards.age_hazard_ratio_by_age[k, age_now]
             f1 = hazards.age_hazard_ratio_by_age[k, age_end]
             bound = s * tables.max_factor_by_band[k, band] * (max(f1, f0)) * horizon
         else:       # baseline age: the age factor of the type's (age HR, reference age) pair
             s = (hazards.base_rate_per_year[k, indication] * tables.covariate_factor[k, mask]
-                 * clocks.age_factor[tables.age_group[k]])
+                 * hazards.region_hazard_ratio[k, region] * clocks.age_factor[tables.age_group[k]])
             bound = s * tables.max_factor_by_band[k, band] * horizon
         clocks.static_rate_per_year[k] = s
         clocks.target_bound[k] = bound * BOUND_FACTOR

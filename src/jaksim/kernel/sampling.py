@@ -39,18 +39,18 @@ from jaksim.kernel.rng import uniform
 
 @njit(**JIT)
 def _max_factor_by_band(hazards):
-    """(K, 3): the largest on/off-treatment factor × the largest glucocorticoid HR of bands 0..b.
+    """(K, B): the largest on/off-treatment factor × the largest glucocorticoid HR of bands 0..b.
 
     The band only goes down (tapering): a patient starting in band b never has a larger factor
     than the largest of bands 0..b (a tighter bound of the cumulative hazard: fewer logs)."""
     tot, hr_gc = hazards.time_on_treatment_multiplier, hazards.glucocorticoid_hazard_ratio
-    out = np.empty((tot.shape[0], 3))
+    out = np.empty((tot.shape[0], hr_gc.shape[1]))
     for k in range(tot.shape[0]):
         m = hazards.off_treatment_hazard_ratio[k]
         for g in range(tot.shape[1]):
             m = max(m, tot[k, g])
         gmax = hr_gc[k, 0]
-        for b in range(3):
+        for b in range(hr_gc.shape[1]):
             gmax = max(gmax, hr_gc[k, b])
             out[k, b] = m * gmax
     return out

@@ -18,13 +18,15 @@ from pydantic import BaseModel, ValidationError
 
 from jaksim.codes import PHN
 from jaksim.errors import LibraryError
+from jaksim.library.entries import hazard_ratio_key
 from jaksim.scenario.load import _model_at, _user_loc, describe_error
-from jaksim.scenario.schema import BINARY_COVARIATES, INDICATIONS
+from jaksim.scenario.schema import BINARY_COVARIATES, GLUCOCORTICOID_BANDS, INDICATIONS, REGIONS
 from jaksim.scenario.yamlfile import Lines
 
-#: covariates a hazard ratio may name: the binary ones, age and the glucocorticoid bands
-COVARIATES = ("age_per_10_years", "glucocorticoid_below_7_5mg", "glucocorticoid_7_5mg_or_more",
-              *BINARY_COVARIATES)
+#: covariates a hazard ratio may name: the binary ones, age, the glucocorticoid bands after
+#: 'none' and the named regions (relative to the pooled Asian or non-Asian patients)
+COVARIATES = ("age_per_10_years", *(f"glucocorticoid_{b}" for b in GLUCOCORTICOID_BANDS[1:]),
+              *BINARY_COVARIATES, *(f"region_{r}" for r in REGIONS[1:]))
 
 
 @dataclass(frozen=True)
@@ -108,11 +110,17 @@ def check_parameters(data: dict, where: Where) -> None:
             _known(where, (section, i, "type"), e["type"], types, "infection type")
     for i, h in enumerate(data.get("hazard_ratios", [])):
         _known(where, ("hazard_ratios", i, "covariate"), h["covariate"], COVARIATES, "covariate")
+        if h.get("dose_mg") is not None and h.get("drug") is None:
+            raise where.error(("hazard_ratios", i, "dose_mg"), "a dose-specific hazard ratio needs its drug; add drug")
+        if h.get("dose_mg") is not None:
+            _drug_dose(where, ("hazard_ratios", i), h, drugs)
+        elif h.get("drug") is not None:
+            _known(where, ("hazard_ratios", i, "drug"), h["drug"], drugs, "drug")
     for i, d in enumerate(data.get("discontinuation", [])):
         _known(where, ("discontinuation", i, "drug"), d["drug"], drugs, "drug")
     _unique(where, "rates", data.get("rates", []),
             lambda r: (r["drug"], float(r["dose_mg"]), r.get("indication", "ra"), r["type"]))
-    _unique(where, "hazard_ratios", data.get("hazard_ratios", []), lambda h: (h["type"], h["covariate"]))
+    _unique(where, "hazard_ratios", data.get("hazard_ratios", []), hazard_ratio_key)
     _unique(where, "consequences", data.get("consequences", []), lambda c: (c["type"], c["quantity"]))
     _unique(where, "discontinuation", data.get("discontinuation", []), lambda d: d["drug"])
     _unique(where, "off_treatment_hazard_ratio", data.get("off_treatment_hazard_ratio", []), lambda o: o["type"])

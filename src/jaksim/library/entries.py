@@ -80,6 +80,12 @@ def sourced(entry: dict, value_key: str) -> Sourced:
                    note=str(entry.get("note", "") or ""), library=str(entry.get("library", "")))
 
 
+def hazard_ratio_key(h: dict) -> tuple:
+    """(type, covariate, drug or None, dose_mg or None) of a hazard-ratio entry: one entry per key."""
+    dose = h.get("dose_mg")
+    return (h["type"], h["covariate"], h.get("drug"), None if dose is None else float(dose))
+
+
 class Library:
     """Look-ups into the parameter data; raises LibraryError for what it does not hold.
 
@@ -105,7 +111,7 @@ class Library:
         self.infection_types: dict[str, dict] = data.get("infection_types", {})
         self._rates = {(r["drug"], float(r["dose_mg"]), r.get("indication", "ra"), r["type"]): r
                        for r in data.get("rates", [])}
-        self._hrs = {(h["type"], h["covariate"]): h for h in data.get("hazard_ratios", [])}
+        self._hrs = {hazard_ratio_key(h): h for h in data.get("hazard_ratios", [])}
         self._cons = {(c["type"], c["quantity"]): c for c in data.get("consequences", [])}
         self._disc = {d["drug"]: d for d in data.get("discontinuation", [])}
         self._off = {o["type"]: o for o in data.get("off_treatment_hazard_ratio", [])}
@@ -131,9 +137,15 @@ class Library:
         """(drug, dose_mg, indication, type) of every programme rate (``evidence: programme_rates``)."""
         return list(self._rates)
 
-    def hazard_ratio(self, infection_type: str, covariate: str) -> Sourced | None:
-        """Hazard ratio of a covariate for a type (``extra``: its reference age, if any), or None."""
-        h = self._hrs.get((infection_type, covariate))
+    def hazard_ratio(self, infection_type: str, covariate: str, drug: str | None = None,
+                     dose_mg: float | None = None) -> Sourced | None:
+        """Hazard ratio of a covariate for a type (``extra``: its reference age, if any), or None:
+        the entry for the drug and dose, else for the drug, else the one without a drug."""
+        h = None
+        if drug is not None:
+            h = (self._hrs.get((infection_type, covariate, drug, None if dose_mg is None else float(dose_mg)))
+                 or self._hrs.get((infection_type, covariate, drug, None)))
+        h = h or self._hrs.get((infection_type, covariate, None, None))
         if h is None:
             return None
         s = sourced(h, "hazard_ratio")

@@ -75,11 +75,17 @@ class Rate(_Sourced):
 
 
 class HazardRatio(_Sourced):
+    """A covariate's hazard ratio for a type; with ``drug`` (and ``dose_mg``) it applies to arms
+    of that treatment only (an interaction of the covariate with the drug), instead of the
+    entry without a drug."""
+
     type: str
     covariate: str
     hazard_ratio: PlausibleRatio
     ci95: CI | None = None
     reference_age: NonNegative | None = None
+    drug: str | None = None
+    dose_mg: NonNegative | None = None
 
 
 class Consequence(_Sourced):

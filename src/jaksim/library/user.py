@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from jaksim.errors import LibraryError
 from jaksim.library import checks
-from jaksim.library.entries import Library
+from jaksim.library.entries import Library, hazard_ratio_key
 from jaksim.library.evidence_schema import Baseline, DoseOrderException, RelativeEffect, Trial
 from jaksim.library.schema import (
     Consequence,
@@ -54,7 +54,7 @@ class UserLibraryFile(_Strict):
 #: look-up key of an entry in each list section (an entry with the same key replaces the package's)
 KEYS = {
     "rates": lambda r: (r["drug"], float(r["dose_mg"]), r.get("indication", "ra"), r["type"]),
-    "hazard_ratios": lambda h: (h["type"], h["covariate"]),
+    "hazard_ratios": hazard_ratio_key,
     "consequences": lambda c: (c["type"], c["quantity"]),
     "discontinuation": lambda d: d["drug"],
     "off_treatment_hazard_ratio": lambda o: o["type"],

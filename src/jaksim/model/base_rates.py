@@ -121,13 +121,18 @@ def _baseline_record(b: dict) -> dict:
 
 
 def calibrate_rates(ctx: RateContext, name: str, prov: dict, base: np.ndarray, log_hr: np.ndarray,
-                    hr_gc: np.ndarray, age_log_hr: float, ref_age: float) -> None:
-    """Replace published rates in ``base`` by the reference patient's (in place), recording how."""
+                    hr_gc: np.ndarray, age_log_hr: float, ref_age: float, region_hr: np.ndarray | None = None,
+                    baseline_hrs: tuple | None = None) -> None:
+    """Replace published rates in ``base`` by the reference patient's (in place), recording how
+    (source populations: region not given, hazard ratio 1; a population-typed rate: the cohort's
+    regions). A baseline of the reference treatment is calibrated with ``baseline_hrs`` (log HR,
+    GC HRs, age log HR, reference age: the hazard ratios without the arm's treatment
+    interactions; default the arm's); a drug's own programme rate with the arm's."""
     hrs = (log_hr, hr_gc, age_log_hr, ref_age)
     typed = ctx.arm.infections[name].typed_rate
     if typed is not None:
         if typed.applies_to == "population":
-            mean_hr, n = _cohort_mean_hazard_ratio(ctx, *hrs)
+            mean_hr, n = _cohort_mean_hazard_ratio(ctx, *hrs, region_hr)
             base[:] = typed.value / 100.0 / mean_hr
             prov["rate_per_100py"]["calibration"] = {
                 "method": "all events per 100 PY on treatment in this scenario's cohort: reference rate = "
@@ -146,7 +151,7 @@ def calibrate_rates(ctx: RateContext, name: str, prov: dict, base: np.ndarray, l
             b = ev.baseline(ctx.library.evidence, ind, name)
             assert b is not None
             pop = population_from_entry(b["id"], b["population"])
-            cal = calibrate(float(b["rate_per_100py"]), b["measure"], pop, *hrs)
+            cal = calibrate(float(b["rate_per_100py"]), b["measure"], pop, *(baseline_hrs or hrs))
             base[j] = cal.reference_rate_per_100py / 100.0 * entry["relative_effect"]["value"]
             entry["baseline_rate_per_100py"]["calibration"] = cal.provenance()
             continue
@@ -161,7 +166,8 @@ def calibrate_rates(ctx: RateContext, name: str, prov: dict, base: np.ndarray, l
         entry["calibration"] = cal.provenance()
 
 
-def _cohort_mean_hazard_ratio(ctx: RateContext, log_hr, hr_gc, age_log_hr, ref_age) -> tuple[float, int]:
+def _cohort_mean_hazard_ratio(ctx: RateContext, log_hr, hr_gc, age_log_hr, ref_age,
+                              region_hr=None) -> tuple[float, int]:
     """Mean hazard ratio (vs the reference patient) over the cohort's first patients' person-time."""
     src = ctx.cohort
     n = min(ctx.scenario.n_patients, POPULATION_SAMPLE)
@@ -173,4 +179,6 @@ def _cohort_mean_hazard_ratio(ctx: RateContext, log_hr, hr_gc, age_log_hr, ref_a
     else:
         age_hr = np.exp(age_log_hr * (np.floor(ages) - ref_age))
     hr = age_hr * np.exp(c.covariates.astype(np.float64) @ log_hr) * hr_gc[c.gc_band.astype(np.int64)]
+    if region_hr is not None:
+        hr = hr * region_hr[c.region.astype(np.int64)]
     return float(hr.mean()), n

@@ -22,7 +22,7 @@ import numpy as np
 
 from jaksim.codes import MAX_AGE
 from jaksim.model.hazards import ArmSpec
-from jaksim.scenario.schema import BINARY_COVARIATES, FileCohort, Scenario
+from jaksim.scenario.schema import BINARY_COVARIATES, GLUCOCORTICOID_BANDS, REGIONS, FileCohort, Scenario
 
 #: most expected events of the worst-placed patient over the horizon, all types together (an event
 #: every 4 days for 100 years; the shipped scenarios' worst patients expect at most 170 in 5 years)
@@ -32,11 +32,12 @@ MAX_EXPECTED_EVENTS = 10_000.0
 @dataclass(frozen=True)
 class Reach:
     """What the cohort's patients can have: completed ages (lowest, highest) during follow-up,
-    which binary covariates occur, and which glucocorticoid bands."""
+    which binary covariates occur, and which glucocorticoid bands and regions."""
 
     ages: tuple[int, int]
     covariates: np.ndarray       # bool (len(BINARY_COVARIATES),)
-    bands: np.ndarray            # bool (3,)
+    bands: np.ndarray            # bool (B,)
+    regions: np.ndarray          # bool (R,)
 
 
 def _normal_ages(a, n: int) -> tuple[float, float]:
@@ -51,23 +52,26 @@ def cohort_reach(scenario: Scenario, table=None) -> Reach:
     c = scenario.cohort
     if isinstance(c, FileCohort):
         if table is None or not len(table.age):
-            return Reach((0, MAX_AGE), np.ones(len(BINARY_COVARIATES), bool), np.ones(3, bool))
+            return Reach((0, MAX_AGE), np.ones(len(BINARY_COVARIATES), bool), np.ones(len(GLUCOCORTICOID_BANDS), bool),
+                         np.ones(len(REGIONS), bool))
         lo, hi = float(table.age.min()), float(table.age.max())
         covariates = table.covariates.any(axis=0).astype(bool)
-        bands = np.isin(np.arange(3), table.gc_band)
+        bands = np.isin(np.arange(len(GLUCOCORTICOID_BANDS)), table.gc_band)
+        regions = np.isin(np.arange(len(REGIONS)), table.region)
     else:
         if c.age.distribution == "truncated_normal":
             lo, hi = _normal_ages(c.age, scenario.n_patients)
         else:
             lo, hi = min(b.min_years for b in c.age.bands), max(b.max_years for b in c.age.bands)
         covariates = np.array([getattr(c, name) > 0 for name in BINARY_COVARIATES], bool)
+        covariates[BINARY_COVARIATES.index("asia")] = c.asia_share() > 0
         g = c.glucocorticoid
-        low = g.below_7_5mg > 0 or any(r.below_7_5mg > 0 for r in g.by_age)
-        high = g.at_least_7_5mg > 0 or any(r.at_least_7_5mg > 0 for r in g.by_age)
-        bands = np.array([True, low, high])
+        shares = np.array([g.band_shares()] + [r.band_shares() for r in g.by_age])
+        bands = np.concatenate([[True], (shares > 0).any(axis=0)])
+        regions = np.array([r in (c.region or {"unspecified": 1.0}) for r in REGIONS], bool)
     if c.age_advances:
         hi += scenario.horizon_years
-    return Reach((int(max(0, np.floor(lo))), int(min(MAX_AGE, np.ceil(hi)))), covariates, bands)
+    return Reach((int(max(0, np.floor(lo))), int(min(MAX_AGE, np.ceil(hi)))), covariates, bands, regions)
 
 
 def worst_events(spec: ArmSpec, horizon: float, reach: Reach) -> np.ndarray:
@@ -79,6 +83,7 @@ def worst_events(spec: ArmSpec, horizon: float, reach: Reach) -> np.ndarray:
     rate = (np.nanmax(spec.base_rate, axis=1, initial=0.0)
             * np.exp(log_hr.sum(axis=1))
             * spec.hr_gc[:, reach.bands].max(axis=1, initial=0.0)
+            * spec.region_hr[:, reach.regions].max(axis=1, initial=0.0)
             * spec.age_hr_table[:, lo:hi + 1].max(axis=1, initial=0.0)
             * np.maximum(spec.tot_mult.max(axis=1, initial=0.0), spec.off_hr))
     events = rate * horizon

@@ -34,8 +34,7 @@ class SourcePopulation:
     age_mean_years: float
     age_sd_years: float
     shares: dict[str, float]          # binary covariate -> share (female, asia, …)
-    glucocorticoid_below_7_5mg: float
-    glucocorticoid_7_5mg_or_more: float
+    glucocorticoid_shares: tuple[float, ...]  # bands after 'none' (<= 5, > 5-10, > 10 mg/day)
     follow_up_years: float            # mean exposure per patient (person-years / patients)
     assumptions: tuple[str, ...] = ()
 
@@ -99,8 +98,7 @@ def population_hazard_ratios(pop: SourcePopulation, log_hr: np.ndarray, hr_gc: n
     age = pop.age_mean_years + pop.age_sd_years * special.ndtri(lo_p + u * (hi_p - lo_p))
     w_age = 0.5 * w_nodes
     age_hr = exposure_age_factor(age, pop.follow_up_years, age_log_hr, ref_age)
-    gc_w = np.array([1.0 - pop.glucocorticoid_below_7_5mg - pop.glucocorticoid_7_5mg_or_more,
-                     pop.glucocorticoid_below_7_5mg, pop.glucocorticoid_7_5mg_or_more])
+    gc_w = np.array([1.0 - sum(pop.glucocorticoid_shares), *pop.glucocorticoid_shares])
     hrs, weights = [], []
     for combo in itertools.product((0, 1), repeat=len(BINARY_COVARIATES)):
         w = 1.0
@@ -111,7 +109,7 @@ def population_hazard_ratios(pop: SourcePopulation, log_hr: np.ndarray, hr_gc: n
             x += log_hr[c] * on
         if w == 0.0:
             continue
-        for band in range(3):
+        for band in range(gc_w.shape[0]):
             if gc_w[band] <= 0.0:
                 continue
             hrs.append(age_hr * np.exp(x) * hr_gc[band])
@@ -126,7 +124,7 @@ def calibrate(published_per_100py: float, measure: str, pop: SourcePopulation, l
     """Reference-patient rate that reproduces the published rate in its source population
     (a pure function of its inputs: arms of the same drug and draw share one computation)."""
     key = (pop.id, pop.age_mean_years, pop.age_sd_years, tuple(sorted(pop.shares.items())),
-           pop.glucocorticoid_below_7_5mg, pop.glucocorticoid_7_5mg_or_more, pop.follow_up_years, pop.assumptions)
+           pop.glucocorticoid_shares, pop.follow_up_years, pop.assumptions)
     return _calibrate(float(published_per_100py), measure, key, _Carried(pop),
                       tuple(np.asarray(log_hr, dtype=float).tolist()), tuple(np.asarray(hr_gc, dtype=float).tolist()),
                       float(age_log_hr), float(ref_age))
@@ -191,7 +189,7 @@ TYPICAL_RA_TRIAL = {"age_mean_years": 52.1, "age_sd_years": 12.0, "female": 0.82
 _WHY = {
     "age_sd_years": "age SD not reported: 12 years assumed (typical of RA trials)",
     "glucocorticoid_7_5mg_or_more": "steroid dose split not reported: every user assumed below 7.5 mg/day "
-                                    "(RA trials capped prednisone at 10 mg/day)",
+                                    "(RA trials capped prednisone at 10 mg/day), i.e. in the <= 5 mg/day band",
     "follow_up_years": "mean exposure not derivable: 2 years assumed",
     "prior_zoster": "prior zoster not reported: none assumed",
     "chronic_lung_disease": "chronic lung disease not reported: none assumed (if present in the source "
@@ -219,11 +217,16 @@ def population_from_entry(pid: str, p: dict) -> SourcePopulation:
         id=pid, age_mean_years=vals["age_mean_years"], age_sd_years=vals["age_sd_years"],
         shares={"female": vals["female"], "asia": vals["asia"], "prior_zoster": vals["prior_zoster"],
                 "diabetes": vals["diabetes"], "zoster_vaccinated": 0.0,
-                "chronic_lung_disease": vals["chronic_lung_disease"]},
-        glucocorticoid_below_7_5mg=gc_any - high, glucocorticoid_7_5mg_or_more=high,
+                "chronic_lung_disease": vals["chronic_lung_disease"], "concomitant_csdmard": 0.0},
+        # the library's two-band shares read as the four bands (< 7.5 as <= 5, >= 7.5 as > 5-10)
+        glucocorticoid_shares=(gc_any - high, high, 0.0),
         follow_up_years=vals["follow_up_years"],
         assumptions=tuple(notes) + ("covariates independent of each other and of age",
-                                    "zoster vaccination absent in trial populations"))
+                                    "zoster vaccination absent in trial populations",
+                                    "concomitant csDMARD share not read: none assumed (most trial patients took "
+                                    "background methotrexate; where its hazard ratio is above 1 the reference "
+                                    "rate is then somewhat too high)",
+                                    "region not given: the pooled patients' rate (region hazard ratio 1)"))
 
 
 def source_populations(data: dict) -> dict[tuple, SourcePopulation]:

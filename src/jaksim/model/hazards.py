@@ -4,12 +4,14 @@ For patient i, infection type k and time t (years since the planned treatment st
 hazard is
 
     λ_ik(t) = base_k(indication) × HR_age,k^((a_i(t) − ref_age_k)/10) × HR_GC,k(band_i(t))
-              × Π_c HR_c,k^(x_ic) × [on treatment: ToT_k(t − start_i) | otherwise: HR_off,k]
+              × Π_c HR_c,k^(x_ic) × HR_region,k(r_i) × [on treatment: ToT_k(t − start_i) | otherwise: HR_off,k]
               × (1 − VE_i(t))   for herpes zoster                                  (per year)
 
 where a_i(t) is the baseline age (``age_advances: false``) or the completed age at t
-(birthdays are change points), band_i(t) follows the glucocorticoid taper schedule, x_ic are
-binary covariates (female, Asia, prior zoster, diabetes, zoster vaccinated before), start_i
+(birthdays are change points), band_i(t) (none, <= 5, > 5-10, > 10 mg/day prednisone-equivalent)
+follows the glucocorticoid taper schedule, x_ic are binary covariates (female, Asia, prior
+zoster, diabetes, zoster vaccinated before, chronic lung disease, concomitant csDMARD), r_i the
+region (1 for ``unspecified``; else relative to the pooled Asian or non-Asian patients), start_i
 is the treatment start (0 unless it waits for vaccination; before it and after stopping the
 off-treatment ratio applies) and VE_i(t) the vaccine efficacy of the arm's strategy
 (``vaccination.py``). Each value is taken from the scenario file when given there, otherwise
@@ -34,15 +36,16 @@ from jaksim.scenario.schema import (
     BINARY_COVARIATES,
     GLUCOCORTICOID_BANDS,
     INDICATIONS,
+    REGIONS,
     Arm,
     HazardRatios,
     Infection,
     Scenario,
     Vaccination,
+    band_index,
 )
 
 _CONSEQUENCES = ("case_fatality", "hospitalisation", "serious", "discontinuation")
-_GC_KEYS = ("glucocorticoid_below_7_5mg", "glucocorticoid_7_5mg_or_more")
 DEFAULT_REFERENCE_AGE = 50.0
 
 
@@ -54,7 +57,8 @@ class ArmSpec:
     types: tuple[str, ...]
     base_rate: np.ndarray        # (K, n_indications) per PY
     log_hr: np.ndarray           # (K, n_binary_covariates) natural-log hazard ratios
-    hr_gc: np.ndarray            # (K, 3) by band none / <7.5 / >=7.5 mg/day
+    hr_gc: np.ndarray            # (K, B) by band none / <=5 / >5-10 / >10 mg/day
+    region_hr: np.ndarray        # (K, R) by region (REGIONS; column 0 'unspecified' is 1)
     age_log_hr: np.ndarray       # (K,) log hazard ratio per year of age
     ref_age: np.ndarray          # (K,) years
     age_hr_table: np.ndarray     # (K, MAX_AGE+1) factor by completed age
@@ -94,7 +98,8 @@ class _TypeSpec:
 
     base: np.ndarray             # (n_indications,) per PY
     log_hr: np.ndarray           # (n_binary_covariates,)
-    hr_gc: np.ndarray            # (3,)
+    hr_gc: np.ndarray            # (B,)
+    region_hr: np.ndarray        # (R,)
     age_log_hr: float            # per year of age
     ref_age: float               # years
     tot_mult: np.ndarray         # (G+1,)
@@ -143,7 +148,7 @@ def build_arm(scenario: Scenario, arm_index: int, library: Library,
         why="no discontinuation assumed")
     taper = sorted(tr.glucocorticoid_taper, key=lambda x: x.at_weeks)
     taper_times = np.array([t.at_weeks * 7.0 / 365.25 for t in taper], dtype=np.float64)
-    taper_band = np.array([GLUCOCORTICOID_BANDS.index(t.max_band) for t in taper], dtype=np.int8)
+    taper_band = np.array([band_index(t.max_band) for t in taper], dtype=np.int8)
     mortality, prov["mortality"] = _mortality(scenario, arm_index, library)
     vacc = vaccine_arrays(arm.vaccination, scenario.horizon_years, library.vaccines)
     if arm.vaccination is not None:
@@ -154,7 +159,9 @@ def build_arm(scenario: Scenario, arm_index: int, library: Library,
     p = {q: np.array([t.p[q] for t in specs], dtype=np.float64) for q in _CONSEQUENCES}
     return ArmSpec(
         name=arm.name, types=types, base_rate=_rows([t.base for t in specs], len(INDICATIONS)),
-        log_hr=_rows([t.log_hr for t in specs], len(BINARY_COVARIATES)), hr_gc=_rows([t.hr_gc for t in specs], 3),
+        log_hr=_rows([t.log_hr for t in specs], len(BINARY_COVARIATES)),
+        hr_gc=_rows([t.hr_gc for t in specs], len(GLUCOCORTICOID_BANDS)),
+        region_hr=_rows([t.region_hr for t in specs], len(REGIONS)),
         age_log_hr=age_log_hr, ref_age=ref_age,
         age_hr_table=np.exp(age_log_hr[:, None] * (age_grid[None, :] - ref_age[:, None])),
         tot_edges=np.array(ctx.tot_edges, dtype=np.float64),
@@ -197,7 +204,9 @@ def _infection(ctx: _Context, name: str) -> _TypeSpec:
     path = ctx.at + ("infections", name)
     rctx = RateContext(ctx.scenario, ctx.arm, ctx.at, ctx.library, ctx.indications, ctx.strict, ctx.cohort)
     base, ip = base_rates(rctx, name)
-    age_log_hr, ref_age, hr_gc, log_hr, hr_prov = _hazard_ratios(ctx.library, name, inf.hazard_ratios)
+    lib = _TreatmentLibrary(ctx.library, tr.drug, tr.dose_mg)
+    age_log_hr, ref_age, hr_gc, log_hr, hr_prov = _hazard_ratios(lib, name, inf.hazard_ratios)
+    region_hr = _region_hazard_ratios(lib, name, inf.hazard_ratios, hr_prov)
     ip.update(hr_prov)
     tot_mult = _time_on_treatment(inf, ctx.tot_edges)
     if inf.time_on_treatment:
@@ -208,8 +217,10 @@ def _infection(ctx: _Context, name: str) -> _TypeSpec:
         given, ctx.library.off_treatment_hazard_ratio(name), assumed=1.0, source=label,
         why="same hazard off treatment assumed")
     p = _consequences(ctx, name, ip)
-    if ctx.calibrate:
-        calibrate_rates(rctx, name, ip, base, log_hr, hr_gc, age_log_hr, ref_age)
+    if ctx.calibrate:    # a baseline (reference treatment) is calibrated without the arm's interactions
+        reference = _hazard_ratios(_TreatmentLibrary(ctx.library, None, None), name, inf.hazard_ratios)
+        calibrate_rates(rctx, name, ip, base, log_hr, hr_gc, age_log_hr, ref_age, region_hr,
+                        baseline_hrs=(reference[3], reference[2], reference[0], reference[1]))
     if inf.background_incidence is not None:
         s = ctx.library.tuberculosis_setting_ratio(inf.background_incidence)
         if name != "tuberculosis" or s is None:
@@ -218,10 +229,23 @@ def _infection(ctx: _Context, name: str) -> _TypeSpec:
                                      f"(got it on '{name}')")
         base *= s.value          # after calibration: relative to the programme average
         ip["background_incidence"] = {"setting": inf.background_incidence, **library_record(s)}
-    return _TypeSpec(base, log_hr, hr_gc, age_log_hr, ref_age, tot_mult, off_hr, p, ip)
+    return _TypeSpec(base, log_hr, hr_gc, region_hr, age_log_hr, ref_age, tot_mult, off_hr, p, ip)
 
 
-def _hazard_ratios(library: Library, name: str, hrs: HazardRatios
+@dataclass(frozen=True)
+class _TreatmentLibrary:
+    """The library's hazard ratios as one arm sees them: an entry for the arm's drug (and dose),
+    an interaction of the covariate with the treatment, wins over the entry without a drug."""
+
+    library: Library
+    drug: str | None        # None: the entries without a drug (the reference treatment's)
+    dose_mg: float | None
+
+    def hazard_ratio(self, infection_type: str, covariate: str) -> Sourced | None:
+        return self.library.hazard_ratio(infection_type, covariate, self.drug, self.dose_mg)
+
+
+def _hazard_ratios(library: _TreatmentLibrary, name: str, hrs: HazardRatios
                    ) -> tuple[float, float, np.ndarray, np.ndarray, dict]:
     """Age (log HR per year, reference age), glucocorticoid-band HRs, log HRs of the binary covariates."""
     prov: dict = {}
@@ -229,9 +253,10 @@ def _hazard_ratios(library: Library, name: str, hrs: HazardRatios
     age, prov["age_per_10_years"] = resolve(hrs.age_per_10_years, lib_age, assumed=1.0,
                                             why="no age effect assumed")
     ref_age, prov["reference_age_years"] = _reference_age(hrs, lib_age)
-    hr_gc = np.ones(3)
-    for b, key in enumerate(_GC_KEYS, start=1):
-        hr_gc[b], prov[key] = resolve(getattr(hrs, key), library.hazard_ratio(name, key), assumed=1.0,
+    hr_gc = np.ones(len(GLUCOCORTICOID_BANDS))
+    for b, band in enumerate(GLUCOCORTICOID_BANDS[1:], start=1):
+        key = f"glucocorticoid_{band}"
+        hr_gc[b], prov[key] = resolve(hrs.glucocorticoid(band), library.hazard_ratio(name, key), assumed=1.0,
                                       why="no glucocorticoid effect assumed")
     log_hr = np.zeros(len(BINARY_COVARIATES))
     for c, cov in enumerate(BINARY_COVARIATES):
@@ -239,6 +264,21 @@ def _hazard_ratios(library: Library, name: str, hrs: HazardRatios
                                why=f"no {cov} effect assumed")
         log_hr[c] = np.log(v)
     return np.log(age) / 10.0, ref_age, hr_gc, log_hr, prov
+
+
+def _region_hazard_ratios(library: _TreatmentLibrary, name: str, hrs: HazardRatios, prov: dict) -> np.ndarray:
+    """Hazard ratio by region (REGIONS order; 'unspecified' is 1): scenario, else library, else 1
+    (the pooled Asian or non-Asian patients' rate; only given values get a provenance record)."""
+    out = np.ones(len(REGIONS))
+    by_region: dict = {}
+    scenario_values: dict[str, float] = {str(k): v for k, v in hrs.region.items()}
+    for r, region in enumerate(REGIONS[1:], start=1):
+        given, lib = scenario_values.get(region), library.hazard_ratio(name, f"region_{region}")
+        if given is not None or lib is not None:     # regions with neither: 1, the pooled patients' rate
+            out[r], by_region[region] = resolve(given, lib, assumed=1.0, why="")
+    if by_region:
+        prov["region"] = by_region
+    return out
 
 
 def _reference_age(hrs: HazardRatios, lib_age: Sourced | None) -> tuple[float, dict]:

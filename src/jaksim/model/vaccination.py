@@ -153,7 +153,8 @@ def second_dose_interval_years(v: Vaccination) -> float:
 def scale(v: Vaccination, dose1: np.ndarray, start: np.ndarray, gc_band: np.ndarray,
           on_jak_inhibitor: bool) -> np.ndarray:
     """VE multiplier of each patient: immunosuppression at the first dose (on a JAK inhibitor
-    when dose 1 is given at or after its start; on >= 7.5 mg/day steroid) × efficacy_multiplier."""
+    when dose 1 is given at or after its start; on a steroid band above 5 mg/day, which holds the
+    library's >= 7.5 mg/day factor by the two-band mapping) × efficacy_multiplier."""
     lib = vaccine_library()["vaccines"][v.vaccine]
     out = np.ones(dose1.shape[0])
     imm = lib.get("immunosuppression_factor")

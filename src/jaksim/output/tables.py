@@ -16,7 +16,7 @@ from jaksim.codes import (
 )
 from jaksim.cohort.patients import Cohort
 from jaksim.output.arrow import column, dictionary
-from jaksim.scenario.schema import BINARY_COVARIATES, GLUCOCORTICOID_BANDS, INDICATIONS
+from jaksim.scenario.schema import BINARY_COVARIATES, GLUCOCORTICOID_BANDS, INDICATIONS, REGIONS
 
 DICT8 = pa.dictionary(pa.int8(), pa.string())
 
@@ -35,7 +35,8 @@ def schemas(types: tuple[str, ...], economics: bool = False) -> dict[str, pa.Sch
         ("stops_treatment", pa.bool_()), ("post_herpetic_neuralgia", pa.bool_())])
     pfields = [("patient_id", pa.int64()), ("draw", pa.int32()), ("age_years", pa.float64())]
     pfields += [(c, pa.bool_()) for c in BINARY_COVARIATES]
-    pfields += [("glucocorticoid_band", DICT8), ("indication", DICT8), ("follow_up_years", pa.float64()),
+    pfields += [("glucocorticoid_band", DICT8), ("indication", DICT8), ("region", DICT8),
+                ("follow_up_years", pa.float64()),
                 ("exit_reason", DICT8), ("treatment_start_years", pa.float64()),
                 ("treatment_stop_years", pa.float64()), ("on_treatment_years", pa.float64()),
                 ("vaccine_dose1_years", pa.float64()), ("vaccine_dose2_years", pa.float64())]
@@ -69,7 +70,7 @@ def patient_batch(schema: pa.Schema, types, cohort: Cohort, r, schedule, phn: np
     cols = [column(cohort.patient_id), column(np.full(n, draw, np.int32)), column(cohort.age)]
     cols += [column(cohort.covariates[:, c] != 0) for c in range(len(BINARY_COVARIATES))]
     cols += [dictionary(cohort.gc_band, GLUCOCORTICOID_BANDS), dictionary(cohort.indication, INDICATIONS),
-             column(r.follow_up), dictionary(r.exit_reason, EXIT_REASONS),
+             dictionary(cohort.region, REGIONS), column(r.follow_up), dictionary(r.exit_reason, EXIT_REASONS),
              _nullable(np.where(start < r.follow_up, start, np.inf)), _nullable(r.stop_time),
              column(on_years),
              _nullable(np.where(schedule.dose1 < r.follow_up, schedule.dose1, np.inf)),   # given before exit

@@ -9,8 +9,10 @@ _TYPES = {"serious_infection": "serious infection", "herpes_zoster": "herpes zos
           "opportunistic_infection": "opportunistic infection", "tuberculosis": "tuberculosis",
           "post_herpetic_neuralgia": "post-herpetic neuralgia", "pneumonia": "pneumonia",
           "upper_respiratory_tract_infection": "URTI", "urinary_tract_infection": "UTI", "cellulitis": "cellulitis"}
-_COVARIATES = {"age_per_10_years": "age (per 10 years)", "glucocorticoid_below_7_5mg": "glucocorticoid < 7.5 mg/day",
-               "glucocorticoid_7_5mg_or_more": "glucocorticoid ≥ 7.5 mg/day", "female": "female sex",
+_COVARIATES = {"age_per_10_years": "age (per 10 years)", "glucocorticoid_up_to_5mg": "glucocorticoid ≤ 5 mg/day",
+               "glucocorticoid_over_5_to_10mg": "glucocorticoid > 5–10 mg/day",
+               "glucocorticoid_over_10mg": "glucocorticoid > 10 mg/day", "female": "female sex",
+               "concomitant_csdmard": "concomitant csDMARD",
                "asia": "Asia", "prior_zoster": "prior zoster", "diabetes": "diabetes",
                "zoster_vaccinated": "earlier zoster vaccination", "chronic_lung_disease": "chronic lung disease"}
 

@@ -10,20 +10,20 @@ import numpy as np
 from jaksim.library import Library
 from jaksim.library.uncertainty import distribution
 from jaksim.model.calibration import calibrate
-from jaksim.scenario.schema import BINARY_COVARIATES
-
-_GC = ("glucocorticoid_below_7_5mg", "glucocorticoid_7_5mg_or_more")
+from jaksim.scenario.schema import BINARY_COVARIATES, GLUCOCORTICOID_BANDS
 
 
-def library_hazard_model(lib: Library, infection_type: str) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """The library's default hazard ratios of a type: (log HR by covariate, HR by GC band,
-    log HR per year of age, reference age). Missing entries are 1 (no effect)."""
+def library_hazard_model(lib: Library, infection_type: str, drug: str | None = None,
+                         dose_mg: float | None = None) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """The library's default hazard ratios of a type (for ``drug`` and ``dose_mg``: with their
+    interaction entries): (log HR by covariate, HR by GC band, log HR per year of age, reference
+    age). Missing entries are 1 (no effect)."""
     def hr(cov: str) -> float:
-        s = lib.hazard_ratio(infection_type, cov)
+        s = lib.hazard_ratio(infection_type, cov, drug, dose_mg)
         return s.value if s else 1.0
     log_hr = np.log([hr(c) for c in BINARY_COVARIATES])
-    hr_gc = np.array([1.0, hr(_GC[0]), hr(_GC[1])])
-    age = lib.hazard_ratio(infection_type, "age_per_10_years")
+    hr_gc = np.array([1.0] + [hr(f"glucocorticoid_{b}") for b in GLUCOCORTICOID_BANDS[1:]])
+    age = lib.hazard_ratio(infection_type, "age_per_10_years", drug, dose_mg)
     ref = dict(age.extra).get("reference_age", 50.0) if age else 50.0
     return log_hr, hr_gc, (np.log(age.value) / 10.0 if age else 0.0), float(ref)
 
@@ -74,7 +74,7 @@ def _rates(lib: Library) -> list[str]:
         pop = lib.source_population(e["drug"], e["dose_mg"], e["type"], ind)
         if pop is not None:
             cal = calibrate(float(e["rate_per_100py"]), e.get("measure") or "first_event", pop,
-                            *library_hazard_model(lib, e["type"]))
+                            *library_hazard_model(lib, e["type"], e["drug"], e["dose_mg"]))
             ref, pid = f"{cal.reference_rate_per_100py:.3g}", pop.id
         else:
             ref, pid = "(uncalibrated)", "–"
@@ -124,7 +124,7 @@ def _mortality(lib: Library) -> list[str]:
 def _source_populations(lib: Library) -> list[str]:
     """Source populations the rates are calibrated to (each once)."""
     out = ["", "## Source populations (for calibration)", "",
-           "| id | mean age | female | Asia | GC users <7.5 / ≥7.5 mg | mean follow-up (y) | assumptions |",
+           "| id | mean age | female | Asia | GC users ≤5 / >5–10 / >10 mg | mean follow-up (y) | assumptions |",
            "|---|---|---|---|---|---|---|"]
     seen = set()
     pops = lib.source_populations()
@@ -134,7 +134,6 @@ def _source_populations(lib: Library) -> list[str]:
             continue
         seen.add(pop.id)
         out.append(f"| {pop.id} | {pop.age_mean_years:g} (SD {pop.age_sd_years:g}) | {pop.shares['female']:g} | "
-                   f"{pop.shares['asia']:g} | {pop.glucocorticoid_below_7_5mg:g} / "
-                   f"{pop.glucocorticoid_7_5mg_or_more:g} | "
+                   f"{pop.shares['asia']:g} | {' / '.join(f'{x:g}' for x in pop.glucocorticoid_shares)} | "
                    f"{pop.follow_up_years:.3g} | {'; '.join(pop.assumptions)} |")
     return out

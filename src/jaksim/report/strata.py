@@ -9,7 +9,7 @@ from jaksim.report import survival as sv
 from jaksim.report.data import Folder
 from jaksim.report.sections import MC_CI, Section, Table, ci, label
 
-GC_LABELS = {"none": "none", "below_7_5mg": "< 7.5 mg/day", "at_least_7_5mg": "≥ 7.5 mg/day"}
+GC_LABELS = {"none": "none", "up_to_5mg": "≤ 5 mg/day", "over_5_to_10mg": "> 5–10 mg/day", "over_10mg": "> 10 mg/day"}
 
 TIME_VARYING_NOTE = (
     "Strata are the patient's value at treatment start, except attained age: person-time is split at each "
@@ -25,8 +25,12 @@ def _levels(p, variable: str) -> np.ndarray:
         return sv.age_band_labels(p["age_years"].to_numpy())
     if variable == "glucocorticoid band at treatment start":
         return np.array([GC_LABELS.get(v, v) for v in p["glucocorticoid_band"].to_pylist()], dtype=object)
-    if variable == "region":
-        return np.where(p["asia"].to_numpy(zero_copy_only=False), "Asia", "rest of world").astype(object)
+    if variable == "region":        # the named region; the one-flag form: Asia / rest of world
+        asia = np.where(p["asia"].to_numpy(zero_copy_only=False), "Asia", "rest of world").astype(object)
+        if "region" not in p.column_names:
+            return asia
+        named = np.array([str(v).replace("_", " ") for v in p["region"].to_pylist()], dtype=object)
+        return np.where(named == "unspecified", asia, named)
     if variable == "sex":
         return np.where(p["female"].to_numpy(zero_copy_only=False), "female", "male").astype(object)
     return np.array([str(v) for v in p["indication"].to_pylist()], dtype=object)

@@ -56,7 +56,9 @@ def _param_name(section: str, e: dict) -> str:
     if section == "rates":
         return f"rate.{e['drug']}.{float(e['dose_mg']):g}mg.{e.get('indication', 'ra')}.{e['type']}"
     if section == "hazard_ratios":
-        return f"hazard_ratio.{e['type']}.{e['covariate']}"
+        treatment = "" if e.get("drug") is None else "." + e["drug"] + (
+            "" if e.get("dose_mg") is None else f".{float(e['dose_mg']):g}mg")
+        return f"hazard_ratio.{e['type']}.{e['covariate']}{treatment}"
     if section == "consequences":
         return f"{e['quantity']}_probability.{e['type']}"
     if section == "discontinuation":
@@ -66,6 +68,22 @@ def _param_name(section: str, e: dict) -> str:
 
 _CONSEQUENCE_FIELD = {"hospitalisation": "hospitalisation_probability", "serious": "serious_probability",
                       "discontinuation": "discontinuation_probability"}
+
+
+def _arm_uses_treatment(arm, e: dict) -> bool:
+    """Whether an arm is of the entry's drug (and dose), or the entry has no drug."""
+    tr = arm.treatment
+    return e.get("drug") is None or (tr.drug == e["drug"] and (e.get("dose_mg") is None
+                                                               or float(tr.dose_mg) == float(e["dose_mg"])))
+
+
+def _given_hazard_ratio(hrs, covariate: str) -> float | None:
+    """The scenario's hazard ratio of a library covariate name (two-band keys and regions mapped)."""
+    if covariate.startswith("glucocorticoid_"):
+        return hrs.glucocorticoid(covariate.removeprefix("glucocorticoid_"))
+    if covariate.startswith("region_"):
+        return hrs.region.get(covariate.removeprefix("region_"))
+    return getattr(hrs, covariate)
 
 
 def _scenario_gives(scenario: Scenario, section: str, e: dict) -> bool:
@@ -79,7 +97,8 @@ def _scenario_gives(scenario: Scenario, section: str, e: dict) -> bool:
                    "relative_effects") and e.get("type") not in scenario.arms[0].infections:
         return False
     if section == "hazard_ratios":
-        return every(lambda a: getattr(a.infections[e["type"]].hazard_ratios, e["covariate"]) is not None)
+        return every(lambda a: _given_hazard_ratio(a.infections[e["type"]].hazard_ratios, e["covariate"]) is not None,
+                     [a for a in scenario.arms if _arm_uses_treatment(a, e)])
     if section == "consequences":
         if e["quantity"] == "case_fatality":
             return every(lambda a: e["type"] in a.mortality.case_fatality)
@@ -114,6 +133,8 @@ def parameters(scenario: Scenario, library: Library | None = None) -> list[Param
             if section == "discontinuation" and e["drug"] not in {d for d, _ in drugs}:
                 continue
             if section != "discontinuation" and section != "rates" and e["type"] not in types:
+                continue
+            if section == "hazard_ratios" and not any(_arm_uses_treatment(a, e) for a in scenario.arms):
                 continue
             d = distribution(section, e)
             if d.family == "fixed" or _scenario_gives(scenario, section, e):

@@ -9,13 +9,11 @@ patients. This module knows nothing of numba or the parameter library's numbers.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
-    Discriminator,
     Field,
     PrivateAttr,
-    Tag,
     ValidationError,
     field_validator,
     model_validator,
@@ -29,138 +27,31 @@ from jaksim.scenario.base import (
     Name,
     Probability,
     ValueErrorAt,
-    normal_mass,
+)
+from jaksim.scenario.cohort_schema import (  # noqa: F401 (re-exported: the scenario schema in one place)
+    ASIAN_REGIONS,
+    BINARY_COVARIATES,
+    GLUCOCORTICOID_BANDS,
+    INDICATIONS,
+    LEGACY_GLUCOCORTICOID_BANDS,
+    REGIONS,
+    AgeBand,
+    AgeBands,
+    AgeDistribution,
+    Cohort,
+    FileCohort,
+    Glucocorticoid,
+    GlucocorticoidBand,
+    GlucocorticoidFromAge,
+    GlucocorticoidShares,
+    Indication,
+    Region,
+    SyntheticCohort,
+    TruncatedNormalAge,
+    band_index,
 )
 from jaksim.scenario.economics import Economics
 from jaksim.scenario.psa_settings import PsaSettings
-
-Indication = Literal["ra", "uc", "psa", "ad", "as"]
-GlucocorticoidBand = Literal["none", "below_7_5mg", "at_least_7_5mg"]
-GLUCOCORTICOID_BANDS: tuple[str, ...] = ("none", "below_7_5mg", "at_least_7_5mg")
-INDICATIONS: tuple[str, ...] = ("ra", "uc", "psa", "ad", "as")
-#: Binary patient covariates that carry a hazard ratio, in kernel column order.
-BINARY_COVARIATES: tuple[str, ...] = ("female", "asia", "prior_zoster", "diabetes", "zoster_vaccinated",
-                                      "chronic_lung_disease")
-
-
-# ----------------------------------------------------------------------------- cohort
-class TruncatedNormalAge(Model):
-    """Age at index date (years), normal truncated to [min_years, max_years]."""
-
-    distribution: Literal["truncated_normal"]
-    mean_years: float = Field(ge=0, le=120, description="mean before truncation, years")
-    sd_years: float = Field(gt=0, le=60, description="standard deviation before truncation, years")
-    min_years: float = Field(18.0, ge=0, le=120)
-    max_years: float = Field(100.0, ge=0, le=120)
-
-    @model_validator(mode="after")
-    def _ordered(self):
-        if self.min_years >= self.max_years:
-            raise ValueErrorAt(f"min_years ({self.min_years:g}) must be below max_years ({self.max_years:g})",
-                               at=("min_years",))
-        mass = normal_mass(self.mean_years, self.sd_years, self.min_years, self.max_years)
-        if mass < 1e-6:
-            raise ValueErrorAt(f"a normal with mean {self.mean_years:g} and SD {self.sd_years:g} years has "
-                               f"{mass:.1g} of its mass in [{self.min_years:g}, {self.max_years:g}]: the window "
-                               "contradicts the mean and SD (at least 1e-6 needed)", at=("mean_years",))
-        return self
-
-
-class AgeBand(Model):
-    """Share of patients with age uniform in [min_years, max_years)."""
-
-    min_years: float = Field(ge=0, le=120)
-    max_years: float = Field(gt=0, le=120)
-    share: Probability
-
-    @model_validator(mode="after")
-    def _ordered(self):
-        if self.min_years >= self.max_years:
-            raise ValueErrorAt(f"min_years ({self.min_years:g}) must be below max_years ({self.max_years:g})",
-                               at=("min_years",))
-        return self
-
-
-class AgeBands(Model):
-    """Age at index date from bands; shares must add up to 1."""
-
-    distribution: Literal["bands"]
-    bands: list[AgeBand] = Field(min_length=1)
-
-    @field_validator("bands")
-    @classmethod
-    def _shares(cls, bands):
-        total = sum(b.share for b in bands)
-        if abs(total - 1.0) > 1e-9:
-            raise ValueError(f"band shares add up to {total:g}; they must add up to 1")
-        return bands
-
-
-AgeDistribution = Annotated[TruncatedNormalAge | AgeBands, Field(discriminator="distribution")]
-
-
-class GlucocorticoidShares(Model):
-    """Share of patients in each glucocorticoid band (mg/day prednisone-equivalent)."""
-
-    below_7_5mg: Probability = 0.0
-    at_least_7_5mg: Probability = 0.0
-
-    @model_validator(mode="after")
-    def _sum(self):
-        if self.below_7_5mg + self.at_least_7_5mg > 1.0 + 1e-12:
-            raise ValueError("below_7_5mg + at_least_7_5mg must not exceed 1 "
-                             f"(got {self.below_7_5mg + self.at_least_7_5mg:g})")
-        return self
-
-
-class GlucocorticoidFromAge(GlucocorticoidShares):
-    """Band shares that apply from ``from_age_years`` on (overriding younger entries)."""
-
-    from_age_years: float = Field(ge=0, le=120)
-
-
-class Glucocorticoid(GlucocorticoidShares):
-    """Glucocorticoid band prevalence, optionally different from given ages on."""
-
-    by_age: list[GlucocorticoidFromAge] = []
-
-
-class SyntheticCohort(Model):
-    """Patient characteristics drawn from distributions (one row per patient)."""
-
-    age: AgeDistribution
-    age_advances: bool = Field(True, description="age (and age-dependent hazards) advance during follow-up")
-    female: Probability
-    asia: Probability = 0.0
-    indication: Indication | dict[Indication, Probability] = "ra"
-    glucocorticoid: Glucocorticoid = Glucocorticoid()
-    prior_zoster: Probability = 0.0
-    diabetes: Probability = 0.0
-    zoster_vaccinated: Probability = 0.0
-    chronic_lung_disease: Probability = Field(0.0, description="share with chronic lung disease (COPD, ILD, asthma)")
-
-    @field_validator("indication")
-    @classmethod
-    def _shares(cls, v):
-        if isinstance(v, dict):
-            total = sum(v.values())
-            if not v or abs(total - 1.0) > 1e-9:
-                raise ValueError(f"indication shares add up to {total:g}; they must add up to 1")
-        return v
-
-
-class FileCohort(Model):
-    """Patients resampled with replacement from a user's CSV or Parquet table."""
-
-    from_file: str = Field(min_length=1, description="path to .csv or .parquet, relative to the scenario file")
-    age_advances: bool = True
-
-
-Cohort = Annotated[
-    Annotated[SyntheticCohort, Tag("synthetic")] | Annotated[FileCohort, Tag("file")],
-    Discriminator(lambda v: "file" if (isinstance(v, dict) and "from_file" in v)
-                  or isinstance(v, FileCohort) else "synthetic"),
-]
 
 
 # -------------------------------------------------------------------------- treatment
@@ -190,14 +81,41 @@ class HazardRatios(Model):
     age_per_10_years: HazardRatio | None = None
     reference_age_years: float | None = Field(None, ge=0, le=120,
                                               description="age at which the age factor is 1")
-    glucocorticoid_below_7_5mg: HazardRatio | None = None
-    glucocorticoid_7_5mg_or_more: HazardRatio | None = None
+    glucocorticoid_up_to_5mg: HazardRatio | None = None
+    glucocorticoid_over_5_to_10mg: HazardRatio | None = None
+    glucocorticoid_over_10mg: HazardRatio | None = None
+    glucocorticoid_below_7_5mg: HazardRatio | None = Field(None, description="two-band form: <= 5 mg/day band")
+    glucocorticoid_7_5mg_or_more: HazardRatio | None = Field(
+        None, description="two-band form: the > 5-10 and > 10 mg/day bands")
     female: HazardRatio | None = None
     asia: HazardRatio | None = None
     prior_zoster: HazardRatio | None = None
     diabetes: HazardRatio | None = None
     zoster_vaccinated: HazardRatio | None = None
     chronic_lung_disease: HazardRatio | None = None
+    concomitant_csdmard: HazardRatio | None = None
+    region: dict[Region, HazardRatio] = Field(
+        {}, description="by region, relative to the pooled Asian or non-Asian patients (asia carries that)")
+
+    @model_validator(mode="after")
+    def _one_band_form(self):
+        legacy = [k for k in ("glucocorticoid_below_7_5mg", "glucocorticoid_7_5mg_or_more") if getattr(self, k)]
+        new = [f"glucocorticoid_{b}" for b in GLUCOCORTICOID_BANDS[1:] if getattr(self, f"glucocorticoid_{b}")]
+        if legacy and new:
+            raise ValueErrorAt(f"the two-band key {legacy[0]} cannot be mixed with the four-band key {new[0]}",
+                               at=(legacy[0],))
+        if self.region.get("unspecified", 1.0) != 1.0:
+            raise ValueErrorAt("the hazard ratio of 'unspecified' is 1 by definition (the pooled patients)",
+                               at=("region", "unspecified"))
+        return self
+
+    def glucocorticoid(self, band: str) -> float | None:
+        """The hazard ratio given for a band (<= 5, > 5-10, > 10 mg/day), the two-band form mapped."""
+        given = getattr(self, f"glucocorticoid_{band}")
+        if given is not None:
+            return given
+        return self.glucocorticoid_below_7_5mg if band == "up_to_5mg" else (
+            None if band == "none" else self.glucocorticoid_7_5mg_or_more)
 
 
 class TimeOnTreatmentStep(Model):
