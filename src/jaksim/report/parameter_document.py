@@ -105,6 +105,25 @@ def _ratios_and_probabilities(lib: Library) -> list[str]:
             "|---|---|---|---|---|"]
     for e in lib.data.get("off_treatment_hazard_ratio", []):
         out.append(f"| {e['type']} | {e['hazard_ratio']:g} | {e['status']} | {_cite(e)} | {_note(e)} |")
+    return out + _profiles(lib)
+
+
+def _profiles(lib: Library) -> list[str]:
+    """Time-on-treatment profiles with the period rates they were derived from."""
+    out = ["", "## Time-on-treatment profiles", "",
+           ("Hazard multiplier by years on treatment, relative to the first period; used by default "
+            "(`time_on_treatment_profile: library`) for library rates, each rate normalised over the window it "
+            "was measured in (`jaksim/model/time_on_treatment.py`)."), "",
+           "| drug | type | edges (years) | multipliers | period rates (95% CI) | status | source | note |",
+           "|" + "---|" * 8]
+    for e in lib.data.get("time_on_treatment_profiles", []):
+        periods = "; ".join(f"[{p['from_years']:g}, {'end' if p.get('to_years') is None else format(p['to_years'], 'g')})"
+                            f" {p['rate_per_100py']:g} ({_ci(p.get('ci95_per_100py'))}): {p['source']}"
+                            for p in e.get("periods", []))
+        out.append(f"| {e.get('drug') or 'every'} | {e['type']} | "
+                   f"{', '.join(f'{x:g}' for x in e.get('edges_years', [])) or '–'} | "
+                   f"{', '.join(f'{x:g}' for x in e.get('multipliers', [])) or '1 (constant)'} | {periods or '–'} | "
+                   f"{e['status']} | {_cite(e)} | {_note(e)} |")
     return out
 
 
