@@ -125,8 +125,8 @@ def _normaliser(profile: Profile, entry: dict, library: Library, drug: str, dose
                 name: str) -> tuple[float, str]:
     """Mean multiplier over the window a rate was measured in, and how that window was set."""
     if "relative_effect" in entry:
-        w = RELATIVE_EFFECT_WINDOW_YEARS
-        return profile.uniform_mean(w), (f"relative effect from randomised periods: [0, {w:g}] years "
+        r = RELATIVE_EFFECT_WINDOW_YEARS
+        return profile.uniform_mean(r), (f"relative effect from randomised periods: [0, {r:g}] years "
                                          "(assumption)")
     w = library.rate_window_years(drug, dose_mg, ind, name)
     if w is not None:

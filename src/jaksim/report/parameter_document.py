@@ -108,6 +108,10 @@ def _ratios_and_probabilities(lib: Library) -> list[str]:
     return out + _profiles(lib)
 
 
+def _end(period: dict) -> str:
+    return "end" if period.get("to_years") is None else f"{period['to_years']:g}"
+
+
 def _profiles(lib: Library) -> list[str]:
     """Time-on-treatment profiles with the period rates they were derived from."""
     out = ["", "## Time-on-treatment profiles", "",
@@ -117,9 +121,8 @@ def _profiles(lib: Library) -> list[str]:
            "| drug | type | edges (years) | multipliers | period rates (95% CI) | status | source | note |",
            "|" + "---|" * 8]
     for e in lib.data.get("time_on_treatment_profiles", []):
-        periods = "; ".join(f"[{p['from_years']:g}, {'end' if p.get('to_years') is None else format(p['to_years'], 'g')})"
-                            f" {p['rate_per_100py']:g} ({_ci(p.get('ci95_per_100py'))}): {p['source']}"
-                            for p in e.get("periods", []))
+        periods = "; ".join(f"[{p['from_years']:g}, {_end(p)}) {p['rate_per_100py']:g} "
+                            f"({_ci(p.get('ci95_per_100py'))}): {p['source']}" for p in e.get("periods", []))
         out.append(f"| {e.get('drug') or 'every'} | {e['type']} | "
                    f"{', '.join(f'{x:g}' for x in e.get('edges_years', [])) or '–'} | "
                    f"{', '.join(f'{x:g}' for x in e.get('multipliers', [])) or '1 (constant)'} | {periods or '–'} | "
