@@ -13,7 +13,7 @@ with no background death, no treatment discontinuation (neither all-cause nor af
 no case fatality, the population's mean follow-up as horizon, constant hazards on treatment
 (``time_on_treatment_profile: none``: these replays follow every patient for the mean follow-up,
 as calibration assumes, while a library profile is normalised over an exponential exposure; the
-profiles are validated in ``test_time_on_treatment.py``), and every other value from the
+profiles are validated in ``test_t13_time_on_treatment.py``), and every other value from the
 library for the drug and dose. They also compute simulated rates with their Monte Carlo
 standard errors from the per-patient table.
 
