@@ -59,7 +59,8 @@ def rates_table(lib, drug: str | None = None, type_: str | None = None) -> Table
         if (drug and r["drug"] != drug) or (type_ and r["type"] != type_):
             continue
         t.add_row(r["drug"], f"{r['dose_mg']:g}", r.get("indication", "ra"), r["type"], f"{r['rate_per_100py']:g}",
-                  _ci(r.get("ci95_per_100py")), str(r.get("measure", "")), r["status"], _source(r))
+                  _ci(r.get("ci95_per_100py")), str(r.get("measure", "")) + (f" ({r['window_years']:g} y window)"
+                  if r.get("window_years") is not None else ""), r["status"], _source(r))
     return t
 
 
