@@ -57,3 +57,23 @@ def test_none_turns_library_profiles_off_and_scenario_steps_win():
     arm = _arm(infections={"serious_infection": {"time_on_treatment": steps}})
     assert list(arm.tot_edges) == [1.0] and list(arm.tot_mult[0]) == [2.0, 1.0]
     assert arm.provenance["infections"]["serious_infection"]["time_on_treatment"]["source"] == SCENARIO
+
+
+def test_a_user_library_adds_a_profile_for_another_drug(tmp_path):
+    from jaksim.library.user import with_user_library
+    user = tmp_path / "mine.yaml"
+    user.write_text("time_on_treatment_profiles:\n"
+                    "  - {drug: baricitinib, type: herpes_zoster, profile: piecewise, edges_years: [1.0],\n"
+                    "     multipliers: [1.0, 0.5], citation: 'my analysis', status: assumption}\n", encoding="utf-8")
+    lib = with_user_library(load_library(), user)
+    sc = {"name": "t", "seed": 1, "n_patients": 10, "horizon_years": 5, "evidence": "programme_rates",
+          "cohort": {"age": {"distribution": "truncated_normal", "mean_years": 50, "sd_years": 10},
+                     "female": 0.8, "indication": "ra"},
+          "treatment": {"drug": "baricitinib", "dose_mg": 4}, "infections": {"herpes_zoster": {}}}
+    arm = build_arm(config.scenario_from_text(json.dumps(sc)), 0, lib, calibrate=False)
+    assert list(arm.tot_edges) == [1.0] and list(arm.tot_mult[0]) == [1.0, 0.5]
+    rec = arm.provenance["infections"]["herpes_zoster"]["time_on_treatment"]
+    assert rec["library"] == str(user.resolve())
+    # the 4 mg zoster rate is flagged as a 24-week window: the profile is 1 there, so it is kept
+    assert rec["normalisation"]["ra"]["mean_multiplier"] == 1.0
+    assert arm.base_rate[0, 0] * 100 == pytest.approx(lib.rate("baricitinib", 4, "ra", "herpes_zoster").value)

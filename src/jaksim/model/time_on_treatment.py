@@ -106,10 +106,9 @@ def normalise(profile: Profile | None, base: np.ndarray, prov: dict, library: Li
     if profile is None or profile.source == SCENARIO:    # scenario steps: recorded where they are resolved
         return
     e = profile.entry or {}
+    cited = {k: e[k] for k in ("citation", "doi", "status", "read_from", "note", "library") if e.get(k) is not None}
     record = {"source": "library", "profile": "piecewise", "edges_years": list(profile.ends),
-              "multipliers": list(profile.values),
-              **{k: e[k] for k in ("citation", "doi", "status", "read_from", "note") if e.get(k) is not None},
-              "normalisation": {}}
+              "multipliers": list(profile.values), **cited, "normalisation": {}}
     tr = arm.treatment
     for j, ind in enumerate(INDICATIONS):
         entry = (prov.get("rate_per_100py") or {}).get(ind)
