@@ -60,6 +60,14 @@ CASES = {
     "parameters_duplicate_key": Case(
         "parameters.yaml", "    hazard_ratio: 2.13\n", "    hazard_ratio: 2.13\n    hazard_ratio: 2.2\n",
         "hazard_ratios.0.hazard_ratio", ("duplicate key 'hazard_ratio'",), "hazard_ratio: 2.2"),
+    "profile_multipliers_mismatch": Case(
+        "parameters.yaml", "    multipliers: [1.0, 0.626]\n", "    multipliers: [1.0, 0.626, 0.5]\n",
+        "time_on_treatment_profiles.3", ("multipliers needs one value more than edges_years", "(got 3 and 1"),
+        "  - drug: tofacitinib\n    type: serious_infection\n    indication: ra\n    profile: piecewise"),
+    "profile_unknown_drug": Case(
+        "parameters.yaml", "  - drug: tofacitinib\n    type: herpes_zoster\n    indication: ra\n    profile: piecewise",
+        "  - drug: tofacitinb\n    type: herpes_zoster\n    indication: ra\n    profile: piecewise",
+        "time_on_treatment_profiles.4.drug", ("unknown drug", "'tofacitinb'"), "drug: tofacitinb"),
     # source_populations.yaml
     "populations_typo_key": Case(
         "source_populations.yaml", "    age_mean_years: 52.1\n", "    age_mean_yeras: 52.1\n",

@@ -10,7 +10,10 @@ A library rate is the average over the population it was measured in (``SourcePo
 ``jaksim.calibration``). These helpers build a jaksim scenario whose cohort is that population
 (truncated-normal age with its mean and SD, binary-covariate and glucocorticoid shares),
 with no background death, no treatment discontinuation (neither all-cause nor after an event),
-no case fatality, the population's mean follow-up as horizon, and every other value from the
+no case fatality, the population's mean follow-up as horizon, constant hazards on treatment
+(``time_on_treatment_profile: none``: these replays follow every patient for the mean follow-up,
+as calibration assumes, while a library profile is normalised over an exponential exposure; the
+profiles are validated in ``test_t13_time_on_treatment.py``), and every other value from the
 library for the drug and dose. They also compute simulated rates with their Monte Carlo
 standard errors from the per-patient table.
 
@@ -79,6 +82,7 @@ def source_scenario(drug: str, dose_mg: float, pop: SourcePopulation, n: int, *,
                     arms: dict | None = None, types=TYPES, **share_overrides) -> dict:
     """A scenario replaying ``pop`` on ``drug`` ``dose_mg`` (library rates and hazard ratios)."""
     sc = {"name": "validation", "seed": seed, "n_patients": n, "evidence": "programme_rates",
+          "time_on_treatment_profile": "none",
           "horizon_years": pop.follow_up_years if horizon is None else horizon,
           "cohort": cohort_of(pop, age_at=age_at, **share_overrides),
           "treatment": {"drug": drug, "dose_mg": dose_mg, "discontinuation_rate_per_100py": 0},

@@ -118,6 +118,13 @@ def check_parameters(data: dict, where: Where) -> None:
             _known(where, ("hazard_ratios", i, "drug"), h["drug"], drugs, "drug")
     for i, d in enumerate(data.get("discontinuation", [])):
         _known(where, ("discontinuation", i, "drug"), d["drug"], drugs, "drug")
+    for i, p in enumerate(data.get("time_on_treatment_profiles", [])):
+        if p.get("drug") is not None:
+            _known(where, ("time_on_treatment_profiles", i, "drug"), p["drug"], drugs, "drug")
+        if p.get("indication") is not None:
+            _known(where, ("time_on_treatment_profiles", i, "indication"), p["indication"], INDICATIONS, "indication")
+    _unique(where, "time_on_treatment_profiles", data.get("time_on_treatment_profiles", []),
+            lambda p: (p.get("drug"), p["type"], p["profile"]))
     _unique(where, "rates", data.get("rates", []),
             lambda r: (r["drug"], float(r["dose_mg"]), r.get("indication", "ra"), r["type"]))
     _unique(where, "hazard_ratios", data.get("hazard_ratios", []), hazard_ratio_key)

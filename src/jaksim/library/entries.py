@@ -169,6 +169,18 @@ class Library:
         o = self._off.get(infection_type)
         return sourced(o, "hazard_ratio") if o else None
 
+    def time_on_treatment_profile(self, drug: str, infection_type: str) -> dict | None:
+        """The piecewise time-on-treatment profile of a drug and type (the entry as written), or None."""
+        for e in self.data.get("time_on_treatment_profiles", []):
+            if e["profile"] == "piecewise" and e.get("drug") == drug and e["type"] == infection_type:
+                return e
+        return None
+
+    def rate_window_years(self, drug: str, dose_mg: float, indication: str, infection_type: str) -> float | None:
+        """The short fixed window a programme rate averages (``window_years``), or None (long-term)."""
+        r = self._rates.get((drug, float(dose_mg), indication, infection_type))
+        return None if r is None or r.get("window_years") is None else float(r["window_years"])
+
     def tuberculosis_setting_ratio(self, setting: str) -> Sourced | None:
         """TB rate in a setting of low/medium/high background TB incidence, relative to the
         programme average the library's TB rates describe (value = the ratio)."""

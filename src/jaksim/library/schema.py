@@ -72,6 +72,9 @@ class Rate(_Sourced):
     events: Annotated[int, Field(ge=0)] | None = None
     person_years: Positive | None = None
     population: str | None = None
+    #: the rate averages a short fixed window from treatment start (e.g. 0.5 for a 24-week trial):
+    #: a time-on-treatment profile is normalised over [0, window_years] and extrapolates beyond it
+    window_years: Positive | None = None
 
 
 class HazardRatio(_Sourced):
@@ -139,9 +142,51 @@ class TuberculosisBackground(_Strict):
     settings: dict[str, BackgroundRate] = {}
 
 
+class PeriodRate(_Strict):
+    """A published rate over one period of time on treatment, [from_years, to_years) (null: open)."""
+
+    from_years: NonNegative
+    to_years: Positive | None = None
+    rate_per_100py: RatePer100PY
+    ci95_per_100py: CI | None = None
+    person_years: Positive | None = None
+    source: str
+
+
 class TimeOnTreatmentProfile(_Sourced):
+    """How one type's hazard on a drug changes with years on treatment.
+
+    ``constant`` (documentation only) or ``piecewise``: ``multipliers`` (one more than
+    ``edges_years``) multiply the hazard between the edges, relative to the first period (so the
+    first is 1); ``periods`` are the published period rates they were derived from.
+    """
+
     type: str
-    profile: str
+    profile: Literal["constant", "piecewise"]
+    drug: str | None = None
+    indication: str | None = None
+    edges_years: list[Positive] = []
+    multipliers: list[PlausibleRatio] = []
+    periods: list[PeriodRate] = []
+    read_from: str | None = None
+
+    @model_validator(mode="after")
+    def _steps(self):
+        if self.profile == "constant":
+            if self.edges_years or self.multipliers:
+                raise ValueError("a constant profile has no edges_years or multipliers")
+            return self
+        if self.drug is None:
+            raise ValueError("a piecewise profile names its drug")
+        if len(self.multipliers) != len(self.edges_years) + 1 or not self.edges_years:
+            raise ValueError(f"multipliers needs one value more than edges_years (got {len(self.multipliers)} "
+                             f"and {len(self.edges_years)}; at least one edge)")
+        if any(b <= a for a, b in zip(self.edges_years, self.edges_years[1:], strict=False)):
+            raise ValueError("edges_years must strictly increase")
+        if self.multipliers[0] != 1:
+            raise ValueError(f"multipliers are relative to the first period, so the first is 1 "
+                             f"(got {self.multipliers[0]:g})")
+        return self
 
 
 class ParametersFile(_Strict):

@@ -1,8 +1,9 @@
 """A user library next to a scenario (``library: my_values.yaml``): values added or overridden.
 
 The file holds any of the sections of ``parameters.yaml`` (drugs, infection types, rates,
-hazard ratios, consequences, discontinuation, off-treatment hazard ratios) and of
-``evidence.yaml`` (trials, baselines, relative effects, dose-order exceptions), with the
+hazard ratios, consequences, discontinuation, off-treatment hazard ratios, time-on-treatment
+profiles) and of ``evidence.yaml`` (trials, baselines, relative effects, dose-order
+exceptions), with the
 same schema and the same one-line ``file:line: key.path: problem`` errors. An entry replaces
 the package's entry with the same look-up key (a drug by name, a rate by drug, dose,
 indication and type, a baseline by indication and type, a relative effect or trial by id);
@@ -31,6 +32,7 @@ from jaksim.library.schema import (
     InfectionType,
     OffTreatmentHazardRatio,
     Rate,
+    TimeOnTreatmentProfile,
     _Strict,
 )
 
@@ -45,6 +47,7 @@ class UserLibraryFile(_Strict):
     consequences: list[Consequence] = []
     discontinuation: list[Discontinuation] = []
     off_treatment_hazard_ratio: list[OffTreatmentHazardRatio] = []
+    time_on_treatment_profiles: list[TimeOnTreatmentProfile] = []
     trials: list[Trial] = []
     baselines: list[Baseline] = []
     relative_effects: list[RelativeEffect] = []
@@ -58,12 +61,14 @@ KEYS = {
     "consequences": lambda c: (c["type"], c["quantity"]),
     "discontinuation": lambda d: d["drug"],
     "off_treatment_hazard_ratio": lambda o: o["type"],
+    "time_on_treatment_profiles": lambda p: (p.get("drug"), p["type"], p["profile"]),
     "trials": lambda t: t["id"],
     "baselines": lambda b: (b["indication"], b["type"]),
     "relative_effects": lambda e: e["id"],
     "dose_order_exceptions": lambda x: (x["drug"], x["type"]),
 }
-PARAMETER_SECTIONS = ("rates", "hazard_ratios", "consequences", "discontinuation", "off_treatment_hazard_ratio")
+PARAMETER_SECTIONS = ("rates", "hazard_ratios", "consequences", "discontinuation", "off_treatment_hazard_ratio",
+                      "time_on_treatment_profiles")
 EVIDENCE_SECTIONS = ("trials", "baselines", "relative_effects", "dose_order_exceptions")
 
 

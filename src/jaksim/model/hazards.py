@@ -30,6 +30,7 @@ from jaksim.codes import MAX_AGE, ZOSTER
 from jaksim.errors import LibraryError
 from jaksim.library import Library, LifeTable, Sourced, read_life_table
 from jaksim.library.resolve import SCENARIO, library_record, resolve
+from jaksim.model import time_on_treatment as tot
 from jaksim.model.base_rates import RateContext, base_rates, calibrate_rates
 from jaksim.model.vaccination import vaccine_arrays
 from jaksim.scenario.schema import (
@@ -39,7 +40,6 @@ from jaksim.scenario.schema import (
     REGIONS,
     Arm,
     HazardRatios,
-    Infection,
     Scenario,
     Vaccination,
     band_index,
@@ -121,6 +121,7 @@ class _Context:
     tot_edges: list[float]       # years on treatment where a time-on-treatment multiplier changes
     calibrate: bool = True       # False: library rates left as published (checking only, no scipy)
     cohort: object = None        # CohortSource (calibrates a rate typed for the population)
+    profiles: dict = field(default_factory=dict)   # type -> time-on-treatment Profile or None
 
 
 def build_arm(scenario: Scenario, arm_index: int, library: Library,
@@ -135,10 +136,10 @@ def build_arm(scenario: Scenario, arm_index: int, library: Library,
     arm: Arm = scenario.arms[arm_index]
     tr = arm.treatment
     _check_treatment(scenario, arm_index, library)
+    profiles = tot.arm_profiles(scenario, arm, library)
     ctx = _Context(scenario, arm, ("arms", arm_index), library, indications or cohort_indications(scenario),
                    indications is not None or getattr(scenario.cohort, "indication", None) is not None,
-                   sorted({s.until_years for inf in arm.infections.values() for s in inf.time_on_treatment}),
-                   calibrate, cohort)
+                   tot.arm_edges(profiles), calibrate, cohort, profiles)
     types = tuple(arm.infections)
     specs = [_infection(ctx, name) for name in types]
     prov: dict = {"treatment": {"drug": tr.drug, "dose_mg": tr.dose_mg},
@@ -208,7 +209,7 @@ def _infection(ctx: _Context, name: str) -> _TypeSpec:
     age_log_hr, ref_age, hr_gc, log_hr, hr_prov = _hazard_ratios(lib, name, inf.hazard_ratios)
     region_hr = _region_hazard_ratios(lib, name, inf.hazard_ratios, hr_prov)
     ip.update(hr_prov)
-    tot_mult = _time_on_treatment(inf, ctx.tot_edges)
+    tot_mult = tot.multipliers(ctx.profiles.get(name), ctx.tot_edges)
     if inf.time_on_treatment:
         ip["time_on_treatment"] = {"value": [s.model_dump() for s in inf.time_on_treatment], "source": SCENARIO}
     given, label = ((inf.off_treatment_hazard_ratio, SCENARIO) if inf.off_treatment_hazard_ratio is not None
@@ -221,6 +222,7 @@ def _infection(ctx: _Context, name: str) -> _TypeSpec:
         reference = _hazard_ratios(_TreatmentLibrary(ctx.library, None, None), name, inf.hazard_ratios)
         calibrate_rates(rctx, name, ip, base, log_hr, hr_gc, age_log_hr, ref_age, region_hr,
                         baseline_hrs=(reference[3], reference[2], reference[0], reference[1]))
+    tot.normalise(ctx.profiles.get(name), base, ip, ctx.library, ctx.arm, name)
     if inf.background_incidence is not None:
         s = ctx.library.tuberculosis_setting_ratio(inf.background_incidence)
         if name != "tuberculosis" or s is None:
@@ -289,14 +291,6 @@ def _reference_age(hrs: HazardRatios, lib_age: Sourced | None) -> tuple[float, d
     if lib_age is not None and lib_ref is not None:
         return lib_ref, {"value": lib_ref, "source": "library", "citation": lib_age.citation}
     return DEFAULT_REFERENCE_AGE, {"value": DEFAULT_REFERENCE_AGE, "source": "assumption"}
-
-
-def _time_on_treatment(inf: Infection, edges: list[float]) -> np.ndarray:
-    """Hazard multiplier in each interval between the arm's time-on-treatment edges (1: none given)."""
-    mult = np.ones(len(edges) + 1)
-    for step in reversed(inf.time_on_treatment):
-        mult[: edges.index(step.until_years) + 1] = step.hazard_ratio
-    return mult
 
 
 def _consequences(ctx: _Context, name: str, prov: dict) -> dict[str, float]:

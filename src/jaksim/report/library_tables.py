@@ -8,7 +8,7 @@ from rich.table import Table
 
 from jaksim.model.evidence import label, node
 
-SECTIONS = ("baselines", "relative_effects", "rates", "vaccines", "economics")
+SECTIONS = ("baselines", "relative_effects", "rates", "profiles", "vaccines", "economics")
 
 
 def _source(e: dict, width: int = 60) -> str:
@@ -59,7 +59,21 @@ def rates_table(lib, drug: str | None = None, type_: str | None = None) -> Table
         if (drug and r["drug"] != drug) or (type_ and r["type"] != type_):
             continue
         t.add_row(r["drug"], f"{r['dose_mg']:g}", r.get("indication", "ra"), r["type"], f"{r['rate_per_100py']:g}",
-                  _ci(r.get("ci95_per_100py")), str(r.get("measure", "")), r["status"], _source(r))
+                  _ci(r.get("ci95_per_100py")), str(r.get("measure", "")) + (f" ({r['window_years']:g} y window)"
+                  if r.get("window_years") is not None else ""), r["status"], _source(r))
+    return t
+
+
+def profiles_table(lib, drug: str | None = None, type_: str | None = None) -> Table:
+    t = Table(title="Time-on-treatment profiles (hazard multiplier by years on treatment, first period = 1)")
+    for c in ("drug", "type", "profile", "edges (years)", "multipliers", "status", "source"):
+        t.add_column(c)
+    for e in lib.data.get("time_on_treatment_profiles", []):
+        if (drug and e.get("drug") not in (drug, None)) or (type_ and e["type"] != type_):
+            continue
+        t.add_row(e.get("drug") or "every", e["type"], e["profile"],
+                  ", ".join(f"{x:g}" for x in e.get("edges_years", [])) or "–",
+                  ", ".join(f"{x:g}" for x in e.get("multipliers", [])) or "1", e["status"], _source(e, 40))
     return t
 
 

@@ -66,7 +66,9 @@ def _rates(lib: Library) -> list[str]:
             "reference age) that reproduces the published rate in the source population under the "
             "library's hazard ratios (marginal calibration, `jaksim/calibration.py`). A scenario that "
             "changes hazard ratios is recalibrated with its own. A rate without a described source "
-            "population is uncalibrated (the published rate is the reference rate)."), "",
+            "population is uncalibrated (the published rate is the reference rate). Where the drug has a "
+            "time-on-treatment profile, the simulated reference rate is this one divided by the profile's mean "
+            "over the rate's window (see *Time-on-treatment profiles*)."), "",
            ("| drug | dose mg | indication | type | published (95% CI) | measure | reference | source population | "
             "PSA distribution | status | source | note |"), "|" + "---|" * 12]
     for e in lib.data.get("rates", []):
@@ -79,7 +81,7 @@ def _rates(lib: Library) -> list[str]:
         else:
             ref, pid = "(uncalibrated)", "–"
         out.append(f"| {e['drug']} | {e['dose_mg']:g} | {ind} | {e['type']} | {e['rate_per_100py']:g} "
-                   f"({_ci(e.get('ci95_per_100py'))}) | {e.get('measure', '')} | {ref} | {pid} | "
+                   f"({_ci(e.get('ci95_per_100py'))}) | {e.get('measure', '')}{_window(e)} | {ref} | {pid} | "
                    f"{distribution('rates', e).derivation} | {e['status']} | {_cite(e)} | {_note(e)} |")
     return out
 
@@ -105,6 +107,33 @@ def _ratios_and_probabilities(lib: Library) -> list[str]:
             "|---|---|---|---|---|"]
     for e in lib.data.get("off_treatment_hazard_ratio", []):
         out.append(f"| {e['type']} | {e['hazard_ratio']:g} | {e['status']} | {_cite(e)} | {_note(e)} |")
+    return out + _profiles(lib)
+
+
+def _window(rate: dict) -> str:
+    w = rate.get("window_years")
+    return "" if w is None else f" (short window: {w:g} y)"
+
+
+def _end(period: dict) -> str:
+    return "end" if period.get("to_years") is None else f"{period['to_years']:g}"
+
+
+def _profiles(lib: Library) -> list[str]:
+    """Time-on-treatment profiles with the period rates they were derived from."""
+    out = ["", "## Time-on-treatment profiles", "",
+           ("Hazard multiplier by years on treatment, relative to the first period; used by default "
+            "(`time_on_treatment_profile: library`) for library rates, each rate normalised over the window it "
+            "was measured in (`jaksim/model/time_on_treatment.py`)."), "",
+           "| drug | type | edges (years) | multipliers | period rates (95% CI) | status | source | note |",
+           "|" + "---|" * 8]
+    for e in lib.data.get("time_on_treatment_profiles", []):
+        periods = "; ".join(f"[{p['from_years']:g}, {_end(p)}) {p['rate_per_100py']:g} "
+                            f"({_ci(p.get('ci95_per_100py'))}): {p['source']}" for p in e.get("periods", []))
+        out.append(f"| {e.get('drug') or 'every'} | {e['type']} | "
+                   f"{', '.join(f'{x:g}' for x in e.get('edges_years', [])) or '–'} | "
+                   f"{', '.join(f'{x:g}' for x in e.get('multipliers', [])) or '1 (constant)'} | {periods or '–'} | "
+                   f"{e['status']} | {_cite(e)} | {_note(e)} |")
     return out
 
 

@@ -312,6 +312,10 @@ class Scenario(Model):
     evidence: Literal["relative_effects", "programme_rates"] = Field(
         "relative_effects", description="relative_effects: baseline risk on csDMARD x relative effects from "
                                         "randomised evidence; programme_rates: each drug's own programme rate")
+    time_on_treatment_profile: Literal["library", "none"] = Field(
+        "library", description="library: the library's time-on-treatment profile of each drug and type where it "
+                               "has one (library rates only); none: constant hazard on treatment unless "
+                               "infections.<type>.time_on_treatment gives steps")
     library: str | None = Field(None, description="a user library YAML file (path relative to the scenario) "
                                                   "adding or overriding drugs, baselines, relative effects, ...")
     psa: PsaSettings | None = None
