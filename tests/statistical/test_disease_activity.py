@@ -59,6 +59,7 @@ name: delay
 seed: 11
 n_patients: 20000
 horizon_years: 3
+time_on_treatment_profile: none     # hazards constant on treatment: the delay changes nothing else
 cohort:
   age: {distribution: truncated_normal, mean_years: 50, sd_years: 5, min_years: 40, max_years: 60}
   female: 0.7
@@ -84,7 +85,8 @@ arms:
 @pytest.mark.parametrize("weeks", [8, 26])
 def test_delayed_start_end_to_end_matches_the_closed_form(tmp_path, weeks):
     """Arms equal but for a start w weeks later (the vaccine has no effect and no cost; hazards are
-    the same on and off treatment, so events are identical under common random numbers). Expected
+    the same on and off treatment and constant in time on treatment, so events are identical
+    under common random numbers). Expected
     QALY loss per patient: p · d · ∫_τ^{τ+w} e^{−δs} ds with p = 0.5; the responders' share is
     binomial (SE √(p(1−p)/n) = 0.0035 relative to 0.5 at n = 20,000), so the tolerance of 4 SE
     (2.8%) fails falsely with probability 6e-5; deaths in 3 years at age 40-60 (< 2%) shorten
