@@ -104,6 +104,7 @@ def validate(scenario: Path = ScenarioArg, settings: list[str] = Settings, force
                                              "(up to 20, one line each), not only the first."),
              debug: bool = Debug) -> None:
     """Check a scenario file (structure, value ranges, library look-ups, run size) without simulating."""
+    from jaksim.model.frailty import describe_frailty
     from jaksim.model.spec import build_model
     from jaksim.report.assumptions import assumption_share, status_counts
     from jaksim.run.budget import check_run_size
@@ -122,6 +123,7 @@ def validate(scenario: Path = ScenarioArg, settings: list[str] = Settings, force
     console.print(f"evidence: {sc.evidence}" + (f"; user library: {sc.library}" if sc.library else "")
                   + f"; a rate typed as a plain number applies to the {DEFAULT_APPLIES_TO.replace('_', ' ')} "
                   "(write {value: x, applies_to: population} for your cohort's rate)")
+    console.print(describe_frailty(model.arms[0].provenance))
     console.print(f"resolved values: {c['read']} read, {c['computed']} computed, {c['assumption']} assumed, "
                   f"{c['scenario']} from the scenario file — {100 * assumption_share(c):.0f}% of the values taken "
                   "from the library are assumptions")
@@ -192,6 +194,8 @@ def run(
         from jaksim.report.tables import economics_table
         console.print(economics_table(result.economics, model.economics[0].willingness_to_pay))
     extra = (", economics" if result.economics else "") + (", cycles" if result.cycles else "")
+    from jaksim.model.frailty import describe_frailty
+    console.print(describe_frailty(model.arms[0].provenance))
     console.print(f"Results: {out_dir}/ (events, patients, summary{extra} as Parquet) — {seconds:.1f} s")
     _warn(model.warnings)          # after the work: an error stays the only line on stderr
 

@@ -28,6 +28,7 @@ from jaksim.codes import (
     SERIOUS,
     STOPS_TREATMENT,
 )
+from jaksim.kernel.frailty import frailty_after_first_event
 from jaksim.kernel.jit import JIT, JIT_INLINE
 from jaksim.kernel.rng import MAX_INDEX, exponential_target, uniform
 
@@ -51,13 +52,18 @@ class Clocks(NamedTuple):
     rate_per_year: np.ndarray     # (K + 1,) the clock's hazard since ``rebased_at_years``
     rings_at_years: np.ndarray    # (K + 1,) when the target is reached at that hazard (+inf: never)
     age_factor: np.ndarray        # (K,) baseline-age HR of each distinct (log HR, reference age) pair
+    frailty_variance: np.ndarray  # (K,) the arm's gamma frailty variance θ_k (0: none; set per block)
+    first_target: np.ndarray      # (K,) the patient's first-event target (cumulative hazard, no frailty)
+    frailty: np.ndarray           # (K,) the patient's frailty z_k once drawn (after its first event)
 
 
 @njit(**JIT)
-def new_clocks(n_types):
-    """Scratch clocks for ``n_types`` infection types and background death."""
+def new_clocks(frailty_variance):
+    """Scratch clocks for the infection types (one per frailty variance) and background death."""
+    n_types = frailty_variance.shape[0]
     return Clocks(np.empty(n_types), np.empty(n_types), np.empty(n_types + 1), np.empty(n_types + 1),
-                  np.empty(n_types + 1), np.empty(n_types + 1), np.empty(n_types))
+                  np.empty(n_types + 1), np.empty(n_types + 1), np.empty(n_types), frailty_variance.copy(),
+                  np.empty(n_types), np.ones(n_types))
 
 
 @njit(**JIT_INLINE)
@@ -111,6 +117,17 @@ def next_target(recurrent, key, patient_id, j, target_bound):
     if recurrent and j + 1 < MAX_EVENTS_PER_TYPE:
         return exponential_target(key, patient_id, j + 1, target_bound)
     return np.inf
+
+
+@njit(**JIT_INLINE)
+def next_frailty_target(clocks, k, recurrent, keys, patient_id, j):
+    """The target after a type's event number j+1 when the type has frailty: the patient's frailty
+    z drawn after its first event (``kernel.frailty``), then Exp(1) / z (lazy above the bound)."""
+    if j == 0:
+        clocks.frailty[k] = frailty_after_first_event(keys.frailty[k], patient_id, clocks.frailty_variance[k],
+                                                      clocks.first_target[k])
+    z = clocks.frailty[k]
+    return next_target(recurrent, keys.clock[k], patient_id, j, clocks.target_bound[k] * z) / z
 
 
 @njit(**JIT_INLINE)
@@ -184,8 +201,11 @@ def ring_clocks(clocks, t_end_years, on_treatment, completed_age, row, patient_i
         n_events += 1
         if flags & FATAL:
             return t, EXIT_INFECTION_DEATH, n_events
-        clocks.target_left[k] = next_target(consequences.recurrent[k], keys.clock[k], patient_id, j,
-                                            clocks.target_bound[k])
+        if clocks.frailty_variance[k] > 0.0:
+            clocks.target_left[k] = next_frailty_target(clocks, k, consequences.recurrent[k], keys, patient_id, j)
+        else:
+            clocks.target_left[k] = next_target(consequences.recurrent[k], keys.clock[k], patient_id, j,
+                                                clocks.target_bound[k])
         clocks.rebased_at_years[k] = t
         clocks.rings_at_years[k] = ring_time(t, clocks.target_left[k], clocks.rate_per_year[k])
         if flags & STOPS_TREATMENT:

@@ -56,6 +56,7 @@ class HazardArrays(NamedTuple):
     taper_band: np.ndarray                  # (T,) int8: highest band from that step on
     mortality_rate_per_year: np.ndarray     # (2, A) background mortality [male, female] by age
     discontinuation_rate_per_year: float    # treatment discontinuation, from the actual start
+    frailty_variance: np.ndarray            # (K,) variance θ_k of the gamma frailty (mean 1; 0: none)
 
 
 class VaccinationArrays(NamedTuple):
@@ -89,6 +90,7 @@ class StreamKeys(NamedTuple):
     consequence: np.ndarray  # (K,) uint64: "consequence/<type>"
     death: np.uint64         # "death/background"
     discontinuation: np.uint64  # "treatment/discontinuation"
+    frailty: np.ndarray      # (K,) uint64: "frailty/<type>"
 
 
 class KernelInputs(NamedTuple):
@@ -220,7 +222,15 @@ def hazard_arrays(arm: ArmSpec, age_advances: bool, horizon_years: float,
         taper_band=c("hazards.taper_band", arm.taper_band, _I1, "T"),
         mortality_rate_per_year=c("hazards.mortality_rate_per_year", arm.mortality, _F8, "2 A"),
         discontinuation_rate_per_year=c.scalar("hazards.discontinuation_rate_per_year",
-                                               arm.discontinuation_rate, float))
+                                               arm.discontinuation_rate, float),
+        frailty_variance=c("hazards.frailty_variance", _frailty_variance(arm), _F8, "K"))
+
+
+def _frailty_variance(arm: ArmSpec) -> np.ndarray:
+    """The arm's frailty variances (K,), zeros when the arm has none."""
+    if arm.frailty_variance is None:
+        return np.zeros(arm.base_rate.shape[0])
+    return arm.frailty_variance
 
 
 def _tot_multiplier(c: _Checker, value: np.ndarray) -> np.ndarray:
@@ -285,7 +295,7 @@ def consequence_arrays(arm: ArmSpec, check: _Checker | None = None) -> Consequen
 
 
 def stream_keys(clock: np.ndarray, consequence: np.ndarray, death: Any, discontinuation: Any,
-                check: _Checker | None = None) -> StreamKeys:
+                check: _Checker | None = None, frailty: np.ndarray | None = None) -> StreamKeys:
     """The kernel's stream keys (``kernel.rng.stream_key``), checked.
 
     Parameters
@@ -296,6 +306,8 @@ def stream_keys(clock: np.ndarray, consequence: np.ndarray, death: Any, disconti
         Keys of "death/background" and "treatment/discontinuation".
     check : optional
         The checker holding dimensions fixed by other inputs.
+    frailty : ndarray of uint64, (K,), optional
+        Keys of "frailty/<type>"; None: no type has frailty (never read, zeros).
 
     Returns
     -------
@@ -305,12 +317,14 @@ def stream_keys(clock: np.ndarray, consequence: np.ndarray, death: Any, disconti
     for field, key in (("keys.death", death), ("keys.discontinuation", discontinuation)):
         if not isinstance(key, np.uint64):
             raise TypeError(f"kernel input {field}: expected a numpy.uint64 key, got {key!r}")
+    if frailty is None:
+        frailty = np.zeros(clock.shape[0] if isinstance(clock, np.ndarray) else 0, dtype=np.uint64)
     return StreamKeys(clock=c("keys.clock", clock, _U8, "K"),
                       consequence=c("keys.consequence", consequence, _U8, "K"),
-                      death=death, discontinuation=discontinuation)
+                      death=death, discontinuation=discontinuation, frailty=c("keys.frailty", frailty, _U8, "K"))
 
 
-def kernel_inputs(arm: ArmSpec, cohort: Cohort, schedule: Schedule, keys: tuple[Any, Any, Any, Any], age_advances: bool,
+def kernel_inputs(arm: ArmSpec, cohort: Cohort, schedule: Schedule, keys: tuple[Any, ...], age_advances: bool,
                   horizon_years: float) -> KernelInputs:
     """Every input of the kernel for one chunk and arm, checked against each other.
 
@@ -323,7 +337,8 @@ def kernel_inputs(arm: ArmSpec, cohort: Cohort, schedule: Schedule, keys: tuple[
     schedule : Schedule
         The chunk's treatment start and vaccine doses under this arm.
     keys : tuple
-        (clock keys, consequence keys, death key, discontinuation key), as ``stream_keys`` takes them.
+        (clock keys, consequence keys, death key, discontinuation key[, frailty keys]), as
+        ``stream_keys`` takes them.
     age_advances : bool
         Completed age (birthdays are change points) rather than baseline age.
     horizon_years : float
@@ -345,4 +360,5 @@ def kernel_inputs(arm: ArmSpec, cohort: Cohort, schedule: Schedule, keys: tuple[
                         hazards=hazard_arrays(arm, age_advances, horizon_years, c),
                         vaccination=vaccination_arrays(arm, schedule, c),
                         consequences=consequence_arrays(arm, c),
-                        keys=stream_keys(keys[0], keys[1], keys[2], keys[3], c))
+                        keys=stream_keys(keys[0], keys[1], keys[2], keys[3], c,
+                                         keys[4] if len(keys) > 4 else None))

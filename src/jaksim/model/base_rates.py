@@ -121,8 +121,9 @@ def _baseline_record(b: dict) -> dict:
 
 
 def calibrate_rates(ctx: RateContext, name: str, prov: dict, base: np.ndarray, log_hr: np.ndarray,
-                    hr_gc: np.ndarray, age_log_hr: float, ref_age: float) -> None:
-    """Replace published rates in ``base`` by the reference patient's (in place), recording how."""
+                    hr_gc: np.ndarray, age_log_hr: float, ref_age: float, frailty_variance: float = 0.0) -> None:
+    """Replace published rates in ``base`` by the reference patient's (in place), recording how
+    (a first-event rate accounting for the type's gamma frailty variance)."""
     hrs = (log_hr, hr_gc, age_log_hr, ref_age)
     typed = ctx.arm.infections[name].typed_rate
     if typed is not None:
@@ -146,7 +147,7 @@ def calibrate_rates(ctx: RateContext, name: str, prov: dict, base: np.ndarray, l
             b = ev.baseline(ctx.library.evidence, ind, name)
             assert b is not None
             pop = population_from_entry(b["id"], b["population"])
-            cal = calibrate(float(b["rate_per_100py"]), b["measure"], pop, *hrs)
+            cal = calibrate(float(b["rate_per_100py"]), b["measure"], pop, *hrs, frailty_variance)
             base[j] = cal.reference_rate_per_100py / 100.0 * entry["relative_effect"]["value"]
             entry["baseline_rate_per_100py"]["calibration"] = cal.provenance()
             continue
@@ -156,7 +157,7 @@ def calibrate_rates(ctx: RateContext, name: str, prov: dict, base: np.ndarray, l
             entry["calibration"] = (f"none: no described source population for this {ind} rate; the published "
                                     "rate is used as the reference patient's rate")
             continue
-        cal = calibrate(entry["value"], entry.get("measure") or "first_event", pop, *hrs)
+        cal = calibrate(entry["value"], entry.get("measure") or "first_event", pop, *hrs, frailty_variance)
         base[j] = cal.reference_rate_per_100py / 100.0
         entry["calibration"] = cal.provenance()
 

@@ -29,6 +29,7 @@ from jaksim.errors import LibraryError
 from jaksim.library import Library, LifeTable, Sourced, read_life_table
 from jaksim.library.resolve import SCENARIO, library_record, resolve
 from jaksim.model.base_rates import RateContext, base_rates, calibrate_rates
+from jaksim.model.frailty import frailty_variances
 from jaksim.model.vaccination import vaccine_arrays
 from jaksim.scenario.schema import (
     BINARY_COVARIATES,
@@ -77,6 +78,7 @@ class ArmSpec:
     vaccination: Vaccination | None = None   # the arm's vaccination strategy
     jak_inhibitor: bool = True   # the arm's drug is a JAK inhibitor (vaccine response reduced on it)
     provenance: dict = field(default_factory=dict)
+    frailty_variance: np.ndarray | None = None   # (K,) gamma frailty variance θ_k (None: no frailty)
 
 
 def cohort_indications(scenario: Scenario) -> list[str]:
@@ -116,6 +118,7 @@ class _Context:
     tot_edges: list[float]       # years on treatment where a time-on-treatment multiplier changes
     calibrate: bool = True       # False: library rates left as published (checking only, no scipy)
     cohort: object = None        # CohortSource (calibrates a rate typed for the population)
+    frailty_variance: tuple = ()  # per type of the arm (in order): gamma frailty variance θ_k
 
 
 def build_arm(scenario: Scenario, arm_index: int, library: Library,
@@ -130,14 +133,16 @@ def build_arm(scenario: Scenario, arm_index: int, library: Library,
     arm: Arm = scenario.arms[arm_index]
     tr = arm.treatment
     _check_treatment(scenario, arm_index, library)
+    types = tuple(arm.infections)
+    frailty, frailty_prov = frailty_variances(scenario, types, library)
     ctx = _Context(scenario, arm, ("arms", arm_index), library, indications or cohort_indications(scenario),
                    indications is not None or getattr(scenario.cohort, "indication", None) is not None,
                    sorted({s.until_years for inf in arm.infections.values() for s in inf.time_on_treatment}),
-                   calibrate, cohort)
-    types = tuple(arm.infections)
+                   calibrate, cohort, tuple(frailty.tolist()))
     specs = [_infection(ctx, name) for name in types]
     prov: dict = {"treatment": {"drug": tr.drug, "dose_mg": tr.dose_mg},
-                  "infections": {name: t.provenance for name, t in zip(types, specs, strict=False)}}
+                  "infections": {name: t.provenance for name, t in zip(types, specs, strict=False)},
+                  "frailty": frailty_prov}
     disc, prov["discontinuation_rate_per_100py"] = resolve(
         tr.discontinuation_rate_per_100py, library.discontinuation(tr.drug), assumed=0.0,
         why="no discontinuation assumed")
@@ -168,7 +173,7 @@ def build_arm(scenario: Scenario, arm_index: int, library: Library,
         ve_target=np.array([1 if t == ZOSTER else 0 for t in types], dtype=np.uint8),
         p_phn_age=_phn_by_age(arm, types, library, prov["infections"]),
         vaccination=arm.vaccination, jak_inhibitor=library.drugs[tr.drug].get("drug_class") == "jak_inhibitor",
-        provenance=prov)
+        provenance=prov, frailty_variance=frailty if frailty.any() else None)
 
 
 def _rows(rows: list[np.ndarray], width: int) -> np.ndarray:
@@ -209,7 +214,8 @@ def _infection(ctx: _Context, name: str) -> _TypeSpec:
         why="same hazard off treatment assumed")
     p = _consequences(ctx, name, ip)
     if ctx.calibrate:
-        calibrate_rates(rctx, name, ip, base, log_hr, hr_gc, age_log_hr, ref_age)
+        calibrate_rates(rctx, name, ip, base, log_hr, hr_gc, age_log_hr, ref_age,
+                        ctx.frailty_variance[list(ctx.arm.infections).index(name)])
     if inf.background_incidence is not None:
         s = ctx.library.tuberculosis_setting_ratio(inf.background_incidence)
         if name != "tuberculosis" or s is None:
