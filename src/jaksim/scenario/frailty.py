@@ -15,9 +15,9 @@ variance λt + θ(λt)²) and the first-event time Lomax (survival (1 + θλt)^(
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Discriminator, Field, Tag
 
 from jaksim.scenario.base import Model, ValueErrorAt
 
@@ -33,9 +33,19 @@ class TypeFrailty(Model):
                             description="variance θ of the patient's gamma frailty (mean 1); 0: none")
 
 
+def _word_or_mapping(value) -> str:
+    """Which form a value takes, a word (none / library) or a mapping, so that an error speaks of
+    that form only (the tags match ``scenario.load``'s pattern of union members: not user keys)."""
+    return "frailty[word]" if isinstance(value, str) else "frailty[mapping]"
+
+
+Choice = Literal["none", "library"]
 #: per type: a variance, the library's value, or none
-TypeChoice = TypeFrailty | Literal["library", "none"]
-FrailtySetting = Literal["none", "library"] | dict[str, TypeChoice]
+TypeChoice = Annotated[Annotated[Choice, Tag("frailty[word]")] | Annotated[TypeFrailty, Tag("frailty[mapping]")],
+                       Discriminator(_word_or_mapping)]
+FrailtySetting = Annotated[Annotated[Choice, Tag("frailty[word]")]
+                           | Annotated[dict[str, TypeChoice], Tag("frailty[mapping]")],
+                           Discriminator(_word_or_mapping)]
 
 
 def check_frailty_types(frailty: FrailtySetting, infections: dict) -> None:
