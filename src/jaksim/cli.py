@@ -324,7 +324,7 @@ def schema(debug: bool = Debug) -> None:
 def params(drug: str | None = typer.Option(None, "--drug", help="Only this drug."),
            type_: str | None = typer.Option(None, "--type", help="Only this infection type."),
            section: str | None = typer.Option(None, "--section", help="Only one of: baselines, relative_effects, "
-                                              "rates, vaccines, economics."),
+                                              "rates, frailty, vaccines, economics."),
            library: Path | None = typer.Option(None, "--library", help="A user library YAML file to merge in."),
            markdown: bool = typer.Option(False, "--markdown", help="Print the whole library as Markdown "
                                          "(the text of docs/parameters.md)."),
@@ -356,6 +356,8 @@ def params(drug: str | None = typer.Option(None, "--drug", help="Only this drug.
         console.print(lt.relative_effects_table(lib, drug, type_))
     if "rates" in shown:
         console.print(lt.rates_table(lib, drug, type_))
+    if "frailty" in shown:
+        console.print(lt.frailty_table(lib, type_))
     if "vaccines" in shown:
         console.print(lt.vaccines_table(lib))
     if "economics" in shown:

@@ -8,7 +8,7 @@ from rich.table import Table
 
 from jaksim.model.evidence import label, node
 
-SECTIONS = ("baselines", "relative_effects", "rates", "vaccines", "economics")
+SECTIONS = ("baselines", "relative_effects", "rates", "frailty", "vaccines", "economics")
 
 
 def _source(e: dict, width: int = 60) -> str:
@@ -60,6 +60,17 @@ def rates_table(lib, drug: str | None = None, type_: str | None = None) -> Table
             continue
         t.add_row(r["drug"], f"{r['dose_mg']:g}", r.get("indication", "ra"), r["type"], f"{r['rate_per_100py']:g}",
                   _ci(r.get("ci95_per_100py")), str(r.get("measure", "")), r["status"], _source(r))
+    return t
+
+
+def frailty_table(lib, type_: str | None = None) -> Table:
+    t = Table(title="Frailty (frailty: library): variance of a per-patient gamma frailty, mean 1; "
+                    "types not listed have none")
+    for c in ("type", "variance", "95% CI", "status", "source"):
+        t.add_column(c)
+    for e in lib.data.get("frailty", []):
+        if not type_ or e["type"] == type_:
+            t.add_row(e["type"], f"{e['variance']:g}", _ci(e.get("ci95")), e["status"], _source(e))
     return t
 
 
