@@ -45,7 +45,6 @@ STREAMS: dict[str, str] = {
     "consequence/{type}": "fatal / hospitalised / serious / treatment stop / PHN draws per event (kernel)",
     "death/background": "Exp(1) target of background death (kernel)",
     "treatment/discontinuation": "time to discontinuation of treatment (kernel)",
-    "frailty/{type}": "gamma frailty of the type, drawn after the patient's first event (kernel.frailty)",
     "cohort/{name}": "synthetic cohort: age, age band, glucocorticoid band, indication, covariates",
     "cohort/resample": "rows drawn from a user's patient table",
     "vaccination/uptake": "who accepts the vaccine offered",

@@ -28,7 +28,7 @@ from jaksim.codes import (
     SERIOUS,
     STOPS_TREATMENT,
 )
-from jaksim.kernel.frailty import frailty_after_first_event
+from jaksim.kernel.frailty import frailty_gap
 from jaksim.kernel.jit import JIT, JIT_INLINE
 from jaksim.kernel.rng import MAX_INDEX, exponential_target, uniform
 
@@ -53,8 +53,9 @@ class Clocks(NamedTuple):
     rings_at_years: np.ndarray    # (K + 1,) when the target is reached at that hazard (+inf: never)
     age_factor: np.ndarray        # (K,) baseline-age HR of each distinct (log HR, reference age) pair
     frailty_variance: np.ndarray  # (K,) the arm's gamma frailty variance θ_k (0: none; set per block)
-    first_target: np.ndarray      # (K,) the patient's first-event target (cumulative hazard, no frailty)
-    frailty: np.ndarray           # (K,) the patient's frailty z_k once drawn (after its first event)
+    frailty_shape: np.ndarray     # (K,) 1/θ_k (0 where θ_k is 0; set per block)
+    drawn_target: np.ndarray      # (K,) the clock's target as drawn (frailty: the gap to the next event)
+    hazard_at_event: np.ndarray   # (K,) frailty: cumulative hazard (no frailty factor) at the last event
 
 
 @njit(**JIT)
@@ -63,7 +64,8 @@ def new_clocks(frailty_variance):
     n_types = frailty_variance.shape[0]
     return Clocks(np.empty(n_types), np.empty(n_types), np.empty(n_types + 1), np.empty(n_types + 1),
                   np.empty(n_types + 1), np.empty(n_types + 1), np.empty(n_types), frailty_variance.copy(),
-                  np.empty(n_types), np.ones(n_types))
+                  np.where(frailty_variance > 0.0, 1.0 / np.maximum(frailty_variance, 1e-300), 0.0),
+                  np.empty(n_types), np.zeros(n_types))
 
 
 @njit(**JIT_INLINE)
@@ -120,14 +122,18 @@ def next_target(recurrent, key, patient_id, j, target_bound):
 
 
 @njit(**JIT_INLINE)
-def next_frailty_target(clocks, k, recurrent, keys, patient_id, j):
-    """The target after a type's event number j+1 when the type has frailty: the patient's frailty
-    z drawn after its first event (``kernel.frailty``), then Exp(1) / z (lazy above the bound)."""
-    if j == 0:
-        clocks.frailty[k] = frailty_after_first_event(keys.frailty[k], patient_id, clocks.frailty_variance[k],
-                                                      clocks.first_target[k])
-    z = clocks.frailty[k]
-    return next_target(recurrent, keys.clock[k], patient_id, j, clocks.target_bound[k] * z) / z
+def next_frailty_target(clocks, k, recurrent, key, patient_id, j):
+    """The target after a type's event number j+1 when the type has a gamma frailty: the gap to
+    the next event given the j+1 events so far and the cumulative hazard at the last one
+    (``kernel.frailty``), from the clock's counter j+1; +inf when the type does not recur."""
+    clocks.hazard_at_event[k] += clocks.drawn_target[k]
+    if not recurrent or j + 1 >= MAX_EVENTS_PER_TYPE:
+        return np.inf
+    a = clocks.frailty_shape[k]
+    gap = frailty_gap(uniform(key, patient_id, j + 1), clocks.target_bound[k] - clocks.hazard_at_event[k],
+                      a + j + 1, a + clocks.hazard_at_event[k])
+    clocks.drawn_target[k] = gap
+    return gap
 
 
 @njit(**JIT_INLINE)
@@ -202,7 +208,8 @@ def ring_clocks(clocks, t_end_years, on_treatment, completed_age, row, patient_i
         if flags & FATAL:
             return t, EXIT_INFECTION_DEATH, n_events
         if clocks.frailty_variance[k] > 0.0:
-            clocks.target_left[k] = next_frailty_target(clocks, k, consequences.recurrent[k], keys, patient_id, j)
+            clocks.target_left[k] = next_frailty_target(clocks, k, consequences.recurrent[k], keys.clock[k],
+                                                        patient_id, j)
         else:
             clocks.target_left[k] = next_target(consequences.recurrent[k], keys.clock[k], patient_id, j,
                                                 clocks.target_bound[k])

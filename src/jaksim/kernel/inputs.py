@@ -90,7 +90,6 @@ class StreamKeys(NamedTuple):
     consequence: np.ndarray  # (K,) uint64: "consequence/<type>"
     death: np.uint64         # "death/background"
     discontinuation: np.uint64  # "treatment/discontinuation"
-    frailty: np.ndarray      # (K,) uint64: "frailty/<type>"
 
 
 class KernelInputs(NamedTuple):
@@ -295,7 +294,7 @@ def consequence_arrays(arm: ArmSpec, check: _Checker | None = None) -> Consequen
 
 
 def stream_keys(clock: np.ndarray, consequence: np.ndarray, death: Any, discontinuation: Any,
-                check: _Checker | None = None, frailty: np.ndarray | None = None) -> StreamKeys:
+                check: _Checker | None = None) -> StreamKeys:
     """The kernel's stream keys (``kernel.rng.stream_key``), checked.
 
     Parameters
@@ -306,8 +305,6 @@ def stream_keys(clock: np.ndarray, consequence: np.ndarray, death: Any, disconti
         Keys of "death/background" and "treatment/discontinuation".
     check : optional
         The checker holding dimensions fixed by other inputs.
-    frailty : ndarray of uint64, (K,), optional
-        Keys of "frailty/<type>"; None: no type has frailty (never read, zeros).
 
     Returns
     -------
@@ -317,14 +314,12 @@ def stream_keys(clock: np.ndarray, consequence: np.ndarray, death: Any, disconti
     for field, key in (("keys.death", death), ("keys.discontinuation", discontinuation)):
         if not isinstance(key, np.uint64):
             raise TypeError(f"kernel input {field}: expected a numpy.uint64 key, got {key!r}")
-    if frailty is None:
-        frailty = np.zeros(clock.shape[0] if isinstance(clock, np.ndarray) else 0, dtype=np.uint64)
     return StreamKeys(clock=c("keys.clock", clock, _U8, "K"),
                       consequence=c("keys.consequence", consequence, _U8, "K"),
-                      death=death, discontinuation=discontinuation, frailty=c("keys.frailty", frailty, _U8, "K"))
+                      death=death, discontinuation=discontinuation)
 
 
-def kernel_inputs(arm: ArmSpec, cohort: Cohort, schedule: Schedule, keys: tuple[Any, ...], age_advances: bool,
+def kernel_inputs(arm: ArmSpec, cohort: Cohort, schedule: Schedule, keys: tuple[Any, Any, Any, Any], age_advances: bool,
                   horizon_years: float) -> KernelInputs:
     """Every input of the kernel for one chunk and arm, checked against each other.
 
@@ -337,8 +332,7 @@ def kernel_inputs(arm: ArmSpec, cohort: Cohort, schedule: Schedule, keys: tuple[
     schedule : Schedule
         The chunk's treatment start and vaccine doses under this arm.
     keys : tuple
-        (clock keys, consequence keys, death key, discontinuation key[, frailty keys]), as
-        ``stream_keys`` takes them.
+        (clock keys, consequence keys, death key, discontinuation key), as ``stream_keys`` takes them.
     age_advances : bool
         Completed age (birthdays are change points) rather than baseline age.
     horizon_years : float
@@ -360,5 +354,4 @@ def kernel_inputs(arm: ArmSpec, cohort: Cohort, schedule: Schedule, keys: tuple[
                         hazards=hazard_arrays(arm, age_advances, horizon_years, c),
                         vaccination=vaccination_arrays(arm, schedule, c),
                         consequences=consequence_arrays(arm, c),
-                        keys=stream_keys(keys[0], keys[1], keys[2], keys[3], c,
-                                         keys[4] if len(keys) > 4 else None))
+                        keys=stream_keys(keys[0], keys[1], keys[2], keys[3], c))

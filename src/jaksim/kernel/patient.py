@@ -18,7 +18,7 @@ from numba import njit
 
 from jaksim.codes import BOUND_FACTOR, EXIT_HORIZON
 from jaksim.kernel.events import TREATMENT_STOPPED, rebase, ring_clocks
-from jaksim.kernel.frailty import lomax_target
+from jaksim.kernel.frailty import first_target
 from jaksim.kernel.jit import JIT_INLINE
 from jaksim.kernel.rng import exponential_target, lazy_exponential
 
@@ -104,8 +104,10 @@ def first_targets(clocks, hazards, outputs, row, sex, age_now, age_end, u_clock,
     Lomax for a type with frailty (``kernel.frailty``); the patient's event counts set to 0."""
     n_types = hazards.base_rate_per_year.shape[0]
     for k in range(n_types):
-        clocks.target_left[k] = lomax_target(u_clock[k, column], clocks.target_bound[k], clocks.frailty_variance[k])
-        clocks.first_target[k] = clocks.target_left[k]
+        clocks.target_left[k] = first_target(u_clock[k, column], clocks.target_bound[k], clocks.frailty_variance[k],
+                                             clocks.frailty_shape[k])
+        clocks.drawn_target[k] = clocks.target_left[k]
+        clocks.hazard_at_event[k] = 0.0
         outputs.event_counts[row, k] = 0
         outputs.first_event_years[row, k] = np.nan
     mu_bound = _death_rate_bound(hazards, sex, age_now, age_end)

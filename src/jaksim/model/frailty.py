@@ -44,10 +44,12 @@ def frailty_variances(scenario: Scenario, types: tuple[str, ...], library: Libra
             s = library.frailty_variance(name)
             out[k] = s.value
             prov[name] = library_record(s)
+        elif choice == "none":      # a stated choice (in the file, or the default), not an assumption
+            prov[name] = {"value": 0.0, "source": SCENARIO if "frailty" in scenario.model_fields_set else "default",
+                          "note": "frailty: none (every patient of a covariate pattern has the same hazard)"}
         else:
-            why = ("frailty: none (every patient of a covariate pattern has the same hazard)" if choice == "none"
-                   else "no frailty variance for this type in the library: none assumed")
-            prov[name] = {**assumption_record(why), "value": 0.0}
+            prov[name] = {**assumption_record("no frailty variance for this type in the library: none assumed"),
+                          "value": 0.0}
     return out, prov
 
 

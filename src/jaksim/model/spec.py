@@ -36,7 +36,6 @@ class Model:
     cons_keys: np.ndarray
     death_key: np.uint64
     disc_key: np.uint64
-    frailty_keys: np.ndarray | None = None   # (K,) "frailty/<type>" keys (kernel.frailty)
     economics: tuple = ()        # per arm: economics.EconSpec, or () without an economics section
     warnings: tuple[str, ...] = ()   # one-line warnings for the user (``model/warnings.py``)
     #: no_schedule arrays by chunk length, made once per model: filling four fresh arrays for
@@ -88,7 +87,6 @@ def build_model(scenario: Scenario, draw: int = 0, library=None, economics_libra
         cons_keys=np.array([stream_key(seed, f"consequence/{t}", draw) for t in types], dtype=np.uint64),
         death_key=stream_key(seed, "death/background", draw),
         disc_key=stream_key(seed, "treatment/discontinuation", draw),
-        frailty_keys=np.array([stream_key(seed, f"frailty/{t}", draw) for t in types], dtype=np.uint64),
         economics=_arm_economics(scenario, types, economics_library),
     )
     return replace(model, warnings=model_warnings(model, library))

@@ -67,7 +67,7 @@ def simulate_chunk(model: Model, arm: ArmSpec, cohort: Cohort, cap: int,
                    schedule: Schedule | None = None) -> tuple[ChunkResult, int]:
     """Run the kernel on one chunk; rerun with a larger event buffer if a block overflowed."""
     sched = schedule if schedule is not None else model.unvaccinated(len(cohort))
-    keys = (model.clock_keys, model.cons_keys, model.death_key, model.disc_key, model.frailty_keys)
+    keys = (model.clock_keys, model.cons_keys, model.death_key, model.disc_key)
     inputs = kernel_inputs(arm, cohort, sched, keys, model.cohort.age_advances, float(model.scenario.horizon_years))
     while True:
         patients, events, block_counts = simulate(inputs, BLOCK_SIZE, cap)
