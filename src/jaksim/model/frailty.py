@@ -37,13 +37,13 @@ def frailty_variances(scenario: Scenario, types: tuple[str, ...], library: Libra
     prov: dict = {}
     for k, name in enumerate(types):
         choice = frailty_choice(scenario.frailty, name)
+        sourced = library.frailty_variance(name) if choice == "library" else None
         if isinstance(choice, TypeFrailty):
             out[k] = choice.variance
             prov[name] = {"value": choice.variance, "source": SCENARIO}
-        elif choice == "library" and library.frailty_variance(name) is not None:
-            s = library.frailty_variance(name)
-            out[k] = s.value
-            prov[name] = library_record(s)
+        elif sourced is not None:
+            out[k] = sourced.value
+            prov[name] = library_record(sourced)
         elif choice == "none":      # a stated choice (in the file, or the default), not an assumption
             prov[name] = {"value": 0.0, "source": SCENARIO if "frailty" in scenario.model_fields_set else "default",
                           "note": "frailty: none (every patient of a covariate pattern has the same hazard)"}
