@@ -77,3 +77,24 @@ def test_validate_and_run_state_the_frailty(tmp_path, capsys):
     assert "infection_a variance 0.7 (scenario)" in capsys.readouterr().out.replace("\n", " ")
     meta = pq.read_schema(tmp_path / "out" / "summary" / "arm=base" / "part-00000.parquet").metadata
     assert json.loads(meta[b"jaksim.parameters"])["frailty"]["infection_a"]["value"] == 0.7
+
+
+def test_each_patient_has_one_frailty_in_every_arm():
+    """Common random numbers with frailty: at constant hazards λ1 < λ2 (no death, no stop), a
+    patient's events in the faster arm are those of the slower one at times × λ1/λ2, and more
+    (the events sit at the same points of cumulative hazard in both arms: the same frailty)."""
+    sc = _scenario({"herpes_zoster": {"variance": 1.5}})
+    sc["mortality"] = {"rate_per_100py": 0}
+    sc["treatment"]["discontinuation_rate_per_100py"] = 0
+    sc["cohort"] = {"age": {"distribution": "bands", "bands": [{"min_years": 50, "max_years": 51, "share": 1}]},
+                    "age_advances": False, "female": 0}
+    sc["infections"] = {"herpes_zoster": {"rate_per_100py": 20, "discontinuation_probability": 0}}
+    sc["arms"] = {"slow": {}, "fast": {"infections": {"herpes_zoster": {"rate_per_100py": 50}}}}
+    model = model_of(sc)
+    slow, fast = run_arm(model, 0, 0, 4000), run_arm(model, 1, 0, 4000)
+    k = 0
+    assert np.all(fast.counts[:, k] >= slow.counts[:, k]) and fast.counts[:, k].sum() > slow.counts[:, k].sum()
+    for pid in np.unique(slow.ev_pid[slow.ev_type == k]):
+        t_slow = slow.ev_time[(slow.ev_pid == pid) & (slow.ev_type == k)]
+        t_fast = fast.ev_time[(fast.ev_pid == pid) & (fast.ev_type == k)]
+        np.testing.assert_allclose(t_fast[: t_slow.size], t_slow * 20 / 50, rtol=1e-12)
