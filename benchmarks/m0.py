@@ -85,8 +85,9 @@ def scenario_data() -> dict:
 
 
 def variant(n: int, seed: int, *, horizon: float | None = None, n_types: int | None = None,
-            age_advances: bool | None = None) -> str:
-    """YAML text of M0 with n, seed and optionally horizon, age advancing, or K infection types.
+            age_advances: bool | None = None, frailty: float | None = None) -> str:
+    """YAML text of M0 with n, seed and optionally horizon, age advancing, K infection types, or a
+    gamma frailty of variance ``frailty`` on every type (issue 13; 0 or None: none, as M0).
 
     K types are made by copying M0's three types in turn under new names
     (``serious_infection_1`` …), the c-th copy with its rate multiplied by 1 + 0.1 c; each name
@@ -111,6 +112,8 @@ def variant(n: int, seed: int, *, horizon: float | None = None, n_types: int | N
             infections[name] = inf
         d["infections"] = infections
         d["mortality"]["case_fatality"] = {k: 0 for k in infections}
+    if frailty:
+        d["frailty"] = {k: {"variance": float(frailty)} for k in d["infections"]}
     return yaml.safe_dump(d, sort_keys=False)
 
 

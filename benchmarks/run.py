@@ -4,7 +4,8 @@
 
 Implementations: jaksim (simulation only), jaksim_e2e (run_to_folder, all Parquet written),
 numpy, simpy (n <= 1e5), starsim (skipped unless a port exists). ``--horizon``,
-``--types`` and ``--age-advances`` make M0 variants (jaksim only) for the scaling curves.
+``--types``, ``--age-advances`` and ``--frailty`` make M0 variants (jaksim only) for the scaling
+curves and the frailty check (``frailty_speed.py``).
 Run each measurement in a fresh process (suite.py does) so ``peak_rss_mib`` is its own.
 """
 
@@ -51,9 +52,9 @@ def med(results: list, i: int) -> float:
 
 def run(args) -> dict:
     out = {"impl": args.impl, "n": args.n, "seed": args.seed}
-    variant = any(v is not None for v in (args.horizon, args.types, args.age_advances))
+    variant = any(v is not None for v in (args.horizon, args.types, args.age_advances, args.frailty))
     if variant and not args.impl.startswith("jaksim"):
-        return {**out, "skipped": "M0 variants (--horizon/--types/--age-advances) are jaksim-only"}
+        return {**out, "skipped": "M0 variants (--horizon/--types/--age-advances/--frailty) are jaksim-only"}
     if args.impl == "starsim":
         from peers import starsim_skip_reason
         return {**out, "skipped": starsim_skip_reason()}
@@ -71,13 +72,13 @@ def run(args) -> dict:
 
     import jaksim_impl as J
     text = m0.variant(args.n, args.seed, horizon=args.horizon, n_types=args.types,
-                      age_advances=args.age_advances)
+                      age_advances=args.age_advances, frailty=args.frailty)
     model, threads, import_s = J.load(text, args.threads)
     compile_s, cache = J.first_call(model)
     out.update(threads=threads, import_seconds=import_s, compile_seconds=compile_s, cache=cache,
                numba_cache_dir=os.environ.get("NUMBA_CACHE_DIR", "(default: src/jaksim/__pycache__)"),
                horizon_years=float(model.scenario.horizon_years), n_types=len(model.types),
-               age_advances=bool(model.cohort.age_advances))
+               age_advances=bool(model.cohort.age_advances), frailty_variance=args.frailty or 0.0)
     if args.impl == "jaksim":
         rs = repeated(lambda: J.simulate_only(model, args.n), args.min_seconds)
         tally = rs[0][0]
@@ -99,6 +100,8 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=None, help="numba threads (jaksim); peers are single-threaded")
     ap.add_argument("--horizon", type=float, default=None, help="years (jaksim variant)")
     ap.add_argument("--types", type=int, default=None, help="number of infection types (jaksim variant)")
+    ap.add_argument("--frailty", type=float, default=None,
+                    help="gamma frailty variance on every infection type (jaksim variant, issue 13)")
     ap.add_argument("--age-advances", type=lambda s: s.lower() in ("1", "true", "yes"), default=None,
                     help="true/false (jaksim variant)")
     ap.add_argument("--min-seconds", type=float, default=0.5,

@@ -104,6 +104,7 @@ def validate(scenario: Path = ScenarioArg, settings: list[str] = Settings, force
                                              "(up to 20, one line each), not only the first."),
              debug: bool = Debug) -> None:
     """Check a scenario file (structure, value ranges, library look-ups, run size) without simulating."""
+    from jaksim.model.frailty import describe_frailty
     from jaksim.model.spec import build_model
     from jaksim.report.assumptions import assumption_share, status_counts
     from jaksim.run.budget import check_run_size
@@ -122,6 +123,7 @@ def validate(scenario: Path = ScenarioArg, settings: list[str] = Settings, force
     console.print(f"evidence: {sc.evidence}" + (f"; user library: {sc.library}" if sc.library else "")
                   + f"; a rate typed as a plain number applies to the {DEFAULT_APPLIES_TO.replace('_', ' ')} "
                   "(write {value: x, applies_to: population} for your cohort's rate)")
+    console.print(describe_frailty(model.arms[0].provenance))
     console.print(f"resolved values: {c['read']} read, {c['computed']} computed, {c['assumption']} assumed, "
                   f"{c['scenario']} from the scenario file — {100 * assumption_share(c):.0f}% of the values taken "
                   "from the library are assumptions")
@@ -192,6 +194,8 @@ def run(
         from jaksim.report.tables import economics_table
         console.print(economics_table(result.economics, model.economics[0].willingness_to_pay))
     extra = (", economics" if result.economics else "") + (", cycles" if result.cycles else "")
+    from jaksim.model.frailty import describe_frailty
+    console.print(describe_frailty(model.arms[0].provenance))
     console.print(f"Results: {out_dir}/ (events, patients, summary{extra} as Parquet) — {seconds:.1f} s")
     _warn(model.warnings)          # after the work: an error stays the only line on stderr
 
@@ -320,7 +324,7 @@ def schema(debug: bool = Debug) -> None:
 def params(drug: str | None = typer.Option(None, "--drug", help="Only this drug."),
            type_: str | None = typer.Option(None, "--type", help="Only this infection type."),
            section: str | None = typer.Option(None, "--section", help="Only one of: baselines, relative_effects, "
-                                              "rates, profiles, vaccines, economics."),
+                                              "rates, profiles, frailty, vaccines, economics."),
            library: Path | None = typer.Option(None, "--library", help="A user library YAML file to merge in."),
            markdown: bool = typer.Option(False, "--markdown", help="Print the whole library as Markdown "
                                          "(the text of docs/parameters.md)."),
@@ -354,6 +358,8 @@ def params(drug: str | None = typer.Option(None, "--drug", help="Only this drug.
         console.print(lt.rates_table(lib, drug, type_))
     if "profiles" in shown:
         console.print(lt.profiles_table(lib, drug, type_))
+    if "frailty" in shown:
+        console.print(lt.frailty_table(lib, type_))
     if "vaccines" in shown:
         console.print(lt.vaccines_table(lib))
     if "economics" in shown:

@@ -79,7 +79,8 @@ def infection(draw, *, stop=True, fatality=True, simple=False):
 
 @st.composite
 def scenario(draw, *, stop=True, simple=False, types=TYPES):
-    """A full scenario (one arm): cohort with covariates, taper, discontinuation, mortality."""
+    """A full scenario (one arm): cohort with covariates, taper, discontinuation, mortality, and
+    (unless ``simple``) sometimes a gamma frailty on some of the types."""
     infs = {t: draw(infection(stop=stop, simple=simple)) for t in types}
     gc_low = draw(st.floats(0, 0.6))
     cohort = {"age": {"distribution": "truncated_normal", "mean_years": draw(st.floats(20, 90)),
@@ -100,9 +101,12 @@ def scenario(draw, *, stop=True, simple=False, types=TYPES):
     else:
         mortality["life_table"] = "us_2019"
         mortality["excess_mortality_ratio"] = draw(st.floats(0.5, 3))
-    return {"name": "prop", "seed": draw(seeds), "n_patients": 1000, "horizon_years": draw(st.floats(0.1, 20)),
-            "cohort": cohort, "treatment": treatment, "infections": {t: v[0] for t, v in infs.items()},
-            "mortality": mortality}
+    sc = {"name": "prop", "seed": draw(seeds), "n_patients": 1000, "horizon_years": draw(st.floats(0.1, 20)),
+          "cohort": cohort, "treatment": treatment, "infections": {t: v[0] for t, v in infs.items()},
+          "mortality": mortality}
+    if not simple and draw(st.booleans()):     # gamma frailty on some types (kernel/frailty.py)
+        sc["frailty"] = {t: {"variance": draw(st.floats(0.0, 3.0))} for t in types if draw(st.booleans())}
+    return sc
 
 
 def events_of(r: chunk_loop.ChunkResult, keep: np.ndarray) -> tuple:

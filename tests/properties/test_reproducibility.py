@@ -29,6 +29,7 @@ name: repro
 seed: 424242
 n_patients: 140000
 horizon_years: 3
+frailty: {serious_infection: {variance: 1.5}, herpes_zoster: library}
 cohort:
   age: {distribution: truncated_normal, mean_years: 58, sd_years: 12, min_years: 18, max_years: 95}
   age_advances: true

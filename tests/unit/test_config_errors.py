@@ -125,6 +125,15 @@ CASES: dict[str, Case] = {
         replace(MINIMAL, "  rate_per_100py: 1.0", "  rate_per_100py: 1.0\n  case_fatality: {infection_c: 0.1}"),
         "case_fatality:", "mortality.case_fatality.infection_c", ("infection_c",),
         ("allowed: infection_a, infection_b",)),
+    "frailty_type_not_simulated": Case(
+        replace(MINIMAL, "horizon_years: 2\n", "horizon_years: 2\nfrailty:\n  infection_c: {variance: 0.5}\n"),
+        "infection_c: {variance", "frailty.infection_c", ("infection_c",), ("allowed: infection_a, infection_b",)),
+    "frailty_variance_negative": Case(
+        replace(MINIMAL, "horizon_years: 2\n", "horizon_years: 2\nfrailty:\n  infection_a: {variance: -0.5}\n"),
+        "infection_a: {variance", "frailty.infection_a.variance", ("-0.5",), ("greater than or equal to 0",)),
+    "frailty_unknown_word": Case(
+        replace(MINIMAL, "horizon_years: 2\n", "horizon_years: 2\nfrailty: sometimes\n"),
+        "frailty: sometimes", "frailty", ("'sometimes'",), ("'none' or 'library'",)),
     "age_band_shares_not_one": Case(
         replace(MINIMAL, "{distribution: truncated_normal, mean_years: 50, sd_years: 10, min_years: 18, "
                 "max_years: 90}",

@@ -31,10 +31,11 @@ POPULATIONS_YAML = yaml.safe_load((LIB.root / "source_populations.yaml").read_te
 POPULATIONS = POPULATIONS_YAML["source_populations"]
 MEASURES = ("first_event", "all_events")
 SECTIONS = ("rates", "hazard_ratios", "consequences", "discontinuation", "off_treatment_hazard_ratio",
-            "mortality", "life_tables", "tuberculosis_background_incidence", "time_on_treatment_profiles")
-#: sections the PSA does not draw: a life table, documented evidence, and the TB setting ratios
-#: (a scenario choice, fixed; their CIs are kept in the data)
-NOT_DRAWN = ("life_tables", "time_on_treatment_profiles", "tuberculosis_background_incidence")
+            "mortality", "life_tables", "tuberculosis_background_incidence", "time_on_treatment_profiles", "frailty")
+#: sections the PSA does not draw: a life table, documented evidence, the TB setting ratios
+#: (a scenario choice, fixed; their CIs are kept in the data) and the frailty variances (fixed in
+#: the PSA for now; their CIs are kept in the data)
+NOT_DRAWN = ("life_tables", "time_on_treatment_profiles", "tuberculosis_background_incidence", "frailty")
 
 
 def _label(e: dict) -> str:

@@ -28,6 +28,7 @@ from jaksim.codes import (
     SERIOUS,
     STOPS_TREATMENT,
 )
+from jaksim.kernel.frailty import frailty_gap
 from jaksim.kernel.jit import JIT, JIT_INLINE
 from jaksim.kernel.rng import MAX_INDEX, exponential_target, uniform
 
@@ -51,13 +52,20 @@ class Clocks(NamedTuple):
     rate_per_year: np.ndarray     # (K + 1,) the clock's hazard since ``rebased_at_years``
     rings_at_years: np.ndarray    # (K + 1,) when the target is reached at that hazard (+inf: never)
     age_factor: np.ndarray        # (K,) baseline-age HR of each distinct (log HR, reference age) pair
+    frailty_variance: np.ndarray  # (K,) the arm's gamma frailty variance θ_k (0: none; set per block)
+    frailty_shape: np.ndarray     # (K,) 1/θ_k (0 where θ_k is 0; set per block)
+    drawn_target: np.ndarray      # (K,) the clock's target as drawn (frailty: the gap to the next event)
+    hazard_at_event: np.ndarray   # (K,) frailty: cumulative hazard (no frailty factor) at the last event
 
 
 @njit(**JIT)
-def new_clocks(n_types):
-    """Scratch clocks for ``n_types`` infection types and background death."""
+def new_clocks(frailty_variance):
+    """Scratch clocks for the infection types (one per frailty variance) and background death."""
+    n_types = frailty_variance.shape[0]
     return Clocks(np.empty(n_types), np.empty(n_types), np.empty(n_types + 1), np.empty(n_types + 1),
-                  np.empty(n_types + 1), np.empty(n_types + 1), np.empty(n_types))
+                  np.empty(n_types + 1), np.empty(n_types + 1), np.empty(n_types), frailty_variance.copy(),
+                  np.where(frailty_variance > 0.0, 1.0 / np.maximum(frailty_variance, 1e-300), 0.0),
+                  np.empty(n_types), np.zeros(n_types))
 
 
 @njit(**JIT_INLINE)
@@ -111,6 +119,21 @@ def next_target(recurrent, key, patient_id, j, target_bound):
     if recurrent and j + 1 < MAX_EVENTS_PER_TYPE:
         return exponential_target(key, patient_id, j + 1, target_bound)
     return np.inf
+
+
+@njit(**JIT_INLINE)
+def next_frailty_target(clocks, k, recurrent, key, patient_id, j):
+    """The target after a type's event number j+1 when the type has a gamma frailty: the gap to
+    the next event given the j+1 events so far and the cumulative hazard at the last one
+    (``kernel.frailty``), from the clock's counter j+1; +inf when the type does not recur."""
+    clocks.hazard_at_event[k] += clocks.drawn_target[k]
+    if not recurrent or j + 1 >= MAX_EVENTS_PER_TYPE:
+        return np.inf
+    a = clocks.frailty_shape[k]
+    gap = frailty_gap(uniform(key, patient_id, j + 1), clocks.target_bound[k] - clocks.hazard_at_event[k],
+                      a + j + 1, a + clocks.hazard_at_event[k])
+    clocks.drawn_target[k] = gap
+    return gap
 
 
 @njit(**JIT_INLINE)
@@ -184,8 +207,12 @@ def ring_clocks(clocks, t_end_years, on_treatment, completed_age, row, patient_i
         n_events += 1
         if flags & FATAL:
             return t, EXIT_INFECTION_DEATH, n_events
-        clocks.target_left[k] = next_target(consequences.recurrent[k], keys.clock[k], patient_id, j,
-                                            clocks.target_bound[k])
+        if clocks.frailty_variance[k] > 0.0:
+            clocks.target_left[k] = next_frailty_target(clocks, k, consequences.recurrent[k], keys.clock[k],
+                                                        patient_id, j)
+        else:
+            clocks.target_left[k] = next_target(consequences.recurrent[k], keys.clock[k], patient_id, j,
+                                                clocks.target_bound[k])
         clocks.rebased_at_years[k] = t
         clocks.rings_at_years[k] = ring_time(t, clocks.target_left[k], clocks.rate_per_year[k])
         if flags & STOPS_TREATMENT:

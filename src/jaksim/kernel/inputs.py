@@ -60,6 +60,7 @@ class HazardArrays(NamedTuple):
     taper_band: np.ndarray                  # (T,) int8: highest band from that step on
     mortality_rate_per_year: np.ndarray     # (2, A) background mortality [male, female] by age
     discontinuation_rate_per_year: float    # treatment discontinuation, from the actual start
+    frailty_variance: np.ndarray            # (K,) variance θ_k of the gamma frailty (mean 1; 0: none)
 
 
 class VaccinationArrays(NamedTuple):
@@ -228,7 +229,15 @@ def hazard_arrays(arm: ArmSpec, age_advances: bool, horizon_years: float,
         taper_band=c("hazards.taper_band", arm.taper_band, _I1, "T"),
         mortality_rate_per_year=c("hazards.mortality_rate_per_year", arm.mortality, _F8, "2 A"),
         discontinuation_rate_per_year=c.scalar("hazards.discontinuation_rate_per_year",
-                                               arm.discontinuation_rate, float))
+                                               arm.discontinuation_rate, float),
+        frailty_variance=c("hazards.frailty_variance", _frailty_variance(arm), _F8, "K"))
+
+
+def _frailty_variance(arm: ArmSpec) -> np.ndarray:
+    """The arm's frailty variances (K,), zeros when the arm has none."""
+    if arm.frailty_variance is None:
+        return np.zeros(arm.base_rate.shape[0])
+    return arm.frailty_variance
 
 
 def _tot_multiplier(c: _Checker, value: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ from numba import njit
 
 from jaksim.codes import BOUND_FACTOR, EXIT_HORIZON
 from jaksim.kernel.events import TREATMENT_STOPPED, rebase, ring_clocks
+from jaksim.kernel.frailty import first_target
 from jaksim.kernel.jit import JIT_INLINE
 from jaksim.kernel.rng import exponential_target, lazy_exponential
 
@@ -101,11 +102,14 @@ def _death_rate_bound(hazards, sex, age_now, age_end):
 
 @njit(**JIT_INLINE)
 def first_targets(clocks, hazards, outputs, row, sex, age_now, age_end, u_clock, u_death, column):
-    """Each clock's first Exp(1) target from its first uniform (lazily: +inf above the bound);
-    the patient's event counts set to 0."""
+    """Each clock's first target from its first uniform (lazily: +inf above the bound): Exp(1), or
+    Lomax for a type with frailty (``kernel.frailty``); the patient's event counts set to 0."""
     n_types = hazards.base_rate_per_year.shape[0]
     for k in range(n_types):
-        clocks.target_left[k] = lazy_exponential(u_clock[k, column], clocks.target_bound[k])
+        clocks.target_left[k] = first_target(u_clock[k, column], clocks.target_bound[k], clocks.frailty_variance[k],
+                                             clocks.frailty_shape[k])
+        clocks.drawn_target[k] = clocks.target_left[k]
+        clocks.hazard_at_event[k] = 0.0
         outputs.event_counts[row, k] = 0
         outputs.first_event_years[row, k] = np.nan
     mu_bound = _death_rate_bound(hazards, sex, age_now, age_end)

@@ -166,7 +166,7 @@ def _simulate_block(b, block_size, cap, cohort, hazards, vaccination, consequenc
     lo = b * block_size
     hi = min(cohort.patient_id.shape[0], lo + block_size)
     u_clock, u_death = _first_uniforms(keys, cohort.patient_id, lo, hi)
-    return _simulate_patients(lo, hi, u_clock, u_death, new_clocks(hazards.base_rate_per_year.shape[0]), tables,
+    return _simulate_patients(lo, hi, u_clock, u_death, new_clocks(hazards.frailty_variance), tables,
                               KernelInputs(cohort, hazards, vaccination, consequences, keys), outputs,
                               _block_events(events, b * cap, (b + 1) * cap))
 

@@ -115,6 +115,7 @@ class Library:
         self._cons = {(c["type"], c["quantity"]): c for c in data.get("consequences", [])}
         self._disc = {d["drug"]: d for d in data.get("discontinuation", [])}
         self._off = {o["type"]: o for o in data.get("off_treatment_hazard_ratio", [])}
+        self._frailty = {f["type"]: f for f in data.get("frailty", [])}
         self._pops: dict | None = None
 
     # -- entries ---------------------------------------------------------------
@@ -180,6 +181,10 @@ class Library:
         """The short fixed window a programme rate averages (``window_years``), or None (long-term)."""
         r = self._rates.get((drug, float(dose_mg), indication, infection_type))
         return None if r is None or r.get("window_years") is None else float(r["window_years"])
+    def frailty_variance(self, infection_type: str) -> Sourced | None:
+        """Variance of the type's gamma frailty (mean 1), or None."""
+        f = self._frailty.get(infection_type)
+        return sourced(f, "variance") if f else None
 
     def tuberculosis_setting_ratio(self, setting: str) -> Sourced | None:
         """TB rate in a setting of low/medium/high background TB incidence, relative to the
@@ -240,7 +245,7 @@ class Library:
         """Every sourced entry as a flat dict (for listing and the no-unsourced-value test)."""
         out = []
         for section in ("rates", "hazard_ratios", "consequences", "discontinuation",
-                        "off_treatment_hazard_ratio", "time_on_treatment_profiles"):
+                        "off_treatment_hazard_ratio", "time_on_treatment_profiles", "frailty"):
             for e in self.data.get(section, []):
                 out.append({"section": section, **e})
         tb = self.data.get("tuberculosis_background_incidence", {})

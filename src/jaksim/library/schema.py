@@ -104,6 +104,14 @@ class Discontinuation(_Sourced):
     ci95: CI | None = None
 
 
+class Frailty(_Sourced):
+    """Variance θ of a type's per-patient gamma frailty (mean 1), from recurrence data."""
+
+    type: str
+    variance: Annotated[float, Field(ge=0, le=10)]
+    ci95: CI | None = None
+
+
 class OffTreatmentHazardRatio(_Sourced):
     type: str
     hazard_ratio: PlausibleRatio
@@ -202,6 +210,7 @@ class ParametersFile(_Strict):
     mortality: Mortality = Mortality()
     tuberculosis_background_incidence: TuberculosisBackground | None = None
     time_on_treatment_profiles: list[TimeOnTreatmentProfile] = []
+    frailty: list[Frailty] = []
 
 
 # ----------------------------------------------------------------------- source_populations.yaml

@@ -122,12 +122,13 @@ def _baseline_record(b: dict) -> dict:
 
 def calibrate_rates(ctx: RateContext, name: str, prov: dict, base: np.ndarray, log_hr: np.ndarray,
                     hr_gc: np.ndarray, age_log_hr: float, ref_age: float, region_hr: np.ndarray | None = None,
-                    baseline_hrs: tuple | None = None) -> None:
+                    baseline_hrs: tuple | None = None, frailty_variance: float = 0.0) -> None:
     """Replace published rates in ``base`` by the reference patient's (in place), recording how
     (source populations: region not given, hazard ratio 1; a population-typed rate: the cohort's
-    regions). A baseline of the reference treatment is calibrated with ``baseline_hrs`` (log HR,
-    GC HRs, age log HR, reference age: the hazard ratios without the arm's treatment
-    interactions; default the arm's); a drug's own programme rate with the arm's."""
+    regions; a first-event rate accounting for the type's gamma frailty variance). A baseline of
+    the reference treatment is calibrated with ``baseline_hrs`` (log HR, GC HRs, age log HR,
+    reference age: the hazard ratios without the arm's treatment interactions; default the
+    arm's); a drug's own programme rate with the arm's."""
     hrs = (log_hr, hr_gc, age_log_hr, ref_age)
     typed = ctx.arm.infections[name].typed_rate
     if typed is not None:
@@ -151,7 +152,9 @@ def calibrate_rates(ctx: RateContext, name: str, prov: dict, base: np.ndarray, l
             b = ev.baseline(ctx.library.evidence, ind, name)
             assert b is not None
             pop = population_from_entry(b["id"], b["population"])
-            cal = calibrate(float(b["rate_per_100py"]), b["measure"], pop, *(baseline_hrs or hrs))
+            b_log_hr, b_hr_gc, b_age_log_hr, b_ref_age = baseline_hrs or hrs
+            cal = calibrate(float(b["rate_per_100py"]), b["measure"], pop, b_log_hr, b_hr_gc, b_age_log_hr, b_ref_age,
+                            frailty_variance)
             base[j] = cal.reference_rate_per_100py / 100.0 * entry["relative_effect"]["value"]
             entry["baseline_rate_per_100py"]["calibration"] = cal.provenance()
             continue
@@ -161,7 +164,7 @@ def calibrate_rates(ctx: RateContext, name: str, prov: dict, base: np.ndarray, l
             entry["calibration"] = (f"none: no described source population for this {ind} rate; the published "
                                     "rate is used as the reference patient's rate")
             continue
-        cal = calibrate(entry["value"], entry.get("measure") or "first_event", pop, *hrs)
+        cal = calibrate(entry["value"], entry.get("measure") or "first_event", pop, *hrs, frailty_variance)
         base[j] = cal.reference_rate_per_100py / 100.0
         entry["calibration"] = cal.provenance()
 

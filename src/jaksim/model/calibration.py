@@ -8,6 +8,12 @@ model's own hazard ratios HR(x) the reference rate b solves
 * first-event rate (patients with event / 100 PY at risk), follow-up T per patient:
       R = E_P[1 − e^{−b·HR(x)·T}] / E_P[(1 − e^{−b·HR(x)·T}) / (b·HR(x))]
 
+With a gamma frailty of variance θ (mean 1, ``kernel/frailty.py``) the all-events rate is
+unchanged (E[z] = 1), while the first-event probability and time at risk become, with λ = b·HR(x),
+      P(event by T) = 1 − (1 + θλT)^{−1/θ}        (the Laplace transform of the gamma law)
+      E[time at risk] = ∫_0^T (1 + θλu)^{−1/θ} du = ((1 + θλT)^{1−1/θ} − 1) / (λ(θ − 1))
+(log(1 + λT)/λ at θ = 1), so a published first-event rate gives a higher reference rate.
+
 The expectation over P is a deterministic quadrature: baseline age on 64 Gauss–Legendre
 quantile nodes of a normal truncated to [18, 100] years, its age factor averaged over the
 exposure [0, T] as patients age in the kernel (completed age, stepping at birthdays), times
@@ -50,12 +56,17 @@ class Calibration:
     population: str
     assumptions: tuple[str, ...]
 
+    frailty_variance: float = 0.0     # gamma frailty variance θ the calibration accounted for
+
     def provenance(self) -> dict:
-        return {"method": "marginal calibration to the source population (jaksim.calibration)",
-                "published_rate_per_100py": self.published_rate_per_100py, "measure": self.measure,
-                "reference_rate_per_100py": self.reference_rate_per_100py,
-                "population_mean_hazard_ratio": self.mean_hazard_ratio,
-                "source_population": self.population, "assumptions": list(self.assumptions)}
+        out = {"method": "marginal calibration to the source population (jaksim.calibration)",
+               "published_rate_per_100py": self.published_rate_per_100py, "measure": self.measure,
+               "reference_rate_per_100py": self.reference_rate_per_100py,
+               "population_mean_hazard_ratio": self.mean_hazard_ratio,
+               "source_population": self.population, "assumptions": list(self.assumptions)}
+        if self.frailty_variance > 0.0:
+            out["frailty_variance"] = self.frailty_variance
+        return out
 
 
 def exposure_age_factor(age: np.ndarray, follow_up_years: float, age_log_hr: float,
@@ -120,14 +131,15 @@ def population_hazard_ratios(pop: SourcePopulation, log_hr: np.ndarray, hr_gc: n
 
 
 def calibrate(published_per_100py: float, measure: str, pop: SourcePopulation, log_hr: np.ndarray,
-              hr_gc: np.ndarray, age_log_hr: float, ref_age: float) -> Calibration:
+              hr_gc: np.ndarray, age_log_hr: float, ref_age: float, frailty_variance: float = 0.0) -> Calibration:
     """Reference-patient rate that reproduces the published rate in its source population
-    (a pure function of its inputs: arms of the same drug and draw share one computation)."""
+    (a pure function of its inputs: arms of the same drug and draw share one computation);
+    ``frailty_variance``: θ of the type's gamma frailty (0: none)."""
     key = (pop.id, pop.age_mean_years, pop.age_sd_years, tuple(sorted(pop.shares.items())),
            pop.glucocorticoid_shares, pop.follow_up_years, pop.assumptions)
     return _calibrate(float(published_per_100py), measure, key, _Carried(pop),
                       tuple(np.asarray(log_hr, dtype=float).tolist()), tuple(np.asarray(hr_gc, dtype=float).tolist()),
-                      float(age_log_hr), float(ref_age))
+                      float(age_log_hr), float(ref_age), float(frailty_variance))
 
 
 class _Carried:
@@ -147,12 +159,29 @@ class _Carried:
 
 @lru_cache(maxsize=512)
 def _calibrate(published_per_100py: float, measure: str, _key: tuple, pop: _Carried, log_hr: tuple,
-               hr_gc: tuple, age_log_hr: float, ref_age: float) -> Calibration:
-    return _solve(published_per_100py, measure, pop.value, np.array(log_hr), np.array(hr_gc), age_log_hr, ref_age)
+               hr_gc: tuple, age_log_hr: float, ref_age: float, frailty_variance: float) -> Calibration:
+    return _solve(published_per_100py, measure, pop.value, np.array(log_hr), np.array(hr_gc), age_log_hr, ref_age,
+                  frailty_variance)
+
+
+def first_event_probability_and_time(lam: np.ndarray, T: float, frailty_variance: float
+                                     ) -> tuple[np.ndarray, np.ndarray]:
+    """P(first event by T) and the expected time at risk of it (years) at hazard ``lam`` (per
+    year), without frailty or with a gamma frailty of variance θ (module docstring)."""
+    theta = frailty_variance
+    if theta <= 0.0:
+        p = -np.expm1(-lam * T)
+        return p, p / lam
+    log_s = np.log1p(theta * lam * T)                 # log(1 + θλT)
+    p = -np.expm1(-log_s / theta)
+    a = 1.0 - 1.0 / theta
+    if abs(a) < 1e-12:
+        return p, log_s / lam
+    return p, np.expm1(a * log_s) / (theta * lam * a)
 
 
 def _solve(published_per_100py: float, measure: str, pop: SourcePopulation, log_hr: np.ndarray,
-           hr_gc: np.ndarray, age_log_hr: float, ref_age: float) -> Calibration:
+           hr_gc: np.ndarray, age_log_hr: float, ref_age: float, frailty_variance: float = 0.0) -> Calibration:
     hr, w = population_hazard_ratios(pop, log_hr, hr_gc, age_log_hr, ref_age)
     mean_hr = float(np.dot(w, hr))
     target = published_per_100py / 100.0
@@ -164,9 +193,8 @@ def _solve(published_per_100py: float, measure: str, pop: SourcePopulation, log_
         T = pop.follow_up_years
 
         def first_event_rate(b: float) -> float:
-            lam = b * hr
-            p = -np.expm1(-lam * T)
-            return float(np.dot(w, p) / np.dot(w, p / lam))
+            p, at_risk = first_event_probability_and_time(b * hr, T, frailty_variance)
+            return float(np.dot(w, p) / np.dot(w, at_risk))
 
         lo = target / mean_hr / 100.0
         hi = target / mean_hr * 100.0
@@ -175,7 +203,8 @@ def _solve(published_per_100py: float, measure: str, pop: SourcePopulation, log_
         base = optimize.brentq(lambda b: first_event_rate(b) - target, lo, hi, xtol=1e-14, rtol=1e-12)
     else:
         raise ValueError(f"unknown rate measure '{measure}'; allowed: first_event, all_events")
-    return Calibration(100.0 * base, published_per_100py, measure, mean_hr, pop.id, pop.assumptions)
+    return Calibration(100.0 * base, published_per_100py, measure, mean_hr, pop.id, pop.assumptions,
+                       frailty_variance)
 
 
 # ------------------------------------------------------------------ source populations

@@ -32,6 +32,7 @@ from jaksim.library import Library, LifeTable, Sourced, read_life_table
 from jaksim.library.resolve import SCENARIO, library_record, resolve
 from jaksim.model import time_on_treatment as tot
 from jaksim.model.base_rates import RateContext, base_rates, calibrate_rates
+from jaksim.model.frailty import frailty_variances
 from jaksim.model.vaccination import vaccine_arrays
 from jaksim.scenario.schema import (
     BINARY_COVARIATES,
@@ -81,6 +82,7 @@ class ArmSpec:
     vaccination: Vaccination | None = None   # the arm's vaccination strategy
     jak_inhibitor: bool = True   # the arm's drug is a JAK inhibitor (vaccine response reduced on it)
     provenance: dict = field(default_factory=dict)
+    frailty_variance: np.ndarray | None = None   # (K,) gamma frailty variance θ_k (None: no frailty)
 
 
 def cohort_indications(scenario: Scenario) -> list[str]:
@@ -122,6 +124,7 @@ class _Context:
     calibrate: bool = True       # False: library rates left as published (checking only, no scipy)
     cohort: object = None        # CohortSource (calibrates a rate typed for the population)
     profiles: dict = field(default_factory=dict)   # type -> time-on-treatment Profile or None
+    frailty_variance: tuple = ()  # per type of the arm (in order): gamma frailty variance θ_k
 
 
 def build_arm(scenario: Scenario, arm_index: int, library: Library,
@@ -137,13 +140,15 @@ def build_arm(scenario: Scenario, arm_index: int, library: Library,
     tr = arm.treatment
     _check_treatment(scenario, arm_index, library)
     profiles = tot.arm_profiles(scenario, arm, library)
+    types = tuple(arm.infections)
+    frailty, frailty_prov = frailty_variances(scenario, types, library)
     ctx = _Context(scenario, arm, ("arms", arm_index), library, indications or cohort_indications(scenario),
                    indications is not None or getattr(scenario.cohort, "indication", None) is not None,
-                   tot.arm_edges(profiles), calibrate, cohort, profiles)
-    types = tuple(arm.infections)
+                   tot.arm_edges(profiles), calibrate, cohort, profiles, tuple(frailty.tolist()))
     specs = [_infection(ctx, name) for name in types]
     prov: dict = {"treatment": {"drug": tr.drug, "dose_mg": tr.dose_mg},
-                  "infections": {name: t.provenance for name, t in zip(types, specs, strict=False)}}
+                  "infections": {name: t.provenance for name, t in zip(types, specs, strict=False)},
+                  "frailty": frailty_prov}
     disc, prov["discontinuation_rate_per_100py"] = resolve(
         tr.discontinuation_rate_per_100py, library.discontinuation(tr.drug), assumed=0.0,
         why="no discontinuation assumed")
@@ -176,7 +181,7 @@ def build_arm(scenario: Scenario, arm_index: int, library: Library,
         ve_target=np.array([1 if t == ZOSTER else 0 for t in types], dtype=np.uint8),
         p_phn_age=_phn_by_age(arm, types, library, prov["infections"]),
         vaccination=arm.vaccination, jak_inhibitor=library.drugs[tr.drug].get("drug_class") == "jak_inhibitor",
-        provenance=prov)
+        provenance=prov, frailty_variance=frailty if frailty.any() else None)
 
 
 def _rows(rows: list[np.ndarray], width: int) -> np.ndarray:
@@ -221,7 +226,8 @@ def _infection(ctx: _Context, name: str) -> _TypeSpec:
     if ctx.calibrate:    # a baseline (reference treatment) is calibrated without the arm's interactions
         reference = _hazard_ratios(_TreatmentLibrary(ctx.library, None, None), name, inf.hazard_ratios)
         calibrate_rates(rctx, name, ip, base, log_hr, hr_gc, age_log_hr, ref_age, region_hr,
-                        baseline_hrs=(reference[3], reference[2], reference[0], reference[1]))
+                        baseline_hrs=(reference[3], reference[2], reference[0], reference[1]),
+                        frailty_variance=ctx.frailty_variance[list(ctx.arm.infections).index(name)])
     tot.normalise(ctx.profiles.get(name), base, ip, ctx.library, ctx.arm, name)
     if inf.background_incidence is not None:
         s = ctx.library.tuberculosis_setting_ratio(inf.background_incidence)

@@ -8,7 +8,7 @@ from rich.table import Table
 
 from jaksim.model.evidence import label, node
 
-SECTIONS = ("baselines", "relative_effects", "rates", "profiles", "vaccines", "economics")
+SECTIONS = ("baselines", "relative_effects", "rates", "profiles", "frailty", "vaccines", "economics")
 
 
 def _source(e: dict, width: int = 60) -> str:
@@ -74,6 +74,17 @@ def profiles_table(lib, drug: str | None = None, type_: str | None = None) -> Ta
         t.add_row(e.get("drug") or "every", e["type"], e["profile"],
                   ", ".join(f"{x:g}" for x in e.get("edges_years", [])) or "–",
                   ", ".join(f"{x:g}" for x in e.get("multipliers", [])) or "1", e["status"], _source(e, 40))
+    return t
+
+
+def frailty_table(lib, type_: str | None = None) -> Table:
+    t = Table(title="Frailty (frailty: library): variance of a per-patient gamma frailty, mean 1; "
+                    "types not listed have none")
+    for c in ("type", "variance", "95% CI", "status", "source"):
+        t.add_column(c)
+    for e in lib.data.get("frailty", []):
+        if not type_ or e["type"] == type_:
+            t.add_row(e["type"], f"{e['variance']:g}", _ci(e.get("ci95")), e["status"], _source(e))
     return t
 
 

@@ -107,6 +107,12 @@ def _ratios_and_probabilities(lib: Library) -> list[str]:
             "|---|---|---|---|---|"]
     for e in lib.data.get("off_treatment_hazard_ratio", []):
         out.append(f"| {e['type']} | {e['hazard_ratio']:g} | {e['status']} | {_cite(e)} | {_note(e)} |")
+    out += ["", "## Frailty (`frailty: library`): variance of a per-patient gamma frailty (mean 1)", "",
+            "Types not listed have no frailty. A scenario without a `frailty` key has none (`frailty: none`).", "",
+            "| type | variance (95% CI) | status | source | note |", "|---|---|---|---|---|"]
+    for e in lib.data.get("frailty", []):
+        out.append(f"| {e['type']} | {e['variance']:g} ({_ci(e.get('ci95'))}) | {e['status']} | {_cite(e)} | "
+                   f"{_note(e)} |")
     return out + _profiles(lib)
 
 

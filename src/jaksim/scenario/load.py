@@ -61,7 +61,8 @@ class _Source:
 
 # ------------------------------------------------------------------------ loading
 #: Keys a user may write at the top level of a scenario, and those required there.
-TOP_KEYS = ("name", "description", "seed", "n_patients", "horizon_years", "evidence", "library", "psa", "cohort",
+TOP_KEYS = ("name", "description", "seed", "n_patients", "horizon_years", "evidence", "library", "psa", "frailty",
+            "cohort",
             *ARM_KEYS[1:], "arms")
 TOP_REQUIRED = ("name", "seed", "n_patients", "horizon_years", "cohort", "treatment", "infections")
 #: pydantic's names of union members / tagged variants inside error locations (not user keys).

@@ -51,6 +51,7 @@ from jaksim.scenario.cohort_schema import (  # noqa: F401 (re-exported: the scen
     band_index,
 )
 from jaksim.scenario.economics import Economics
+from jaksim.scenario.frailty import FrailtySetting, check_frailty_types
 from jaksim.scenario.psa_settings import PsaSettings
 
 
@@ -319,6 +320,8 @@ class Scenario(Model):
     library: str | None = Field(None, description="a user library YAML file (path relative to the scenario) "
                                                   "adding or overriding drugs, baselines, relative effects, ...")
     psa: PsaSettings | None = None
+    frailty: FrailtySetting = Field("none", description="per-patient gamma frailty by infection type: none, "
+                                                        "library, or per type {variance} | library | none")
 
     _source: Any = PrivateAttr(default=None)
     _raw: Any = PrivateAttr(default=None)              # the file's data as written (values, no distributions)
@@ -350,6 +353,11 @@ class Scenario(Model):
                 raise ValueErrorAt(f"arm '{a.name}' changes the currency or discount rates of the economics "
                                    "section; every arm must use the reference arm's", at=(i, "economics"))
         return arms
+
+    @model_validator(mode="after")
+    def _frailty_types(self):
+        check_frailty_types(self.frailty, self.arms[0].infections)
+        return self
 
     @property
     def source_file(self) -> str | None:
