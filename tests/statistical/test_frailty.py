@@ -112,14 +112,15 @@ def test_calibrated_source_population_reproduces_first_event_and_all_event_rates
     published = lib.rate("tofacitinib", 5, "ra", "herpes_zoster")
     T = pop.follow_up_years
     sc = {"name": "source", "seed": 3066, "n_patients": 1000, "horizon_years": T, "evidence": "programme_rates",
-          "frailty": "library",
+          "frailty": "library", "time_on_treatment_profile": "none",   # everyone followed T years: no profile
+
           "cohort": {"age": {"distribution": "truncated_normal", "mean_years": pop.age_mean_years,
                              "sd_years": pop.age_sd_years, "min_years": 18, "max_years": 100},
                      "age_advances": True, "female": pop.shares["female"], "asia": pop.shares["asia"],
                      "diabetes": pop.shares["diabetes"], "prior_zoster": pop.shares["prior_zoster"],
                      "chronic_lung_disease": pop.shares["chronic_lung_disease"],
-                     "glucocorticoid": {"below_7_5mg": pop.glucocorticoid_below_7_5mg,
-                                        "at_least_7_5mg": pop.glucocorticoid_7_5mg_or_more}},
+                     "glucocorticoid": dict(zip(("up_to_5mg", "over_5_to_10mg", "over_10mg"),
+                                                pop.glucocorticoid_shares, strict=True))},
           "treatment": {"drug": "tofacitinib", "dose_mg": 5, "discontinuation_rate_per_100py": 0},
           "infections": {"herpes_zoster": {"recurrent": True}},
           "mortality": {"rate_per_100py": 0, "case_fatality": {"herpes_zoster": 0}}}
