@@ -386,7 +386,11 @@ def _with_progress(total: int, work):
     with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TimeRemainingColumn(), console=err, transient=True) as bar:
         task = bar.add_task("run", total=total)
-        return work(lambda n: (resume_collection(), bar.advance(task, n)))
+
+        def advance(n: int) -> None:
+            resume_collection()
+            bar.advance(task, n)
+        return work(advance)
 
 
 def _warn(warnings) -> None:
