@@ -12,7 +12,8 @@ Each measurement is a fresh process of that checkout's own ``benchmarks/run.py``
 ``kernel_seconds`` the kernel alone), after one untimed process of each checkout that fills or
 loads its numba cache. Processes alternate in pairs, baseline then this checkout, so a change in
 the machine's load falls on both members of a pair alike; the ratio this/baseline of each pair
-is the figure, summarised by its median and range. Both checkouts simulate the same patients
+is the figure, summarised by its median and range (a pair disturbed by other processes is run
+again, see ``MAX_OTHER_LOAD``). Both checkouts simulate the same patients
 (same seed): their event counts must be equal, which is checked.
 """
 
@@ -29,6 +30,9 @@ from foreign import ForeignLoad
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+#: a pair in which other processes used more than this share of the machine is run again (at most
+#: ATTEMPTS times; the least disturbed pair is kept)
+MAX_OTHER_LOAD, ATTEMPTS = 0.10, 3
 
 
 def run_checkout(checkout: Path, n: int, threads: int) -> dict:
@@ -50,8 +54,16 @@ def compare(baseline: Path, n: int, threads: int, pairs: int) -> dict:
         run_checkout(checkout, min(n, 10_000), threads)
     runs: dict[str, list[dict]] = {"baseline": [], "this": []}
     for i in range(pairs):
-        for name, checkout in (("baseline", baseline), ("this", ROOT)):
-            r = run_checkout(checkout, n, threads)
+        best = None
+        for _ in range(ATTEMPTS):           # a pair disturbed by other processes is run again
+            pair = {name: run_checkout(checkout, n, threads) for name, checkout in (("baseline", baseline),
+                                                                                   ("this", ROOT))}
+            load = max(r["foreign_load"] for r in pair.values())
+            if best is None or load < best[0]:
+                best = (load, pair)
+            if load <= MAX_OTHER_LOAD:
+                break
+        for name, r in best[1].items():
             runs[name].append(r)
             print(f"  [{i + 1}/{pairs}] {threads} thread(s) {name}: {r['seconds']:.4g} s "
                   f"(kernel {r['kernel_seconds']:.4g} s, other load {r['foreign_load']:.0%})", flush=True)
