@@ -146,7 +146,7 @@ with tempfile.TemporaryDirectory() as tmp:
     t.append(time.perf_counter())
     engine.run_to_folder(model, Path(tmp) / "b")
     t.append(time.perf_counter())
-names = ["import jaksim.cli (typer, rich)", "import the engine (numpy, pydantic, numba, pyarrow, simpy)",
+names = ["import jaksim.cli (typer, rich)", "import the engine (numpy, pydantic, numba, pyarrow, scipy.special)",
          "load the library (its checked JSON cache)",
          "build the model (scipy.special, calibration with kept roots, evidence network)",
          "first run_to_folder (numba start-up, cache load, work)", "second run_to_folder (work only)"]
