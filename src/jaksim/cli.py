@@ -162,6 +162,7 @@ def run(
     debug: bool = Debug,
 ) -> None:
     """Simulate every arm of a scenario and write events, patients and summary as Parquet."""
+    from jaksim.model.kept_roots import keeping_roots
     from jaksim.model.spec import build_model
     from jaksim.output.parquet import OutputFolder
     from jaksim.report.tables import contrast_table, print_summary, vaccination_table
@@ -178,7 +179,8 @@ def run(
     # --out (a folder, writable, not locked, no kept work dropped) before any calibration or pathway work
     folder = OutputFolder(out_dir, overwrite, resume=resume)
     try:
-        model = build_model(sc)
+        with keeping_roots():     # calibration roots kept for the next run of this scenario (start-up)
+            model = build_model(sc)
         check_run_size(sc, out=out_dir, force=force, overridden=n_patients is not None)
     except BaseException:
         folder.release() if folder.resumed else folder.abort()

@@ -1,6 +1,7 @@
 """Calibration roots kept between processes (model/kept_roots.py): the kept root is the solver's
 root bit for bit, any change of the problem gives another file, a damaged file is solved
-again, and ``JAKSIM_CACHE_DIR=`` (empty) turns keeping off."""
+again, ``JAKSIM_CACHE_DIR=`` (empty) turns keeping off, and only ``keeping_roots()`` (``jaksim
+run``) keeps roots at all."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from jaksim.library import cache as library_cache
 from jaksim.model import calibration
-from jaksim.model.kept_roots import kept_root
+from jaksim.model.kept_roots import keeping_roots, kept_root
 
 SOURCE = Path(calibration.__file__)
 
@@ -21,7 +22,8 @@ def cache(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "cache"
     monkeypatch.setenv(library_cache.ENV_VAR, str(folder))
     calibration._calibrate.cache_clear()
-    yield folder
+    with keeping_roots():
+        yield folder
     calibration._calibrate.cache_clear()
 
 
@@ -95,9 +97,35 @@ def test_a_damaged_file_is_solved_again_and_rewritten(cache, damage):
 
 def test_keeping_off_or_unwritable_still_solves(tmp_path, monkeypatch):
     monkeypatch.setenv(library_cache.ENV_VAR, "")
+    with keeping_roots():
+        assert kept_root(lambda: 0.75, SOURCE, (1.0,), ()) == 0.75
+        assert not any(tmp_path.iterdir())
+        blocker = tmp_path / "file"
+        blocker.write_text("not a folder")
+        monkeypatch.setenv(library_cache.ENV_VAR, str(blocker / "sub"))
+        assert kept_root(lambda: 0.75, SOURCE, (1.0,), ()) == 0.75
+
+
+def test_only_inside_keeping_roots(tmp_path, monkeypatch):
+    """PSA draws, sweeps and the API neither read nor write kept roots; ``jaksim run`` keeps them."""
+    monkeypatch.setenv(library_cache.ENV_VAR, str(tmp_path / "cache"))
     assert kept_root(lambda: 0.75, SOURCE, (1.0,), ()) == 0.75
-    assert not any(tmp_path.iterdir())
-    blocker = tmp_path / "file"
-    blocker.write_text("not a folder")
-    monkeypatch.setenv(library_cache.ENV_VAR, str(blocker / "sub"))
-    assert kept_root(lambda: 0.75, SOURCE, (1.0,), ()) == 0.75
+    assert not (tmp_path / "cache").exists()
+    with keeping_roots():
+        assert kept_root(lambda: 0.75, SOURCE, (1.0,), ()) == 0.75
+    assert kept_root(lambda: 0.5, SOURCE, (1.0,), ()) == 0.5      # the kept 0.75 is not read outside
+    assert len(list((tmp_path / "cache").glob("root-*.json"))) == 1
+
+
+def test_jaksim_run_keeps_its_roots_and_the_api_does_not(tmp_path, monkeypatch):
+    from jaksim import api
+    from jaksim.cli import main
+    scenario = Path(__file__).resolve().parents[2] / "scenarios" / "ra_tofacitinib_5mg.yaml"   # calibrates
+    monkeypatch.setenv(library_cache.ENV_VAR, str(tmp_path / "cache"))
+    calibration._calibrate.cache_clear()
+    api.run(scenario, n_patients=200)
+    assert not list((tmp_path / "cache").glob("root-*.json"))
+    calibration._calibrate.cache_clear()
+    assert main(["run", str(scenario), "--n-patients", "200", "--out", str(tmp_path / "run")]) == 0
+    assert list((tmp_path / "cache").glob("root-*.json"))
+    calibration._calibrate.cache_clear()

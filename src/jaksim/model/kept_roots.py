@@ -14,6 +14,11 @@ name, so a kept root is never stale; JSON keeps a float exactly (shortest repr),
 reads the same bits scipy returned. Folder: that of the library cache
 (:func:`jaksim.library.cache.cache_dir`; ``JAKSIM_CACHE_DIR=`` (empty) turns both off). A file
 that cannot be read or written is skipped silently: the root is then computed, as before.
+
+Roots are kept only inside :func:`keeping_roots`, which ``jaksim run`` puts around building its
+model: one model per scenario, so the folder grows by a file per distinct root. PSA draws,
+sweeps and the API solve as before (every draw is a problem of its own; keeping them would fill
+the folder with files that no start-up reads again).
 """
 
 from __future__ import annotations
@@ -24,13 +29,28 @@ import math
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import numpy as np
 
 from jaksim import __version__
 from jaksim.library.cache import cache_dir
+
+#: True inside :func:`keeping_roots`
+_KEEPING: ContextVar[bool] = ContextVar("jaksim_keeping_roots", default=False)
+
+
+@contextmanager
+def keeping_roots() -> Iterator[None]:
+    """Roots found inside this block are read from and written to the cache folder."""
+    token = _KEEPING.set(True)
+    try:
+        yield
+    finally:
+        _KEEPING.reset(token)
 
 
 def _path(kind: str, source: Path, scalars: tuple[float, ...], arrays: tuple[np.ndarray, ...]) -> Path | None:
@@ -85,7 +105,8 @@ def _write(path: Path | None, arrays: list[list[float]]) -> None:
 
 def kept_root(solve: Callable[[], float], source: Path, scalars: tuple[float, ...],
               arrays: tuple[np.ndarray, ...]) -> float:
-    """``solve()``, or the value it returned in an earlier process for the same problem.
+    """``solve()``, or (inside :func:`keeping_roots`) the value it returned in an earlier process
+    for the same problem.
 
     Parameters
     ----------
@@ -102,6 +123,8 @@ def kept_root(solve: Callable[[], float], source: Path, scalars: tuple[float, ..
     float
         The root, bit for bit what ``solve()`` returns.
     """
+    if not _KEEPING.get():
+        return solve()
     path = _path("root", source, scalars, arrays)
     kept = _read(path)
     if kept is not None and len(kept) == 1 and len(kept[0]) == 1:
