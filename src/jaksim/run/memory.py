@@ -11,11 +11,13 @@ Set ``JAKSIM_MALLOC_DEFAULTS=1`` to leave the allocator as it is (e.g. when jaks
 embedded in a long-lived process that tunes malloc itself). Not glibc: nothing is done.
 
 The console script also starts without Python's cyclic garbage collector
-(:func:`pause_collection`, :func:`resume_collection`): start-up creates some 160,000
-long-lived objects (numba's registries, scipy, pydantic's schemas) and none of them is
+(:func:`pause_collection`, :func:`resume_collection`): start-up creates some 230,000
+long-lived objects (numba's registries, scipy, pydantic's schemas), almost none of them
 garbage, yet the collector walked all of them again at each full collection (0.2-0.4 s of a
 warm 1,000-patient ``jaksim run``, issue 11). Reference counting still frees everything that is
-not in a cycle while it is paused. Neither function changes a number.
+not in a cycle while it is paused; the start-up's own cyclic garbage (about 1,400 objects at a
+warm run's first chunk) is frozen with the rest and stays until the process ends. Neither
+function changes a number.
 """
 
 from __future__ import annotations
