@@ -139,7 +139,9 @@ from jaksim.library import load_library
 from jaksim.scenario import load
 load_library()
 t.append(time.perf_counter())
-model = build_model(load.load_scenario(sys.argv[1]).with_overrides(n_patients=1000))
+from jaksim.model.kept_roots import keeping_roots
+with keeping_roots():         # as `jaksim run` builds its model
+    model = build_model(load.load_scenario(sys.argv[1]).with_overrides(n_patients=1000))
 t.append(time.perf_counter())
 with tempfile.TemporaryDirectory() as tmp:
     engine.run_to_folder(model, Path(tmp) / "a", progress=lambda n: resume_collection())
