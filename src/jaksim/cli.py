@@ -27,6 +27,9 @@ def _guarded(command):
     def wrapper(*args, **kwargs):
         err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
         debug = bool(kwargs.get("debug"))
+        if command.__name__ not in _START_UP_WITHOUT_COLLECTION:
+            from jaksim.run.memory import resume_collection
+            resume_collection()
         try:
             return command(*args, **kwargs)
         except JaksimError as exc:
@@ -52,6 +55,10 @@ def _guarded(command):
             raise _internal(err, exc, debug) from None
     return wrapper
 
+
+#: commands that keep the cyclic garbage collector paused (main) after they start: ``run`` until its
+#: first chunk is simulated (_with_progress), ``validate`` to its end
+_START_UP_WITHOUT_COLLECTION = ("run", "validate")
 
 #: OS errors caused by the machine or the user's files, not by jaksim: full or read-only disk, ...
 _ENVIRONMENT_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG,
@@ -157,6 +164,7 @@ def run(
     debug: bool = Debug,
 ) -> None:
     """Simulate every arm of a scenario and write events, patients and summary as Parquet."""
+    from jaksim.model.kept_roots import keeping_roots
     from jaksim.model.spec import build_model
     from jaksim.output.parquet import OutputFolder
     from jaksim.report.tables import contrast_table, print_summary, vaccination_table
@@ -173,7 +181,8 @@ def run(
     # --out (a folder, writable, not locked, no kept work dropped) before any calibration or pathway work
     folder = OutputFolder(out_dir, overwrite, resume=resume)
     try:
-        model = build_model(sc)
+        with keeping_roots():     # calibration roots kept for the next run of this scenario (start-up)
+            model = build_model(sc)
         check_run_size(sc, out=out_dir, force=force, overridden=n_patients is not None)
     except BaseException:
         folder.release() if folder.resumed else folder.abort()
@@ -368,10 +377,14 @@ def params(drug: str | None = typer.Option(None, "--drug", help="Only this drug.
 
 
 def _with_progress(total: int, work):
-    """``work(progress)`` with a progress bar on a terminal for runs of 200,000 patient-arms or more."""
+    """``work(progress)`` with a progress bar on a terminal for runs of 200,000 patient-arms or more.
+
+    ``progress`` is called after each chunk; the first call ends the start-up (the garbage
+    collector is resumed, :func:`jaksim.run.memory.resume_collection`)."""
+    from jaksim.run.memory import resume_collection
     err = Console(stderr=True)
     if not (err.is_terminal and total >= 200_000):
-        return work(None)
+        return work(lambda n: resume_collection())
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -383,7 +396,11 @@ def _with_progress(total: int, work):
     with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TimeRemainingColumn(), console=err, transient=True) as bar:
         task = bar.add_task("run", total=total)
-        return work(lambda n: bar.advance(task, n))
+
+        def advance(n: int) -> None:
+            resume_collection()
+            bar.advance(task, n)
+        return work(advance)
 
 
 def _warn(warnings) -> None:
@@ -425,11 +442,15 @@ def _console() -> Console:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``jaksim`` console script; returns the exit code.
 
-    With ``argv=None`` (the console script, ``python -m jaksim.cli``) the process ends at once
-    when the command is done (:func:`_end_process`); with ``argv`` given (tests, embedding)
-    the code is returned and the interpreter is left alone.
+    With ``argv=None`` (the console script, ``python -m jaksim.cli``) the process starts without
+    the cyclic garbage collector (:func:`jaksim.run.memory.pause_collection`; resumed when the
+    command's start-up is over) and ends at once when the command is done (:func:`_end_process`);
+    with ``argv`` given (tests, embedding) the code is returned and the interpreter is left alone.
     """
     args = list(sys.argv[1:] if argv is None else argv)
+    if argv is None:     # the process is jaksim's: start up without the cyclic garbage collector
+        from jaksim.run.memory import pause_collection
+        pause_collection()
     code = 0
     try:
         app(args=args, prog_name="jaksim", standalone_mode=True)

@@ -8,6 +8,7 @@ fresh interpreter (the test process has imported everything already) and looks a
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -74,3 +75,66 @@ def test_console_script_ends_at_once_with_everything_written(minimal_path, tmp_p
     failed = subprocess.run([sys.executable, "-m", "jaksim.cli", "run", str(minimal_path), "--out",
                              str(tmp_path / "process")], capture_output=True, text=True)   # not empty: exit 2
     assert failed.returncode == 2 and failed.stderr.startswith("error: --out")
+
+
+#: what a run needs none of: scipy.optimize (calibration roots are kept between processes,
+#: model/kept_roots.py), scipy.stats, pandas (pyarrow imports it at its first conversion when it
+#: can), Dask, plotting, reports, EVPPI, Excel and schema export
+NOT_ON_THE_RUN_PATH = ("scipy.optimize", "scipy.stats", "pandas", "dask", "distributed", "matplotlib", "jinja2",
+                       "sklearn", "openpyxl", "jsonschema")
+
+
+def test_a_warm_run_imports_nothing_it_does_not_use(tmp_path):
+    """A second ``jaksim run`` of a shipped scenario (roots kept by the first) in a fresh process."""
+    scenario = SHIPPED / "ra_tofacitinib_5mg.yaml"
+    env = {**os.environ, "JAKSIM_CACHE_DIR": str(tmp_path / "cache")}
+    probe = ("import sys\n"
+             "from jaksim.cli import main\n"
+             f"assert main(['run', {str(scenario)!r}, '--n-patients', '300', '--out', sys.argv[1]]) == 0\n"
+             f"print('loaded:', *(m for m in {NOT_ON_THE_RUN_PATH!r} if m in sys.modules))")
+    loaded = []
+    for run in ("first", "second"):
+        done = subprocess.run([sys.executable, "-c", probe, str(tmp_path / run)], capture_output=True, text=True,
+                              env=env)
+        assert done.returncode == 0, done.stderr
+        loaded.append(set(done.stdout.rstrip().splitlines()[-1].split()))
+    assert "scipy.optimize" in loaded[0]      # the first run solved its calibrations (the probe can fail)
+    assert loaded[1] == {"loaded:"}
+    assert list((tmp_path / "cache").glob("root-*.json"))
+
+
+#: printed at exit by a console-script process (cli._end_process runs atexit handlers)
+AT_EXIT = ("import atexit, gc, sys\n"
+           "atexit.register(lambda: print('collector', gc.isenabled(), gc.get_freeze_count() > 0, flush=True))\n"
+           "from jaksim.cli import main\n"
+           "sys.argv = ['jaksim'] + sys.argv[1:]\n"
+           "main()")
+
+
+@pytest.mark.parametrize("command, after", [("validate", "collector False False"),
+                                            ("run", "collector True True"),
+                                            ("schema", "collector True True")])
+def test_console_script_starts_without_the_garbage_collector(command, after, minimal_path, tmp_path):
+    """Paused by cli.main for the console script only: ``validate`` to its end, ``run`` until its first
+    chunk, every other command not past its start; resumed with the start-up's objects frozen."""
+    args = {"validate": [str(minimal_path)], "schema": [],
+            "run": [str(minimal_path), "--n-patients", "300", "--out", str(tmp_path / "run")]}[command]
+    done = subprocess.run([sys.executable, "-c", AT_EXIT, command, *args], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip().splitlines()[-1] == after
+
+
+def test_in_process_main_leaves_the_collector_alone(minimal_path, tmp_path):
+    """Tests and embedding (``main(argv)``): the caller's setting is kept, on or off."""
+    import gc
+
+    from jaksim.cli import main
+    assert gc.isenabled()
+    assert main(["run", str(minimal_path), "--n-patients", "300", "--out", str(tmp_path / "a")]) == 0
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert main(["run", str(minimal_path), "--n-patients", "300", "--out", str(tmp_path / "b")]) == 0
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -16,7 +16,15 @@ from __future__ import annotations
 
 from jaksim.library.entries import Library, LifeTable, Sourced
 from jaksim.library.loader import ENV_VAR, library_root, load_library, read_life_table
-from jaksim.library.schema import STATUSES
 
 __all__ = ["ENV_VAR", "STATUSES", "Library", "LifeTable", "Sourced", "library_root", "load_library",
            "read_life_table"]
+
+
+def __getattr__(name: str):
+    """``STATUSES`` from the schema, imported on first use (a run reading the cached library needs
+    no schema)."""
+    if name == "STATUSES":
+        from jaksim.library.schema import STATUSES
+        return STATUSES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -31,7 +31,6 @@ from pydantic import BaseModel, ValidationError
 
 from jaksim.errors import LibraryError, ScenarioError
 from jaksim.library import cache as library_cache
-from jaksim.library import checks, evidence_schema, schema
 from jaksim.library.entries import Library, LifeTable, Sourced
 from jaksim.scenario.yamlfile import (
     Limits,
@@ -48,14 +47,24 @@ from jaksim.scenario.yamlfile import (
 
 #: environment variable naming a library folder to use instead of the package's
 ENV_VAR = "JAKSIM_LIBRARY"
-#: YAML files of a library folder and the schema of each
-FILES: dict[str, type[BaseModel]] = {
-    "parameters.yaml": schema.ParametersFile,
-    "source_populations.yaml": schema.SourcePopulationsFile,
-    "vaccines.yaml": schema.VaccinesFile,
-    "economics.yaml": schema.EconomicsFile,
-    "evidence.yaml": evidence_schema.EvidenceFile,
-}
+#: YAML files of a library folder (the schema of each: :func:`file_schema`)
+FILES: tuple[str, ...] = ("parameters.yaml", "source_populations.yaml", "vaccines.yaml", "economics.yaml",
+                          "evidence.yaml")
+
+
+def file_schema(name: str) -> type[BaseModel]:
+    """The schema of one library file.
+
+    The schemas and cross-checks (``schema.py``, ``evidence_schema.py``, ``checks.py``) are
+    imported when a file is checked: a library read from its cache (``cache.py``) needs none of
+    them, and building their classes is part of every run's start-up otherwise (issue 11).
+    """
+    from jaksim.library import evidence_schema, schema
+    schemas: dict[str, type[BaseModel]] = {
+        "parameters.yaml": schema.ParametersFile, "source_populations.yaml": schema.SourcePopulationsFile,
+        "vaccines.yaml": schema.VaccinesFile, "economics.yaml": schema.EconomicsFile,
+        "evidence.yaml": evidence_schema.EvidenceFile}
+    return schemas[name]
 LIFE_TABLE_COLUMNS = ("age", "male_qx", "female_qx")
 
 
@@ -137,8 +146,9 @@ def _parse(path: Path) -> tuple[Any, Lines]:
 
 def _validate(name: str, root: Path) -> tuple[dict, Lines]:
     """Parse and validate one YAML file of the library (schema only)."""
+    from jaksim.library import checks
     path = root / name
-    model = FILES[name]
+    model = file_schema(name)
     data, lines = _parse(path)
     if not isinstance(data, dict):
         raise LibraryError(f"must be a YAML mapping with keys {', '.join(model.model_fields)} "
@@ -152,6 +162,7 @@ def _validate(name: str, root: Path) -> tuple[dict, Lines]:
 
 def _checked(name: str, root: Path, parameters: dict | None) -> dict:
     """One file parsed, validated against its schema and checked against ``parameters.yaml``."""
+    from jaksim.library import checks
     data, lines = _validate(name, root)
     where = checks.Where(str(root / name), lines)
     if name == "parameters.yaml":

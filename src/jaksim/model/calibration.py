@@ -26,9 +26,11 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
+from jaksim.model.kept_roots import kept_root
 from jaksim.scenario.schema import BINARY_COVARIATES
 
 
@@ -198,9 +200,13 @@ def _solve(published_per_100py: float, measure: str, pop: SourcePopulation, log_
 
         lo = target / mean_hr / 100.0
         hi = target / mean_hr * 100.0
-        # imported when needed: scipy.optimize is slow to import
-        from scipy import optimize
-        base = optimize.brentq(lambda b: first_event_rate(b) - target, lo, hi, xtol=1e-14, rtol=1e-12)
+        xtol, rtol = 1e-14, 1e-12
+
+        def root() -> float:
+            from scipy import optimize  # imported when needed (slow to import): a kept root skips it
+            return optimize.brentq(lambda b: first_event_rate(b) - target, lo, hi, xtol=xtol, rtol=rtol)
+        # the same problem solved by an earlier process: its root, bit for bit (kept_roots.py)
+        base = kept_root(root, Path(__file__), (target, T, lo, hi, xtol, rtol, float(frailty_variance)), (hr, w))
     else:
         raise ValueError(f"unknown rate measure '{measure}'; allowed: first_event, all_events")
     return Calibration(100.0 * base, published_per_100py, measure, mean_hr, pop.id, pop.assumptions,

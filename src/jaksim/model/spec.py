@@ -16,7 +16,7 @@ from jaksim.cohort.patients import CohortSource
 from jaksim.economics.costs_qalys import resolve as resolve_economics
 from jaksim.errors import JaksimError
 from jaksim.kernel.keys import stream_key
-from jaksim.library.user import scenario_library
+from jaksim.library import load_library
 from jaksim.model.bounds import check_event_bound
 from jaksim.model.hazards import ArmSpec, build_arms
 from jaksim.model.vaccination import Schedule
@@ -74,7 +74,11 @@ def build_model(scenario: Scenario, draw: int = 0, library=None, economics_libra
     Model
         The resolved model, shared read-only by every chunk and arm.
     """
-    library = library if library is not None else scenario_library(scenario)
+    if library is None and scenario.library is None:
+        library = load_library()        # the package's (a user library's schema is not needed)
+    elif library is None:
+        from jaksim.library.user import scenario_library
+        library = scenario_library(scenario)
     try:
         cohort = CohortSource(scenario)
     except JaksimError as exc:

@@ -7,6 +7,8 @@ one run the SimPy care pathway once over the whole cohort, since patients share 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from jaksim.cohort.patients import Cohort
@@ -20,7 +22,9 @@ from jaksim.model.vaccination import (
     eligible,
     finish_schedule,
 )
-from jaksim.pathway.clinic import PathwayResult, run_pathway
+
+if TYPE_CHECKING:   # the pathway (SimPy) is imported by arms with a clinic only: not on every run's path
+    from jaksim.pathway.clinic import PathwayResult
 
 
 class Schedules:
@@ -46,6 +50,7 @@ class Schedules:
                 offered[start:start + len(c)] = (eligible(v, c.age, c.gc_band, c.covariates)
                                                  & accepts(v, sc.seed, c.patient_id))
                 second[start:start + len(c)] = completes(v, sc.seed, c.patient_id)
+            from jaksim.pathway.clinic import run_pathway
             self.pathways[arm.name] = run_pathway(v, sc.seed, offered, second)
 
     def chunk(self, arm: ArmSpec, cohort: Cohort) -> Schedule:
