@@ -568,6 +568,7 @@ def _comparison(crn_runs, arm: str) -> dict:
     d = ref - vac
     return {"arm": arm, "paired": paired, "independent": independent, "ratio": independent / paired,
             "predicted": math.sqrt((ref.mean() + vac.mean()) / abs(d.mean())),
+            "ref_mean": float(ref.mean()), "arm_mean": float(vac.mean()),
             "averted": row["averted_per_1000_patients"], "d": d}
 
 
@@ -625,9 +626,17 @@ def test_paired_ci_width_follows_the_common_random_numbers_law(crn_runs):
     Poisson variance of the events that differ. 5× is reached by near-equivalent strategies
     (see the next test).
 
-    Assertions (can fail): (1) no patient moves against the mean (the coupling; with broken
-    pairing — e.g. a clock re-based at a dose — ~m_ref of patients would, ≥ 3%); (2) ratio /
-    prediction within [0.9, 1.2]; broken pairing gives ratio ≈ 1, i.e. ratio / prediction
+    Where the two arms' zoster hazards cross during follow-up (dose 1 at −4 instead of −8 weeks:
+    dose 2 later and on the JAK inhibitor, protection waning later), a few patients move against
+    the mean (3 of 19 differing patients at seed 4242 after the four-band and time-on-treatment
+    changes): the points between the two cumulative hazards then count in both directions, so
+    Var(d) ≈ E|d| instead of |E d| and the ratio is √((m_ref + m_arm)/E|d|) (0.86 of the
+    one-direction prediction there, as √(13/19) predicts).
+
+    Assertions (can fail): (1) at most 0.1% of patients move against the mean (the coupling;
+    with broken pairing — e.g. a clock re-based at a dose — ~m_ref of patients would, ≥ 3%); (2)
+    ratio / prediction within [0.9, 1.2], the one-direction prediction where nobody moves
+    against the mean, else the crossing one; broken pairing gives ratio ≈ 1, i.e. ratio / prediction
     ≤ 0.83 for every comparison here. Monte Carlo error: a sample variance of rare counts has
     relative SE ≈ 1/√(n·m) (kurtosis ≈ 1/m), 2–3% at n = 50,000, so the ratio's SE is ≈ 1.5%,
     and ratio / prediction (whose errors are correlated) varied by < 1% between three seeds; the
@@ -636,7 +645,13 @@ def test_paired_ci_width_follows_the_common_random_numbers_law(crn_runs):
         d = c["d"]
         against = np.count_nonzero(np.sign(d) == -np.sign(d.mean()))
         assert against <= 1e-3 * d.size, (c["arm"], against)
-        assert 0.9 <= c["ratio"] / c["predicted"] <= 1.2, c
+        if against == 0:
+            assert 0.9 <= c["ratio"] / c["predicted"] <= 1.2, c
+        else:
+            # the two arms' hazards cross during follow-up (a few patients move against the mean):
+            # the points between the two cumulative hazards count in both directions, Var(d) ≈ E|d|
+            crossing = math.sqrt((c["ref_mean"] + c["arm_mean"]) / np.abs(d).mean())
+            assert 0.9 <= c["ratio"] / crossing <= 1.2, (c, against)
 
 
 def test_paired_ci_at_least_5_times_narrower_for_timing_changes(crn_runs):

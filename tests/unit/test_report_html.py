@@ -50,7 +50,7 @@ def folders(tmp_path_factory) -> dict[str, Path]:
 
 EXPECTED_FIGURES = {
     "vaccination": {"cumulative_incidence", "kaplan_meier", "ce_plane"},
-    "psa": {"ce_plane", "ceac", "evpi", "tornado_rzv_all_before_start"},
+    "psa": {"ce_plane", "ceac", "evpi", "tornado_nmb_rzv_all_before_start", "tornado_icer_rzv_all_before_start"},
     "no_economics": {"cumulative_incidence", "kaplan_meier"},
 }
 
