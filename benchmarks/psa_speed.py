@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/psa_speed.py [--draws 1000] [--dask-draws 60]
+    python benchmarks/psa_speed.py [--draws 1000] [--dask-draws 200]
 
 1. ``run_psa`` of ``psa_speed.yaml`` (two arms of the vaccination study, 10^5 patients, economics)
    for ``--draws`` draws on this machine (all cores, in process); seconds reported, the first
@@ -46,7 +46,7 @@ def _throughput(sc, draws: int, scheduler: str | None, threads: int | None = Non
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--draws", type=int, default=1000)
-    ap.add_argument("--dask-draws", type=int, default=60)
+    ap.add_argument("--dask-draws", type=int, default=200)
     ap.add_argument("--json", type=Path, default=HERE / "results" / "psa_speed.json")
     a = ap.parse_args()
     sc = load_scenario(HERE / "psa_speed.yaml").with_overrides(n_patients=100_000)
