@@ -59,17 +59,15 @@ def _simpy_seconds(model) -> float:
     """The SimPy reference on the run's own patients, checked equal to the compiled clinic."""
     import numpy as np
 
-    from jaksim.model.vaccination import accepts, completes, eligible
     from jaksim.pathway.clinic import run_pathway
+    from jaksim.run.schedules import clinic_patients
     sc = model.scenario
-    c = model.cohort.block(0, sc.n_patients)
     seconds = 0.0
     for arm in model.arms:
         v = arm.vaccination
         if v is None or v.clinic is None:
             continue
-        offered = eligible(v, c.age, c.gc_band, c.covariates) & accepts(v, sc.seed, c.patient_id)
-        second = completes(v, sc.seed, c.patient_id)
+        offered, second = clinic_patients(model, v)
         ref = run_pathway(v, sc.seed, offered, second, engine="simpy")
         fast = run_pathway(v, sc.seed, offered, second)
         assert np.array_equal(ref.dose1, fast.dose1) and np.array_equal(ref.dose2, fast.dose2)

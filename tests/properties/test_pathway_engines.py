@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jaksim.model.spec import build_model
-from jaksim.model.vaccination import accepts, completes, eligible
 from jaksim.pathway.clinic import run_pathway
+from jaksim.run.schedules import clinic_patients
 from jaksim.scenario.load import load_scenario
 from jaksim.scenario.schema import Clinic, Vaccination
 
@@ -45,13 +45,11 @@ def test_compiled_clinic_equals_simpy_on_the_shipped_studies():
             continue
         sc = sc.with_overrides(n_patients=30_000)
         model = build_model(sc)
-        c = model.cohort.block(0, sc.n_patients)
         for arm in model.arms:
             v = arm.vaccination
             if v is None or v.clinic is None:
                 continue
-            offered = eligible(v, c.age, c.gc_band, c.covariates) & accepts(v, sc.seed, c.patient_id)
-            second = completes(v, sc.seed, c.patient_id)
+            offered, second = clinic_patients(model, v)
             simpy, compiled = run_pathway(v, sc.seed, offered, second, "simpy"), run_pathway(v, sc.seed, offered, second)
             _same(simpy, compiled)
             assert np.isfinite(compiled.dose1).sum() > 1000      # the clinic did vaccinate: a real comparison

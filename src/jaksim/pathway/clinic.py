@@ -80,13 +80,7 @@ def run_pathway(v: Vaccination, seed: int, offered: np.ndarray, wants_second: np
     no_show_key = stream_key(seed, "pathway/no_show")
     referral = planned + v.first_dose_weeks
     if engine == "compiled":
-        from jaksim.pathway.fast_clinic import clinic_schedule
-        order = np.flatnonzero(offered)[np.argsort(referral[offered], kind="stable")].astype(np.int64)
-        dose1, dose2, wait = clinic_schedule(referral, order, wants_second.astype(np.bool_), clinic.slots_per_week,
-                                             float(clinic.max_wait_weeks), float(clinic.no_show_probability),
-                                             no_show_key, float(v.first_dose_weeks), float(gap_weeks),
-                                             float(gap_years), float(WEEKS_PER_YEAR))
-        return PathwayResult(dose1, dose2, wait, time.perf_counter() - started)
+        return _compiled(v, referral, offered, wants_second, no_show_key, gap_weeks, gap_years, started)
     if engine != "simpy":
         raise ValueError(f"engine must be 'compiled' or 'simpy', not {engine!r}")
     slots = _Slots(clinic.slots_per_week)
@@ -136,4 +130,20 @@ def run_pathway(v: Vaccination, seed: int, offered: np.ndarray, wants_second: np
     for i in np.flatnonzero(offered)[np.argsort(referral[offered], kind="stable")]:
         env.process(patient(int(i), float(referral[i])))
     env.run()
+    return PathwayResult(dose1, dose2, wait, time.perf_counter() - started)
+
+
+def _compiled(v: Vaccination, referral: np.ndarray, offered: np.ndarray, wants_second: np.ndarray,
+              no_show_key: np.uint64, gap_weeks: float, gap_years: float, started: float) -> PathwayResult:
+    """``run_pathway`` by the compiled clinic (``pathway.fast_clinic``): the same times."""
+    import time
+
+    from jaksim.pathway.fast_clinic import clinic_schedule
+    clinic = v.clinic
+    assert clinic is not None
+    order = np.flatnonzero(offered)[np.argsort(referral[offered], kind="stable")].astype(np.int64)
+    dose1, dose2, wait = clinic_schedule(referral, order, wants_second.astype(np.bool_), clinic.slots_per_week,
+                                         float(clinic.max_wait_weeks), float(clinic.no_show_probability),
+                                         no_show_key, float(v.first_dose_weeks), float(gap_weeks),
+                                         float(gap_years), float(WEEKS_PER_YEAR))
     return PathwayResult(dose1, dose2, wait, time.perf_counter() - started)

@@ -28,7 +28,7 @@ if TYPE_CHECKING:   # the pathway (SimPy) is imported by arms with a clinic only
 
 
 class Schedules:
-    """Each arm's vaccination schedule for any chunk; capacity-limited arms via the SimPy pathway.
+    """Each arm's vaccination schedule for any chunk; capacity-limited arms via the care pathway.
 
     The pathway couples patients (they share clinic slots), so it runs once over the whole
     cohort before the chunks (read ``chunk_size`` patients at a time); direct schedules are
@@ -43,13 +43,7 @@ class Schedules:
             v = arm.vaccination
             if v is None or v.clinic is None:
                 continue
-            offered = np.zeros(sc.n_patients, dtype=bool)
-            second = np.zeros(sc.n_patients, dtype=bool)
-            for start in range(0, sc.n_patients, chunk_size):
-                c = model.cohort.block(start, min(sc.n_patients, start + chunk_size))
-                offered[start:start + len(c)] = (eligible(v, c.age, c.gc_band, c.covariates)
-                                                 & accepts(v, sc.seed, c.patient_id))
-                second[start:start + len(c)] = completes(v, sc.seed, c.patient_id)
+            offered, second = clinic_patients(model, v, chunk_size)
             from jaksim.pathway.clinic import run_pathway
             self.pathways[arm.name] = run_pathway(v, sc.seed, offered, second)
 
@@ -67,6 +61,19 @@ class Schedules:
             s = finish_schedule(v, seed, cohort.patient_id, cohort.age, cohort.gc_band, arm.jak_inhibitor,
                                 p.dose1[lo:hi], p.dose2[lo:hi])
         return s
+
+
+def clinic_patients(model: Model, v, chunk_size: int = 1 << 16) -> tuple[np.ndarray, np.ndarray]:
+    """Who the clinic of strategy ``v`` sees, over the whole cohort: (offered: eligible and
+    accepting, wants a second dose), read ``chunk_size`` patients at a time."""
+    n, seed = model.scenario.n_patients, model.scenario.seed
+    offered = np.zeros(n, dtype=bool)
+    second = np.zeros(n, dtype=bool)
+    for start in range(0, n, chunk_size):
+        c = model.cohort.block(start, min(n, start + chunk_size))
+        offered[start:start + len(c)] = eligible(v, c.age, c.gc_band, c.covariates) & accepts(v, seed, c.patient_id)
+        second[start:start + len(c)] = completes(v, seed, c.patient_id)
+    return offered, second
 
 
 class VaccinationStats:
