@@ -2,7 +2,7 @@
 
 A schedule gives each patient's treatment start and vaccine dose times (years since the index
 date). Arms without a clinic capacity get direct schedules computed chunk by chunk; arms with
-one run the SimPy care pathway once over the whole cohort, since patients share clinic slots.
+one run the care pathway (the compiled clinic) once over the whole cohort, since patients share clinic slots.
 """
 
 from __future__ import annotations
