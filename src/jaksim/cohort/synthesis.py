@@ -41,6 +41,67 @@ def _copula(u, m, rows, kind, chol):
             u[rows[a], j] = 1.0 - v if kind[a] == _KIND_BINARY else v
 
 
+#: helpers of ``synthesise``, inlined into its parallel block loop (they may allocate)
+_INLINE = {**JIT, "inline": "always"}
+
+
+@njit(**_INLINE)
+def _ages(age, lo, m, ua, ub, age_mode, age_offset, age_scale, age_par, band_cum, band_lo, band_hi):
+    """Ages of patients lo..lo+m-1 from their age (and age-band) uniforms (see ``synthesise``)."""
+    if age_mode == 0:
+        # the quantile in two loops: the central formula for all (vectorised), then the
+        # tails (about 15% of draws) with the full function
+        z = np.empty(m)
+        for j in range(m):
+            ua[j] = age_offset + age_scale * ua[j]
+            z[j] = central_quantile(ua[j])
+        for j in range(m):
+            if not in_central_region(ua[j]):
+                z[j] = normal_quantile(ua[j])
+        for j in range(m):
+            age[lo + j] = min(max(age_par[0] + age_par[1] * z[j], age_par[2]), age_par[3])
+    else:
+        for j in range(m):
+            b = 0
+            while b < band_cum.shape[0] - 1 and ub[j] >= band_cum[b]:
+                b += 1
+            age[lo + j] = band_lo[b] + ua[j] * (band_hi[b] - band_lo[b])
+
+
+@njit(**_INLINE)
+def _glucocorticoid_bands(gc, lo, m, age, ug, gc_from_age, gc_cum, gc_in_copula):
+    """Glucocorticoid bands of patients lo..lo+m-1: the age row's cumulative shares (see ``synthesise``)."""
+    n_bands = gc_cum.shape[1]
+    for j in range(m):        # row r: the last whose from-age <= age (from-ages ascending)
+        a = age[lo + j]
+        r = 0
+        for rr in range(1, gc_from_age.shape[0]):
+            r += a >= gc_from_age[rr]
+        ugj = ug[j]
+        if gc_in_copula:      # rotate: none below 1 - (share of all bands), then bands ascending
+            ugj += gc_cum[r, n_bands - 1]
+            if ugj >= 1.0:
+                ugj -= 1.0
+        b = 0
+        while b < n_bands and ugj >= gc_cum[r, b]:
+            b += 1
+        gc[lo + j] = b + 1 if b < n_bands else 0
+
+
+@njit(**_INLINE)
+def _categories(out, lo, m, uc, cum, codes):
+    """A category (indication, region) of patients lo..lo+m-1 by its cumulative shares ``cum``."""
+    if codes.shape[0] == 1:
+        for j in range(m):
+            out[lo + j] = codes[0]
+        return
+    for j in range(m):
+        b = 0
+        while b < cum.shape[0] - 1 and uc[j] >= cum[b]:
+            b += 1
+        out[lo + j] = codes[b]
+
+
 @njit(parallel=True, **JIT)
 def synthesise(keys, use, ids, age_offset, age_scale, age_mode, age_par, band_cum, band_lo, band_hi,
                cov_prob, gc_from_age, gc_cum, ind_cum, ind_codes, region_cum, region_codes, region_asian,
@@ -65,13 +126,11 @@ def synthesise(keys, use, ids, age_offset, age_scale, age_mode, age_par, band_cu
     n = ids.shape[0]
     S = keys.shape[0]
     C = cov_prob.shape[0]
-    R = gc_from_age.shape[0]
     age = np.empty(n)
     cov = np.zeros((n, C), dtype=np.uint8)
     gc = np.empty(n, dtype=np.int8)
     ind = np.empty(n, dtype=np.int8)
     region = np.zeros(n, dtype=np.int8)
-    n_bands = gc_cum.shape[1]
     n_cop = cop_rows.shape[0]
     gc_in_copula = False
     for a in range(n_cop):
@@ -89,61 +148,18 @@ def synthesise(keys, use, ids, age_offset, age_scale, age_mode, age_par, band_cu
                     row[j] = uniform(key, ids[lo + j], 0)
         if n_cop > 0:
             _copula(u, m, cop_rows, cop_kind, cop_chol)
-        ua, ug, ui = u[_AGE], u[_GC], u[_INDICATION]
-        if age_mode == 0:
-            # the quantile in two loops: the central formula for all (vectorised), then the
-            # tails (about 15% of draws) with the full function
-            z = np.empty(m)
-            for j in range(m):
-                ua[j] = age_offset + age_scale * ua[j]
-                z[j] = central_quantile(ua[j])
-            for j in range(m):
-                if not in_central_region(ua[j]):
-                    z[j] = normal_quantile(ua[j])
-            for j in range(m):
-                age[lo + j] = min(max(age_par[0] + age_par[1] * z[j], age_par[2]), age_par[3])
-        else:
-            ub = u[_AGE_BAND]
-            for j in range(m):
-                b = 0
-                while b < band_cum.shape[0] - 1 and ub[j] >= band_cum[b]:
-                    b += 1
-                age[lo + j] = band_lo[b] + ua[j] * (band_hi[b] - band_lo[b])
+        _ages(age, lo, m, u[_AGE], u[_AGE_BAND], age_mode, age_offset, age_scale, age_par, band_cum, band_lo,
+              band_hi)
         for c in range(C):
             p = cov_prob[c]
             if p > 0.0:
                 row = u[_FIRST_COVARIATE + c]
                 for j in range(m):
                     cov[lo + j, c] = row[j] < p
-        for j in range(m):        # row r: the last whose from-age <= age (from-ages ascending)
-            a = age[lo + j]
-            r = 0
-            for rr in range(1, R):
-                r += a >= gc_from_age[rr]
-            ugj = ug[j]
-            if gc_in_copula:      # rotate: none below 1 - (share of all bands), then bands ascending
-                ugj += gc_cum[r, n_bands - 1]
-                if ugj >= 1.0:
-                    ugj -= 1.0
-            b = 0
-            while b < n_bands and ugj >= gc_cum[r, b]:
-                b += 1
-            gc[lo + j] = b + 1 if b < n_bands else 0
-        if ind_codes.shape[0] == 1:
-            for j in range(m):
-                ind[lo + j] = ind_codes[0]
-        else:
-            for j in range(m):
-                b = 0
-                while b < ind_cum.shape[0] - 1 and ui[j] >= ind_cum[b]:
-                    b += 1
-                ind[lo + j] = ind_codes[b]
+        _glucocorticoid_bands(gc, lo, m, age, u[_GC], gc_from_age, gc_cum, gc_in_copula)
+        _categories(ind, lo, m, u[_INDICATION], ind_cum, ind_codes)
         if region_codes.shape[0] > 0:
-            ur = u[_REGION]
+            _categories(region, lo, m, u[_REGION], region_cum, region_codes)
             for j in range(m):
-                b = 0
-                while b < region_cum.shape[0] - 1 and ur[j] >= region_cum[b]:
-                    b += 1
-                region[lo + j] = region_codes[b]
-                cov[lo + j, _ASIA] = region_asian[region_codes[b]]
+                cov[lo + j, _ASIA] = region_asian[region[lo + j]]
     return age, cov, gc, ind, region
