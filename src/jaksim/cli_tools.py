@@ -285,12 +285,7 @@ def tornado(
                          f"{b.outcome_high:,.2f}", f"{b.swing:,.2f}" if b.swing == b.swing else b.note)
         _console().print(rich)
         if figure is not None:
-            import numpy as np
-
             from jaksim.report import figures as fg
-            shown = [b for b in t.bars if b.swing == b.swing]
-            fig = fg.tornado([label(b.parameter) for b in shown], np.array([b.outcome_low for b in shown]),
-                             np.array([b.outcome_high for b in shown]), t.base,
-                             f"One-way sensitivity: {t.arm} versus {t.reference}", axis_label(t, cur), top=top)
+            fig = fg.tornado_diagram(t, label, cur, f"One-way sensitivity: {t.arm} versus {t.reference}", top)
             path = figure if len(results) == 1 else figure.with_name(f"{figure.stem}_{t.arm}{figure.suffix}")
             fig.savefig(path, dpi=150)

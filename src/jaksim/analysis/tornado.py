@@ -54,6 +54,11 @@ class Tornado:
     base_note: str
     bars: list[TornadoBar]
 
+    @property
+    def defined_bars(self) -> list[TornadoBar]:
+        """The bars defined at both ends (an ICER is undefined where ΔQALYs ≤ 0)."""
+        return [b for b in self.bars if b.swing == b.swing]
+
     def table(self, label=None) -> pa.Table:
         """Tidy Arrow table, one row per parameter (``label``: readable name of a parameter)."""
         rows = [{"arm": self.arm, "reference_arm": self.reference, "measure": self.measure,

@@ -132,7 +132,7 @@ def _tornado(f: Folder, s: Section, figdir: Path, cur: str, wtp: tuple[float, ..
         if arm == ref or arm not in set(one_way.column("arm").to_pylist()):
             continue
         for t in (tornado(one_way, arm, ref, "nmb", wtp[0]), tornado(one_way, arm, ref, "icer")):
-            shown = [b for b in t.bars if b.swing == b.swing]
+            shown = t.defined_bars
             if not shown or t.base != t.base:
                 s.notes.append(f"No ICER tornado for {arm} versus {ref}: {t.base_note or 'undefined'} in the base "
                                "case; the NMB tornado applies." if t.measure == "icer" else
@@ -141,9 +141,8 @@ def _tornado(f: Folder, s: Section, figdir: Path, cur: str, wtp: tuple[float, ..
             left_out = len(t.bars) - len(shown)
             what = "incremental NMB" if t.measure == "nmb" else "ICER"
             s.figures.append(fg.save(
-                fg.tornado([parameter_label(b.parameter, cur) for b in shown],
-                           np.array([b.outcome_low for b in shown]), np.array([b.outcome_high for b in shown]),
-                           t.base, f"One-way sensitivity ({what}): {arm} versus {ref}", axis_label(t, cur)),
+                fg.tornado_diagram(t, lambda p: parameter_label(p, cur), cur,
+                                   f"One-way sensitivity ({what}): {arm} versus {ref}"),
                 figdir, f"tornado_{t.measure}_{arm}", f"Tornado diagram ({what}): {arm} versus {ref}",
                 f"{axis_label(t, cur)} of {arm} versus {ref} with each parameter at its 2.5% and 97.5% quantile and "
                 "the others at their point values (the 15 widest), under the clocks of draw 0; the vertical line is "

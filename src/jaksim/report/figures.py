@@ -180,3 +180,11 @@ def tornado(names: list[str], low: np.ndarray, high: np.ndarray, base: float, ti
     ax.legend(loc="lower right")
     fig.tight_layout()
     return fig
+
+
+def tornado_diagram(t, label, currency: str, title: str, top: int = 15):
+    """A ``analysis.tornado.Tornado`` drawn: its defined bars (``label``: readable parameter name)."""
+    from jaksim.analysis.tornado import axis_label
+    shown = t.defined_bars
+    return tornado([label(b.parameter) for b in shown], np.array([b.outcome_low for b in shown]),
+                   np.array([b.outcome_high for b in shown]), t.base, title, axis_label(t, currency), top)
