@@ -27,6 +27,8 @@ ON_TREATMENT, HOSPITALISED, SERIOUS, FATAL, STOPS_TREATMENT, POST_HERPETIC_NEURA
 # ----------------------------------------------------------------------------- names and ages
 #: the infection type a zoster vaccine protects against
 ZOSTER = "herpes_zoster"
+#: the infection type latent TB screening and prophylaxis act on (``model/latent_tb.py``)
+TUBERCULOSIS = "tuberculosis"
 #: post-herpetic neuralgia: a consequence of zoster, counted and costed as an outcome of its own
 PHN = "post_herpetic_neuralgia"
 #: last completed age (years) of the age-indexed tables (mortality, age hazard ratios, PHN, utility)
@@ -60,6 +62,9 @@ STREAMS: dict[str, str] = {
     "pathway/enrolment": "planned referral week in the care pathway",
     "pathway/no_show": "missed appointments in the care pathway",
     "psa/{parameter}": "one uniform per PSA parameter and draw",
+    "screening/latent_tb": "who has latent TB infection at the start, same in every arm",
+    "screening/test": "latent TB test results (counter 0 IGRA, 1 TST), same in every arm",
+    "screening/prophylaxis": "prophylaxis completion (counter 0), cure (1) and hepatotoxicity (2)",
     "disease_activity/response": "who responds to treatment (disease controlled), same in every arm",
     "disease_activity/loss_of_response": "time to loss of response (Exp(1) by inversion)",
 }

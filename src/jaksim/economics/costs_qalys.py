@@ -21,7 +21,9 @@ so no half-cycle correction is needed (there are no cycles). Per patient, over f
   PHN cost at the event time when PHN follows; each vaccine dose costs price + administration
   at its time — a dose before the index date (t < 0) is counted at t = 0 (undiscounted, not
   compounded back) and a dose after exit is not given; the drug costs a constant rate per year
-  over [treatment start, stop or exit].
+  over [treatment start, stop or exit]; latent TB screening (tests, work-up of a positive test,
+  prophylaxis: a full course for completers, ``non_completer_share`` of it otherwise) is
+  counted at t = 0.
 
 Undiscounted totals (r = 0) are reported beside the discounted ones. Everything is vectorised
 over patients and events; the only Python loop is over the years of age in the horizon.
@@ -45,11 +47,12 @@ from jaksim.library.resolve import resolve as resolve_value
 from jaksim.model.vaccination import WEEKS_PER_YEAR
 from jaksim.scenario.economics import DiseaseActivity
 from jaksim.scenario.schema import Economics, Treatment, Vaccination
+from jaksim.scenario.screening import TbScreening
 
 #: Per-patient economic outcomes, in the order of the patients table's columns.
 OUTCOMES = ("costs", "costs_undiscounted", "qalys", "qalys_undiscounted", "life_years",
             "life_years_undiscounted", "qalys_lost_at_death", "qalys_lost_at_death_undiscounted",
-            "event_costs", "vaccine_costs", "drug_costs")
+            "event_costs", "vaccine_costs", "drug_costs", "screening_costs")
 
 
 # ----------------------------------------------------------------------- discounting
@@ -149,6 +152,26 @@ class EconSpec:
     utility_by_age: np.ndarray        # (MAX_AGE + 1,)
     provenance: dict = field(default_factory=dict)
     disease_activity: ActivitySpec | None = None   # None: disease activity not modelled
+    screening: ScreeningCosts | None = None        # None: no latent TB screening in the arm
+
+
+@dataclass(frozen=True)
+class ScreeningCosts:
+    """Latent TB screening costs of one arm (currency units at t = 0)."""
+
+    igra_test: float
+    tst_test: float
+    positive_work_up: float
+    course: float                     # the arm's prophylaxis regimen, completed
+    non_completer_share: float        # share of a course a non-completer costs
+
+
+def screening_costs(c: ScreeningCosts, outcome) -> np.ndarray:
+    """Each patient's screening cost (``model.latent_tb.TbScreeningOutcome``)."""
+    started_only = outcome.positive & ~outcome.completed
+    return (c.igra_test * outcome.tested_igra + c.tst_test * outcome.tested_tst
+            + c.positive_work_up * outcome.positive + c.course * outcome.completed
+            + c.course * c.non_completer_share * started_only)
 
 
 @dataclass(frozen=True)
@@ -180,9 +203,11 @@ def _lib(entry: dict | None, given, what: str, prov: dict, key: str) -> float:
 
 
 def resolve(econ: Economics, types: tuple[str, ...], vaccination: Vaccination | None,
-            library: dict | None = None, treatment: Treatment | None = None) -> EconSpec:
+            library: dict | None = None, treatment: Treatment | None = None,
+            screening: TbScreening | None = None) -> EconSpec:
     """An arm's economics section resolved against the economics library (``treatment``: the
-    arm's drug and dose, for the disease-activity response probability)."""
+    arm's drug and dose, for the disease-activity response probability; ``screening``: its
+    latent TB screening strategy, for the costs of tests and prophylaxis)."""
     lib = library if library is not None else load_economics()
     if isinstance(econ.discount, str):
         preset = lib["discount_presets"][econ.discount]
@@ -243,9 +268,22 @@ def resolve(econ: Economics, types: tuple[str, ...], vaccination: Vaccination | 
     for age, val in rows:
         u[int(np.ceil(age)):] = val
     activity = _disease_activity(econ, lib, treatment, prov)
+    costs = None if screening is None else _screening_costs(cur.get("tb_screening") or {}, screening, prov)
     return EconSpec(currency, prov["price_year"], r_c, r_o, tuple(float(w) for w in wtp), c_out, c_hosp, dec,
                     dur, phn_cost, phn_dec, phn_dur, types.index(ZOSTER) if ZOSTER in types else -1,
-                    per_dose, float(econ.drug_cost_per_year), u, prov, activity)
+                    per_dose, float(econ.drug_cost_per_year), u, prov, activity, costs)
+
+
+def _screening_costs(lib: dict, screening: TbScreening, prov: dict) -> ScreeningCosts:
+    """The costs of the arm's screening strategy from the currency's ``tb_screening`` costs (0
+    where the library has none: not costed, and the provenance says so)."""
+    p: dict = {}
+    values = [_lib(lib.get(k), None, f"latent TB screening {k}", p, k)
+              for k in ("igra_test", "tst_test", "positive_work_up", "non_completer_share")]
+    course = _lib((lib.get("prophylaxis") or {}).get(screening.prophylaxis), None,
+                  f"{screening.prophylaxis} prophylaxis course", p, "prophylaxis_course")
+    prov["tb_screening"] = p
+    return ScreeningCosts(values[0], values[1], values[2], course, values[3])
 
 
 def _disease_activity(econ: Economics, lib: dict, treatment: Treatment | None, prov: dict) -> ActivitySpec | None:
@@ -287,14 +325,15 @@ def patient_economics(spec: EconSpec, age: np.ndarray, age_advances: bool, horiz
                       stop_time: np.ndarray, dose1: np.ndarray, dose2: np.ndarray, ev_index: np.ndarray,
                       ev_type: np.ndarray, ev_time: np.ndarray, hospitalised: np.ndarray,
                       phn: np.ndarray, activity_uniforms: tuple[np.ndarray, np.ndarray] | None = None,
-                      ) -> dict[str, np.ndarray]:
+                      screening: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Costs, QALYs and life-years of each patient of a chunk (see the module docstring).
 
     ``ev_index`` is each event's row in the chunk (patient id − first id); the event arrays
     come from the kernel (``ChunkResult``), the schedule's dose and start times from
     ``vaccination.Schedule``. Returns arrays of shape (n,) named as in :data:`OUTCOMES`.
     ``activity_uniforms``: two uniforms per patient (response, loss of response), needed when
-    the arm models disease activity (``uncontrolled_time``).
+    the arm models disease activity (``uncontrolled_time``); ``screening``: each patient's latent
+    TB screening cost (at t = 0), None without screening.
     """
     n = follow_up.shape[0]
     out: dict[str, np.ndarray] = {}
@@ -327,9 +366,10 @@ def patient_economics(spec: EconSpec, age: np.ndarray, age_advances: bool, horiz
         for given, t in doses:
             vc += np.where(given, spec.cost_per_dose * discount_factor(t, r), 0.0)
         dc = spec.drug_cost_per_year * discounted_time(on_from, on_to, r)
-        out["costs" + label] = ec + vc + dc
+        sc = np.zeros(n) if screening is None else screening
+        out["costs" + label] = ec + vc + dc + sc
         if not label:
-            out["event_costs"], out["vaccine_costs"], out["drug_costs"] = ec, vc, dc
+            out["event_costs"], out["vaccine_costs"], out["drug_costs"], out["screening_costs"] = ec, vc, dc, sc
     for label, r in (("", ro), ("_undiscounted", 0.0)):
         loss = dec * discounted_time(ev_t, np.minimum(ev_t + dur, ev_exit), r)
         loss += np.where(phn, spec.phn_decrement * discounted_time(

@@ -74,6 +74,8 @@ class VaccinationArrays(NamedTuple):
     efficacy_table: np.ndarray          # (V, 3, S) efficacy by age group, doses received, waning step
     waning_step_years: float            # length of a waning step
     target: np.ndarray                  # (K,) uint8: 1 for the types the vaccine protects against
+    patient_hazard_ratio: np.ndarray    # (n, K) per patient and type from the arm's screening
+    #                                     (latent TB: 0 for a patient who cannot have the type); (0, K): all 1
 
 
 class ConsequenceArrays(NamedTuple):
@@ -274,7 +276,15 @@ def vaccination_arrays(arm: ArmSpec, schedule: Schedule, check: _Checker | None 
         age_group=c("vaccination.age_group", schedule.groups(), _I1, "n"),
         efficacy_table=c("vaccination.efficacy_table", arm.ve_table, _F8, "V 3 S"),
         waning_step_years=c.scalar("vaccination.waning_step_years", arm.ve_step, float),
-        target=c("vaccination.target", arm.ve_target, _U1, "K"))
+        target=c("vaccination.target", arm.ve_target, _U1, "K"),
+        patient_hazard_ratio=_patient_hazard_ratio(c, schedule, arm.ve_target.shape[0]))
+
+
+def _patient_hazard_ratio(c: _Checker, schedule: Schedule, n_types: int) -> np.ndarray:
+    """The (n, K) per-patient hazard ratios of the schedule, or an empty (0, K) array when all are 1."""
+    if schedule.hazard_ratio is None:
+        return np.ones((0, n_types))
+    return c("vaccination.patient_hazard_ratio", schedule.hazard_ratio, _F8, "n K")
 
 
 def consequence_arrays(arm: ArmSpec, check: _Checker | None = None) -> ConsequenceArrays:

@@ -62,10 +62,12 @@ def _covariate_mask(covariates, row):
 
 
 @njit(**JIT_INLINE)
-def static_rates_and_bounds(clocks, tables, hazards, cohort, row, age_now, age_end):
+def static_rates_and_bounds(clocks, tables, hazards, cohort, patient_hazard_ratio, row, age_now, age_end):
     """Each type's hazard part that never changes for the patient and the bound of its cumulative
-    hazard over the horizon (× BOUND_FACTOR): the largest factors the patient can reach."""
+    hazard over the horizon (× BOUND_FACTOR): the largest factors the patient can reach.
+    ``patient_hazard_ratio``: (n, K) per-patient factors from screening, or (0, K) for none."""
     horizon = hazards.horizon_years
+    per_patient = patient_hazard_ratio.shape[0] > 0
     mask = _covariate_mask(cohort.covariates, row)
     indication = cohort.indication[row]
     region = cohort.region[row]
@@ -85,6 +87,9 @@ def static_rates_and_bounds(clocks, tables, hazards, cohort, row, age_now, age_e
             s = (hazards.base_rate_per_year[k, indication] * tables.covariate_factor[k, mask]
                  * hazards.region_hazard_ratio[k, region] * clocks.age_factor[tables.age_group[k]])
             bound = s * tables.max_factor_by_band[k, band] * horizon
+        if per_patient:
+            s *= patient_hazard_ratio[row, k]
+            bound *= patient_hazard_ratio[row, k]
         clocks.static_rate_per_year[k] = s
         clocks.target_bound[k] = bound * BOUND_FACTOR
 

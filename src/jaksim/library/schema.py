@@ -197,6 +197,64 @@ class TimeOnTreatmentProfile(_Sourced):
         return self
 
 
+class Probability(_Sourced):
+    """A share or probability with its source (and a 95% CI or range where one was read)."""
+
+    value: Share
+    ci95: CI | None = None
+
+
+class ByBurden(_Strict):
+    """One entry per background TB incidence of the setting (``background_incidence``)."""
+
+    low: Probability
+    medium: Probability
+    high: Probability
+
+
+class BcgBySetting(_Strict):
+    low: bool
+    medium: bool
+    high: bool
+
+
+class TestAccuracy(_Strict):
+    """Sensitivity and specificity of a latent TB test (specificity by BCG vaccination)."""
+
+    sensitivity: Probability
+    specificity_bcg_unvaccinated: Probability
+    specificity_bcg_vaccinated: Probability
+
+
+class LatentTbTests(_Strict):
+    igra: TestAccuracy
+    tst: TestAccuracy
+
+
+class Prophylaxis(_Strict):
+    """A preventive regimen for latent TB: length, completion, protection of completers, liver harm."""
+
+    weeks: Annotated[float, Field(gt=0, le=104)]
+    completion: Probability
+    efficacy: Probability
+    hepatotoxicity: Probability
+
+
+class WeeksValue(_Sourced):
+    value: Annotated[float, Field(ge=0, le=104)]
+
+
+class LatentTuberculosis(_Strict):
+    """Latent TB at the start, screening tests and prophylaxis regimens (``model/latent_tb.py``)."""
+
+    prevalence: ByBurden
+    reactivation_share: Probability
+    bcg_vaccinated: BcgBySetting
+    tests: LatentTbTests
+    prophylaxis: dict[Literal["9H", "4R", "3HP"], Prophylaxis]
+    start_after_prophylaxis_weeks: WeeksValue
+
+
 class ParametersFile(_Strict):
     """``parameters.yaml``: drugs, infection types, rates, hazard ratios, consequences, mortality."""
 
@@ -211,6 +269,7 @@ class ParametersFile(_Strict):
     tuberculosis_background_incidence: TuberculosisBackground | None = None
     time_on_treatment_profiles: list[TimeOnTreatmentProfile] = []
     frailty: list[Frailty] = []
+    latent_tuberculosis: LatentTuberculosis | None = None
 
 
 # ----------------------------------------------------------------------- source_populations.yaml
@@ -382,11 +441,23 @@ class CurrencyVaccines(_Strict):
     live: VaccineCosts
 
 
+class ScreeningCosts(_Strict):
+    """Latent TB screening: a test per screened patient, the work-up of a positive test, each
+    regimen's course (a non-completer costs ``non_completer_share`` of it)."""
+
+    igra_test: EconomicValue
+    tst_test: EconomicValue
+    positive_work_up: EconomicValue
+    prophylaxis: dict[Literal["9H", "4R", "3HP"], EconomicValue]
+    non_completer_share: EconomicValue
+
+
 class Currency(_Strict):
     price_year: int
     event_costs: dict[str, EventCosts] = {}
     post_herpetic_neuralgia: EconomicValue | None = None
     vaccines: CurrencyVaccines
+    tb_screening: ScreeningCosts | None = None
 
 
 class Decrement(_Strict):

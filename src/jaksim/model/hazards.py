@@ -26,13 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
-from jaksim.codes import MAX_AGE, ZOSTER
+from jaksim.codes import MAX_AGE, TUBERCULOSIS, ZOSTER
 from jaksim.errors import LibraryError
 from jaksim.library import Library, LifeTable, Sourced, read_life_table
 from jaksim.library.resolve import SCENARIO, library_record, resolve
 from jaksim.model import time_on_treatment as tot
 from jaksim.model.base_rates import RateContext, base_rates, calibrate_rates
 from jaksim.model.frailty import frailty_variances
+from jaksim.model.latent_tb import TbScreeningSpec, resolve_screening, screening_record
 from jaksim.model.vaccination import vaccine_arrays
 from jaksim.scenario.schema import (
     BINARY_COVARIATES,
@@ -83,6 +84,7 @@ class ArmSpec:
     jak_inhibitor: bool = True   # the arm's drug is a JAK inhibitor (vaccine response reduced on it)
     provenance: dict = field(default_factory=dict)
     frailty_variance: np.ndarray | None = None   # (K,) gamma frailty variance θ_k (None: no frailty)
+    tb_screening: TbScreeningSpec | None = None  # latent TB screening strategy (None: not modelled)
 
 
 def cohort_indications(scenario: Scenario) -> list[str]:
@@ -157,6 +159,11 @@ def build_arm(scenario: Scenario, arm_index: int, library: Library,
     taper_band = np.array([band_index(t.max_band) for t in taper], dtype=np.int8)
     mortality, prov["mortality"] = _mortality(scenario, arm_index, library)
     vacc = vaccine_arrays(arm.vaccination, scenario.horizon_years, library.vaccines)
+    screening = None
+    if arm.tb_screening is not None:
+        screening = resolve_screening(arm.tb_screening, arm.infections[TUBERCULOSIS].background_incidence,
+                                      library.data, lambda m: scenario.error(("arms", arm_index, "tb_screening"), m))
+        prov["tb_screening"] = screening_record(screening)
     if arm.vaccination is not None:
         prov["vaccination"] = {"strategy": arm.vaccination.model_dump(), **vacc.provenance}
     age_log_hr = np.array([t.age_log_hr for t in specs], dtype=np.float64)
@@ -181,7 +188,7 @@ def build_arm(scenario: Scenario, arm_index: int, library: Library,
         ve_target=np.array([1 if t == ZOSTER else 0 for t in types], dtype=np.uint8),
         p_phn_age=_phn_by_age(arm, types, library, prov["infections"]),
         vaccination=arm.vaccination, jak_inhibitor=library.drugs[tr.drug].get("drug_class") == "jak_inhibitor",
-        provenance=prov, frailty_variance=frailty if frailty.any() else None)
+        provenance=prov, frailty_variance=frailty if frailty.any() else None, tb_screening=screening)
 
 
 def _rows(rows: list[np.ndarray], width: int) -> np.ndarray:

@@ -119,5 +119,6 @@ def _arm_economics(scenario: Scenario, types: tuple[str, ...], economics_library
     out = []
     for a in scenario.arms:
         assert a.economics is not None, "every arm inherits the base scenario's economics section"
-        out.append(resolve_economics(a.economics, types, a.vaccination, economics_library, a.treatment))
+        out.append(resolve_economics(a.economics, types, a.vaccination, economics_library, a.treatment,
+                                     a.tb_screening))
     return tuple(out)

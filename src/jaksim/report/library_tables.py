@@ -8,7 +8,7 @@ from rich.table import Table
 
 from jaksim.model.evidence import label, node
 
-SECTIONS = ("baselines", "relative_effects", "rates", "profiles", "frailty", "vaccines", "economics")
+SECTIONS = ("baselines", "relative_effects", "rates", "profiles", "frailty", "screening", "vaccines", "economics")
 
 
 def _source(e: dict, width: int = 60) -> str:
@@ -85,6 +85,16 @@ def frailty_table(lib, type_: str | None = None) -> Table:
     for e in lib.data.get("frailty", []):
         if not type_ or e["type"] == type_:
             t.add_row(e["type"], f"{e['variance']:g}", _ci(e.get("ci95")), e["status"], _source(e))
+    return t
+
+
+def screening_table(lib) -> Table:
+    from jaksim.model.latent_tb import library_entries
+    t = Table(title="Latent TB (tb_screening): prevalence by setting, test accuracy, prophylaxis regimens")
+    for c in ("value of", "value", "95% CI", "status", "source"):
+        t.add_column(c)
+    for path, e in library_entries(lib.data):
+        t.add_row(path, f"{e['value']:g}", _ci(e.get("ci95")), e["status"], _source(e))
     return t
 
 

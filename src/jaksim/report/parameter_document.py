@@ -54,8 +54,22 @@ def parameters_markdown(lib: Library) -> str:
     out += status_table(library_status_counts(lib)) + evidence_sections(lib)
     out += ["## Programme rates (`evidence: programme_rates`, and the fallback where the network has no "
             "evidence for a drug and type)", ""]
-    out += _rates(lib)[2:] + _ratios_and_probabilities(lib) + _mortality(lib) + _source_populations(lib)
+    out += _rates(lib)[2:] + _ratios_and_probabilities(lib) + _latent_tb(lib) + _mortality(lib)
+    out += _source_populations(lib)
     return "\n".join(out) + "\n"
+
+
+def _latent_tb(lib: Library) -> list[str]:
+    """Latent TB at the start, screening tests and prophylaxis (``tb_screening``)."""
+    from jaksim.model.latent_tb import library_entries
+    out = ["", "## Latent tuberculosis, screening and prophylaxis (`tb_screening`)", "",
+           "Prevalence by the setting's background TB incidence; sensitivity and specificity of IGRA and TST "
+           "(BCG-vaccinated specificity in medium and high settings); completion, efficacy (completers cured) and "
+           "grade 3-4 hepatotoxicity per regimen. Costs: `economics.yaml`, `currencies.<currency>.tb_screening`.", "",
+           "| value of | value (95% CI) | status | source | note |", "|---|---|---|---|---|"]
+    for path, e in library_entries(lib.data):
+        out.append(f"| {path} | {e['value']:g} ({_ci(e.get('ci95'))}) | {e['status']} | {_cite(e)} | {_note(e)} |")
+    return out
 
 
 def _rates(lib: Library) -> list[str]:

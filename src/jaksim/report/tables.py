@@ -75,6 +75,26 @@ def vaccination_table(stats: dict[str, dict]) -> Table:
     return t
 
 
+def screening_table(stats: dict[str, dict]) -> Table:
+    """Latent TB screening per arm: who was found and treated, active TB cases averted against
+    the reference arm and the number needed to screen to avert one."""
+    t = Table(title="Latent TB screening (active TB averted versus the reference arm)", title_justify="left")
+    for col in ("arm", "screened", "latent infection", "test positive (true)", "prophylaxis completed",
+                "cured", "hepatotoxicity", "active TB", "averted", "number needed to screen"):
+        t.add_column(col, justify="left" if col == "arm" else "right")
+    for arm, v in stats.items():
+        s = v.get("tb_screening")
+        if s is None:
+            continue
+        nns = s.get("number_needed_to_screen")
+        t.add_row(arm, f"{s['n_screened']:,}", f"{s['n_latent_infection']:,}",
+                  f"{s['n_test_positive']:,} ({s['n_true_positive']:,})", f"{s['n_prophylaxis_completed']:,}",
+                  f"{s['n_latent_infection_cured']:,}", f"{s['n_hepatotoxicity']:,}",
+                  f"{s.get('active_tb_cases', 0):,}", f"{s.get('active_tb_cases_averted', 0):,}",
+                  f"{nns:,.0f}" if nns is not None else "–")
+    return t
+
+
 # ----------------------------------------------------------------------- economics
 def _money(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"

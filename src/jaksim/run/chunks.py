@@ -18,7 +18,7 @@ import numpy as np
 
 from jaksim.codes import HOSPITALISED, POST_HERPETIC_NEURALGIA
 from jaksim.cohort.patients import Cohort
-from jaksim.economics.costs_qalys import patient_economics
+from jaksim.economics.costs_qalys import patient_economics, screening_costs
 from jaksim.errors import JaksimError
 from jaksim.kernel.inputs import kernel_inputs
 from jaksim.kernel.sampling import compact, simulate
@@ -116,11 +116,14 @@ def chunk_economics(model: Model, arm_index: int, cohort: Cohort, r: ChunkResult
         from jaksim.kernel.rng import uniforms
         activity = (uniforms(model.activity_keys[0], cohort.patient_id, 0),
                     uniforms(model.activity_keys[1], cohort.patient_id, 0))
+    screening = None
+    if spec.screening is not None and sched.screening is not None:
+        screening = screening_costs(spec.screening, sched.screening)
     return patient_economics(
         model.economics[arm_index], cohort.age, model.cohort.age_advances, float(model.scenario.horizon_years),
         r.follow_up, r.exit_reason, sched.treatment_start, r.stop_time, sched.dose1, sched.dose2,
         r.ev_pid - cohort.patient_id[0], r.ev_type, r.ev_time, (r.ev_flags & HOSPITALISED) != 0,
-        (r.ev_flags & POST_HERPETIC_NEURALGIA) != 0, activity)
+        (r.ev_flags & POST_HERPETIC_NEURALGIA) != 0, activity, screening)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from jaksim import __version__
 from jaksim.analysis.cycles import cycle_bounds
+from jaksim.codes import TUBERCULOSIS
 from jaksim.errors import JaksimError
 from jaksim.model.spec import Model, build_model
 from jaksim.output.arrow import column
@@ -35,7 +36,7 @@ from jaksim.output.provenance import dependency_versions, file_metadata
 from jaksim.output.tables import event_batch, patient_batch, schemas
 from jaksim.run import checkpoint
 from jaksim.run.chunks import ArmChunk, Cohorts, run_chunks, set_threads
-from jaksim.run.schedules import Schedules
+from jaksim.run.schedules import Schedules, screening_outcomes
 from jaksim.run.totals import RunState, RunTotals
 from jaksim.scenario.schema import Scenario
 
@@ -227,6 +228,10 @@ def _write_tables(folder: OutputFolder, model: Model, state: RunState, schedules
         if acc is not None:
             cycles[arm.name] = write_small("cycles", arm, acc.table(draw))
     vaccination = {name: t.vaccination.as_dict(schedules.pathways.get(name)) for name, t in state.arms.items()}
+    if TUBERCULOSIS in model.types and any(arm.tb_screening is not None for arm in model.arms):
+        tb = {name: int(t.column("events")[t.column("type").to_pylist().index(TUBERCULOSIS)].as_py())
+              for name, t in summaries.items()}
+        screening_outcomes(vaccination, tb, reference)
     for w in opened:
         w.close()
     opened.clear()

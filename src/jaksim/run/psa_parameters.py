@@ -418,8 +418,8 @@ def scenario_of_draw(scenario: Scenario, params: Sequence[Parameter],
 
 def shares_cohort(params: Sequence[Parameter]) -> bool:
     """Whether every draw can share the first draw's cohort chunks and vaccination schedules
-    (no drawn scenario value changes the cohort or a vaccination strategy)."""
-    return not any(p.library == "scenario" and ("cohort" in p.location or "vaccination" in p.location)
+    (no drawn scenario value changes the cohort, a vaccination strategy or a screening strategy)."""
+    return not any(p.library == "scenario" and any(k in p.location for k in ("cohort", "vaccination", "tb_screening"))
                    for p in params)
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from jaksim.cohort.patients import Cohort
 from jaksim.model.hazards import ArmSpec
+from jaksim.model.latent_tb import with_screening
 from jaksim.model.spec import Model
 from jaksim.model.vaccination import (
     Schedule,
@@ -51,8 +52,8 @@ class Schedules:
         """The schedule of ``arm`` for the patients of ``cohort`` (consecutive ids)."""
         v, seed = arm.vaccination, self.model.scenario.seed
         if v is None:
-            return self.model.unvaccinated(len(cohort))
-        if v.clinic is None:
+            s = self.model.unvaccinated(len(cohort))
+        elif v.clinic is None:
             s = direct_schedule(v, seed, cohort.patient_id, cohort.age, cohort.gc_band, cohort.covariates,
                                 arm.jak_inhibitor)
         else:
@@ -60,6 +61,8 @@ class Schedules:
             lo, hi = int(cohort.patient_id[0]), int(cohort.patient_id[-1]) + 1
             s = finish_schedule(v, seed, cohort.patient_id, cohort.age, cohort.gc_band, arm.jak_inhibitor,
                                 p.dose1[lo:hi], p.dose2[lo:hi])
+        if arm.tb_screening is not None:
+            s = with_screening(s, arm.tb_screening, arm.types, seed, cohort.patient_id)
         return s
 
 
@@ -76,14 +79,43 @@ def clinic_patients(model: Model, v, chunk_size: int = 1 << 16) -> tuple[np.ndar
     return offered, second
 
 
+def screening_outcomes(vaccination: dict[str, dict], tb_cases: dict[str, int], reference: str) -> None:
+    """Add to each screening arm's counts its active TB cases, the cases averted against the
+    reference arm and the number needed to screen to avert one (None when none is averted)."""
+    for arm, v in vaccination.items():
+        s = v.get("tb_screening")
+        if s is None:
+            continue
+        averted = tb_cases[reference] - tb_cases[arm]
+        s.update(active_tb_cases=tb_cases[arm], reference_arm_active_tb_cases=tb_cases[reference],
+                 active_tb_cases_averted=averted,
+                 number_needed_to_screen=s["n_screened"] / averted if averted > 0 else None)
+
+
 class VaccinationStats:
     """Per-arm counts of vaccinated patients and their timing relative to treatment start."""
 
     def __init__(self) -> None:
         self.n = self.vaccinated = self.two_doses = self.before_start = self.delayed_start = 0
+        #: latent TB screening (arms with ``tb_screening``): patients screened under the strategy, with
+        #: latent infection, tested by IGRA / TST, positive, true positive, completing prophylaxis,
+        #: cured, with hepatotoxicity
+        self.screened = self.latent = self.igra_tests = self.tst_tests = self.positive = 0
+        self.true_positive = self.completed = self.cured = self.hepatotoxicity = 0
 
     def add(self, sched: Schedule, follow_up: np.ndarray) -> None:
         """Doses count only when given: before the patient's exit (death or horizon)."""
+        s = sched.screening
+        if s is not None:
+            self.screened += s.latent.shape[0]
+            self.latent += int(s.latent.sum())
+            self.igra_tests += int(s.tested_igra.sum())
+            self.tst_tests += int(s.tested_tst.sum())
+            self.positive += int(s.positive.sum())
+            self.true_positive += int((s.positive & s.latent).sum())
+            self.completed += int(s.completed.sum())
+            self.cured += int(s.cured.sum())
+            self.hepatotoxicity += int(s.hepatotoxicity.sum())
         vacc = sched.dose1 < follow_up
         self.n += vacc.shape[0]
         self.vaccinated += int(vacc.sum())
@@ -97,6 +129,12 @@ class VaccinationStats:
                "share_vaccinated": self.vaccinated / max(self.n, 1),
                "share_of_vaccinated_dosed_before_treatment_start": self.before_start / max(self.vaccinated, 1),
                "n_treatment_start_delayed": self.delayed_start}
+        if self.screened:
+            out["tb_screening"] = {"n_screened": self.screened, "n_latent_infection": self.latent,
+                                   "n_igra_tests": self.igra_tests, "n_tst_tests": self.tst_tests,
+                                   "n_test_positive": self.positive, "n_true_positive": self.true_positive,
+                                   "n_prophylaxis_completed": self.completed, "n_latent_infection_cured": self.cured,
+                                   "n_hepatotoxicity": self.hepatotoxicity}
         if pathway is not None:
             w = pathway.wait_weeks[np.isfinite(pathway.wait_weeks)]
             out.update({"pathway_seconds": pathway.seconds,

@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from jaksim.codes import TUBERCULOSIS
 from jaksim.errors import ScenarioError
 from jaksim.scenario.base import (
     MAX_RATE_PER_100PY,
@@ -53,6 +54,7 @@ from jaksim.scenario.cohort_schema import (  # noqa: F401 (re-exported: the scen
 from jaksim.scenario.economics import Economics
 from jaksim.scenario.frailty import FrailtySetting, check_frailty_types
 from jaksim.scenario.psa_settings import PsaSettings
+from jaksim.scenario.screening import TbScreening
 
 
 # -------------------------------------------------------------------------- treatment
@@ -270,7 +272,7 @@ class Vaccination(Model):
 
 
 # -------------------------------------------------------------------------- scenario
-ARM_KEYS = ("description", "treatment", "infections", "mortality", "vaccination", "economics")
+ARM_KEYS = ("description", "treatment", "infections", "mortality", "vaccination", "tb_screening", "economics")
 
 
 class Arm(Model):
@@ -282,10 +284,14 @@ class Arm(Model):
     infections: dict[Name, Infection] = Field(min_length=1)
     mortality: Mortality = Mortality()
     vaccination: Vaccination | None = None
+    tb_screening: TbScreening | None = None
     economics: Economics | None = None
 
     @model_validator(mode="after")
     def _case_fatality_types(self):
+        if self.tb_screening is not None and TUBERCULOSIS not in self.infections:
+            raise ValueErrorAt(f"tb_screening needs the infection type '{TUBERCULOSIS}' in infections "
+                               f"(got {', '.join(self.infections)})", at=("tb_screening",))
         if self.economics is not None:
             unknown = [t for t in self.economics.events if t not in self.infections]
             if unknown:
