@@ -167,7 +167,7 @@ def run(
     from jaksim.model.kept_roots import keeping_roots
     from jaksim.model.spec import build_model
     from jaksim.output.parquet import OutputFolder
-    from jaksim.report.tables import contrast_table, print_summary, screening_table, vaccination_table
+    from jaksim.report.tables import contrast_table, print_summary, screening_table, vaccination_table, vzv_table
     from jaksim.run import engine
     from jaksim.run.budget import check_run_size
     from jaksim.run.memory import keep_freed_memory
@@ -199,6 +199,8 @@ def run(
         console.print(vaccination_table(result.vaccination))
     if any(a.tb_screening is not None for a in model.arms):
         console.print(screening_table(result.vaccination))
+    if any(a.vzv is not None for a in model.arms):
+        console.print(vzv_table(result.vaccination))
     if result.contrasts:
         console.print(contrast_table(result.contrasts, model.arms[0].name))
     if result.economics:
@@ -335,7 +337,8 @@ def schema(debug: bool = Debug) -> None:
 def params(drug: str | None = typer.Option(None, "--drug", help="Only this drug."),
            type_: str | None = typer.Option(None, "--type", help="Only this infection type."),
            section: str | None = typer.Option(None, "--section", help="Only one of: baselines, relative_effects, "
-                                              "rates, profiles, frailty, screening, vaccines, economics."),
+                                              "rates, profiles, frailty, screening, serostatus, vaccines, "
+                                              "economics."),
            library: Path | None = typer.Option(None, "--library", help="A user library YAML file to merge in."),
            markdown: bool = typer.Option(False, "--markdown", help="Print the whole library as Markdown "
                                          "(the text of docs/parameters.md)."),
@@ -373,6 +376,8 @@ def params(drug: str | None = typer.Option(None, "--drug", help="Only this drug.
         console.print(lt.frailty_table(lib, type_))
     if "screening" in shown:
         console.print(lt.screening_table(lib))
+    if "serostatus" in shown:
+        console.print(lt.serostatus_table(lib))
     if "vaccines" in shown:
         console.print(lt.vaccines_table(lib))
     if "economics" in shown:

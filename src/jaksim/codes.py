@@ -29,6 +29,8 @@ ON_TREATMENT, HOSPITALISED, SERIOUS, FATAL, STOPS_TREATMENT, POST_HERPETIC_NEURA
 ZOSTER = "herpes_zoster"
 #: the infection type latent TB screening and prophylaxis act on (``model/latent_tb.py``)
 TUBERCULOSIS = "tuberculosis"
+#: primary varicella: only VZV-seronegative patients can have it (``model/vzv_serostatus.py``)
+VARICELLA = "varicella"
 #: post-herpetic neuralgia: a consequence of zoster, counted and costed as an outcome of its own
 PHN = "post_herpetic_neuralgia"
 #: last completed age (years) of the age-indexed tables (mortality, age hazard ratios, PHN, utility)
@@ -65,6 +67,7 @@ STREAMS: dict[str, str] = {
     "screening/latent_tb": "who has latent TB infection at the start, same in every arm",
     "screening/test": "latent TB test results (counter 0 IGRA, 1 TST), same in every arm",
     "screening/prophylaxis": "prophylaxis completion (counter 0), cure (1) and hepatotoxicity (2)",
+    "screening/vzv": "VZV serostatus (counter 0), serology result (1), varicella vaccine protection (2)",
     "disease_activity/response": "who responds to treatment (disease controlled), same in every arm",
     "disease_activity/loss_of_response": "time to loss of response (Exp(1) by inversion)",
 }

@@ -292,7 +292,7 @@ def test_params_lists_every_section(capsys):
 
 def test_params_section_is_checked(capsys):
     assert main(["params", "--section", "nosuch"]) == 2
-    assert "allowed: baselines, relative_effects, rates, profiles, frailty, screening, vaccines, economics" in capsys.readouterr().err
+    assert "allowed: baselines, relative_effects, rates, profiles, frailty, screening, serostatus, vaccines, economics" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv,expected,allowed", [

@@ -127,7 +127,8 @@ PROGRAMME_DRUGS = sorted({k[0] for k in LIB.programme_keys()})
 def test_every_drug_and_dose_has_a_rate_for_every_type():
     types = list(LIB.infection_types)
     assert set(types) == {"serious_infection", "herpes_zoster", "opportunistic_infection", "tuberculosis",
-                          "pneumonia", "upper_respiratory_tract_infection", "urinary_tract_infection", "cellulitis"}
+                          "pneumonia", "upper_respiratory_tract_infection", "urinary_tract_infection", "cellulitis",
+                          "varicella"}    # varicella: force of infection among the seronegative, on every drug
     assert {"tofacitinib", "baricitinib", "upadacitinib", "filgotinib", "adalimumab", "methotrexate",
             "placebo"} <= set(PROGRAMME_DRUGS)
     assert not {k[3] for k in LIB.programme_keys()} - set(PROGRAMME_TYPES)

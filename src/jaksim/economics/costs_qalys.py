@@ -22,8 +22,9 @@ so no half-cycle correction is needed (there are no cycles). Per patient, over f
   at its time — a dose before the index date (t < 0) is counted at t = 0 (undiscounted, not
   compounded back) and a dose after exit is not given; the drug costs a constant rate per year
   over [treatment start, stop or exit]; latent TB screening (tests, work-up of a positive test,
-  prophylaxis: a full course for completers, ``non_completer_share`` of it otherwise) is
-  counted at t = 0.
+  prophylaxis: a full course for completers, ``non_completer_share`` of it otherwise) and VZV
+  serology with two varicella doses for the vaccinated are counted at t = 0 (column
+  ``screening_costs``).
 
 Undiscounted totals (r = 0) are reported beside the discounted ones. Everything is vectorised
 over patients and events; the only Python loop is over the years of age in the horizon.
@@ -48,6 +49,7 @@ from jaksim.model.vaccination import WEEKS_PER_YEAR
 from jaksim.scenario.economics import DiseaseActivity
 from jaksim.scenario.schema import Economics, Treatment, Vaccination
 from jaksim.scenario.screening import TbScreening
+from jaksim.scenario.vzv import VzvScreening
 
 #: Per-patient economic outcomes, in the order of the patients table's columns.
 OUTCOMES = ("costs", "costs_undiscounted", "qalys", "qalys_undiscounted", "life_years",
@@ -153,6 +155,7 @@ class EconSpec:
     provenance: dict = field(default_factory=dict)
     disease_activity: ActivitySpec | None = None   # None: disease activity not modelled
     screening: ScreeningCosts | None = None        # None: no latent TB screening in the arm
+    vzv: VzvCosts | None = None                    # None: no VZV serostatus strategy in the arm
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,19 @@ class ScreeningCosts:
     positive_work_up: float
     course: float                     # the arm's prophylaxis regimen, completed
     non_completer_share: float        # share of a course a non-completer costs
+
+
+@dataclass(frozen=True)
+class VzvCosts:
+    """VZV serostatus strategy costs of one arm: serology per test, varicella vaccine per dose."""
+
+    serology_test: float
+    per_dose: float                   # vaccine + administration
+
+
+def vzv_costs(c: VzvCosts, outcome) -> np.ndarray:
+    """Each patient's serology and two varicella doses (``model.vzv_serostatus.VzvOutcome``), at t = 0."""
+    return c.serology_test * outcome.tested + 2.0 * c.per_dose * outcome.vaccinated
 
 
 def screening_costs(c: ScreeningCosts, outcome) -> np.ndarray:
@@ -204,7 +220,7 @@ def _lib(entry: dict | None, given, what: str, prov: dict, key: str) -> float:
 
 def resolve(econ: Economics, types: tuple[str, ...], vaccination: Vaccination | None,
             library: dict | None = None, treatment: Treatment | None = None,
-            screening: TbScreening | None = None) -> EconSpec:
+            screening: TbScreening | None = None, vzv: VzvScreening | None = None) -> EconSpec:
     """An arm's economics section resolved against the economics library (``treatment``: the
     arm's drug and dose, for the disease-activity response probability; ``screening``: its
     latent TB screening strategy, for the costs of tests and prophylaxis)."""
@@ -269,9 +285,17 @@ def resolve(econ: Economics, types: tuple[str, ...], vaccination: Vaccination | 
         u[int(np.ceil(age)):] = val
     activity = _disease_activity(econ, lib, treatment, prov)
     costs = None if screening is None else _screening_costs(cur.get("tb_screening") or {}, screening, prov)
+    vzv_spec = None
+    if vzv is not None:
+        lv, p = cur.get("vzv_screening") or {}, {}
+        vzv_spec = VzvCosts(_lib(lv.get("serology_test"), None, "VZV serology test", p, "serology_test"),
+                            _lib(lv.get("varicella_vaccine_per_dose"), None, "varicella vaccine", p, "vaccine_per_dose")
+                            + _lib(lv.get("administration_per_dose"), None, "varicella vaccine administration", p,
+                                   "administration_per_dose"))
+        prov["vzv_screening"] = p
     return EconSpec(currency, prov["price_year"], r_c, r_o, tuple(float(w) for w in wtp), c_out, c_hosp, dec,
                     dur, phn_cost, phn_dec, phn_dur, types.index(ZOSTER) if ZOSTER in types else -1,
-                    per_dose, float(econ.drug_cost_per_year), u, prov, activity, costs)
+                    per_dose, float(econ.drug_cost_per_year), u, prov, activity, costs, vzv_spec)
 
 
 def _screening_costs(lib: dict, screening: TbScreening, prov: dict) -> ScreeningCosts:

@@ -255,6 +255,42 @@ class LatentTuberculosis(_Strict):
     start_after_prophylaxis_weeks: WeeksValue
 
 
+class RateValue(_Sourced):
+    value: RatePer100PY
+    ci95: CI | None = None
+
+
+class Serology(_Strict):
+    sensitivity: Probability
+    specificity: Probability
+
+
+class VaricellaVaccine(_Strict):
+    """Live attenuated varicella vaccine for seronegative patients: two doses before the start."""
+
+    protection: Probability
+    interval_weeks: WeeksValue
+    weeks_before_treatment: WeeksValue
+
+
+class VaricellaZosterSerostatus(_Strict):
+    """VZV immunity at the start, serology and varicella vaccination (``model/vzv_serostatus.py``)."""
+
+    seronegative_share: dict[str, Probability]
+    serology: Serology
+    force_of_infection_per_100py: RateValue
+    vaccine: VaricellaVaccine
+
+    @model_validator(mode="after")
+    def _regions(self):
+        from jaksim.codes import REGIONS
+        unknown = [r for r in self.seronegative_share if r not in REGIONS]
+        if unknown or "unspecified" not in self.seronegative_share:
+            raise ValueError(f"seronegative_share needs 'unspecified' and region names of {', '.join(REGIONS)} "
+                             f"(got {', '.join(self.seronegative_share)})")
+        return self
+
+
 class ParametersFile(_Strict):
     """``parameters.yaml``: drugs, infection types, rates, hazard ratios, consequences, mortality."""
 
@@ -270,6 +306,7 @@ class ParametersFile(_Strict):
     time_on_treatment_profiles: list[TimeOnTreatmentProfile] = []
     frailty: list[Frailty] = []
     latent_tuberculosis: LatentTuberculosis | None = None
+    varicella_zoster_serostatus: VaricellaZosterSerostatus | None = None
 
 
 # ----------------------------------------------------------------------- source_populations.yaml
@@ -452,12 +489,21 @@ class ScreeningCosts(_Strict):
     non_completer_share: EconomicValue
 
 
+class VzvCosts(_Strict):
+    """VZV serostatus strategies: serology per tested patient, live varicella vaccine per dose."""
+
+    serology_test: EconomicValue | None = None
+    varicella_vaccine_per_dose: EconomicValue
+    administration_per_dose: EconomicValue
+
+
 class Currency(_Strict):
     price_year: int
     event_costs: dict[str, EventCosts] = {}
     post_herpetic_neuralgia: EconomicValue | None = None
     vaccines: CurrencyVaccines
     tb_screening: ScreeningCosts | None = None
+    vzv_screening: VzvCosts | None = None
 
 
 class Decrement(_Strict):

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from jaksim.codes import MAX_AGE
+from jaksim.codes import MAX_AGE, VARICELLA
 from jaksim.library import Library
 from jaksim.library.resolve import SCENARIO, library_record
 from jaksim.model import evidence as ev
@@ -53,6 +53,13 @@ def base_rates(ctx: RateContext, name: str) -> tuple[np.ndarray, dict]:
     if typed is not None:
         base[:] = typed.value / 100.0
         return base, {"rate_per_100py": {"value": typed.value, "applies_to": typed.applies_to, "source": SCENARIO}}
+    if name == VARICELLA:     # force of infection among the susceptible: the same on every drug (assumption)
+        entry = (ctx.library.data.get("varicella_zoster_serostatus") or {}).get("force_of_infection_per_100py")
+        if entry is None:
+            raise _missing(ctx, name, "the library has no force of infection", ctx.indications)
+        base[:] = float(entry["value"]) / 100.0
+        return base, {"rate_per_100py": {"source": "library", "applies_to": "seronegative patients",
+                                         **{k: entry.get(k) for k in ("value", "citation", "doi", "status", "note")}}}
     if ctx.scenario.evidence == "programme_rates":
         return _programme(ctx, name, base)
     return _evidence(ctx, name, base)

@@ -35,6 +35,7 @@ from jaksim.model.base_rates import RateContext, base_rates, calibrate_rates
 from jaksim.model.frailty import frailty_variances
 from jaksim.model.latent_tb import TbScreeningSpec, resolve_screening, screening_record
 from jaksim.model.vaccination import vaccine_arrays
+from jaksim.model.vzv_serostatus import VzvSpec, resolve_vzv
 from jaksim.scenario.schema import (
     BINARY_COVARIATES,
     GLUCOCORTICOID_BANDS,
@@ -85,6 +86,7 @@ class ArmSpec:
     provenance: dict = field(default_factory=dict)
     frailty_variance: np.ndarray | None = None   # (K,) gamma frailty variance θ_k (None: no frailty)
     tb_screening: TbScreeningSpec | None = None  # latent TB screening strategy (None: not modelled)
+    vzv: VzvSpec | None = None   # VZV serostatus strategy (None: serostatus not modelled)
 
 
 def cohort_indications(scenario: Scenario) -> list[str]:
@@ -164,6 +166,11 @@ def build_arm(scenario: Scenario, arm_index: int, library: Library,
         screening = resolve_screening(arm.tb_screening, arm.infections[TUBERCULOSIS].background_incidence,
                                       library.data, lambda m: scenario.error(("arms", arm_index, "tb_screening"), m))
         prov["tb_screening"] = screening_record(screening)
+    vzv = None
+    if arm.vzv_screening is not None:
+        vzv = resolve_vzv(arm.vzv_screening, library.data,
+                          lambda m: scenario.error(("arms", arm_index, "vzv_screening"), m))
+        prov["vzv_screening"] = vzv.provenance
     if arm.vaccination is not None:
         prov["vaccination"] = {"strategy": arm.vaccination.model_dump(), **vacc.provenance}
     age_log_hr = np.array([t.age_log_hr for t in specs], dtype=np.float64)
@@ -188,7 +195,7 @@ def build_arm(scenario: Scenario, arm_index: int, library: Library,
         ve_target=np.array([1 if t == ZOSTER else 0 for t in types], dtype=np.uint8),
         p_phn_age=_phn_by_age(arm, types, library, prov["infections"]),
         vaccination=arm.vaccination, jak_inhibitor=library.drugs[tr.drug].get("drug_class") == "jak_inhibitor",
-        provenance=prov, frailty_variance=frailty if frailty.any() else None, tb_screening=screening)
+        provenance=prov, frailty_variance=frailty if frailty.any() else None, tb_screening=screening, vzv=vzv)
 
 
 def _rows(rows: list[np.ndarray], width: int) -> np.ndarray:
@@ -303,7 +310,8 @@ def _reference_age(hrs: HazardRatios, lib_age: Sourced | None) -> tuple[float, d
     lib_ref = dict(lib_age.extra).get("reference_age") if lib_age is not None else None
     if lib_age is not None and lib_ref is not None:
         return lib_ref, {"value": lib_ref, "source": "library", "citation": lib_age.citation}
-    return DEFAULT_REFERENCE_AGE, {"value": DEFAULT_REFERENCE_AGE, "source": "assumption"}
+    return DEFAULT_REFERENCE_AGE, {"value": DEFAULT_REFERENCE_AGE, "source": "assumption", "status": "assumption",
+                                   "note": "no age hazard ratio in the library: the reference age changes nothing"}
 
 
 def _consequences(ctx: _Context, name: str, prov: dict) -> dict[str, float]:

@@ -181,8 +181,9 @@ def with_screening(schedule: Schedule, spec: TbScreeningSpec, types: tuple[str, 
     return replace(schedule, treatment_start=start, hazard_ratio=hr, screening=out)
 
 
-def library_entries(parameters: dict) -> list[tuple[str, dict]]:
-    """Every sourced value of the library's ``latent_tuberculosis`` section: (key path, entry)."""
+def library_entries(parameters: dict, section: str = "latent_tuberculosis") -> list[tuple[str, dict]]:
+    """Every sourced value of a section of the library (``latent_tuberculosis``,
+    ``varicella_zoster_serostatus``): (key path, entry)."""
     out: list[tuple[str, dict]] = []
 
     def walk(node, path: str) -> None:
@@ -191,7 +192,7 @@ def library_entries(parameters: dict) -> list[tuple[str, dict]]:
         elif isinstance(node, dict):
             for k, v in node.items():
                 walk(v, f"{path}.{k}" if path else str(k))
-    walk(parameters.get("latent_tuberculosis") or {}, "")
+    walk(parameters.get(section) or {}, "")
     return out
 
 

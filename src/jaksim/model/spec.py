@@ -120,5 +120,5 @@ def _arm_economics(scenario: Scenario, types: tuple[str, ...], economics_library
     for a in scenario.arms:
         assert a.economics is not None, "every arm inherits the base scenario's economics section"
         out.append(resolve_economics(a.economics, types, a.vaccination, economics_library, a.treatment,
-                                     a.tb_screening))
+                                     a.tb_screening, a.vzv_screening))
     return tuple(out)

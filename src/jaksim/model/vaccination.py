@@ -56,6 +56,7 @@ class Schedule:
     group: np.ndarray | None = None   # int8 age group at first dose (row of the VE table)
     hazard_ratio: np.ndarray | None = None   # (n, K) per patient and type from screening (None: all 1)
     screening: Any = None                 # the arm's latent TB screening outcome (``latent_tb``), or None
+    vzv: Any = None                       # the arm's VZV serostatus outcome (``vzv_serostatus``), or None
 
     def groups(self) -> np.ndarray:
         return self.group if self.group is not None else np.zeros(self.dose1.shape[0], np.int8)

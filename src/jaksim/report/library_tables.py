@@ -8,7 +8,8 @@ from rich.table import Table
 
 from jaksim.model.evidence import label, node
 
-SECTIONS = ("baselines", "relative_effects", "rates", "profiles", "frailty", "screening", "vaccines", "economics")
+SECTIONS = ("baselines", "relative_effects", "rates", "profiles", "frailty", "screening", "serostatus", "vaccines",
+            "economics")
 
 
 def _source(e: dict, width: int = 60) -> str:
@@ -94,6 +95,16 @@ def screening_table(lib) -> Table:
     for c in ("value of", "value", "95% CI", "status", "source"):
         t.add_column(c)
     for path, e in library_entries(lib.data):
+        t.add_row(path, f"{e['value']:g}", _ci(e.get("ci95")), e["status"], _source(e))
+    return t
+
+
+def serostatus_table(lib) -> Table:
+    from jaksim.model.latent_tb import library_entries
+    t = Table(title="VZV serostatus (vzv_screening): seronegative share by region, serology, varicella, vaccine")
+    for c in ("value of", "value", "95% CI", "status", "source"):
+        t.add_column(c)
+    for path, e in library_entries(lib.data, "varicella_zoster_serostatus"):
         t.add_row(path, f"{e['value']:g}", _ci(e.get("ci95")), e["status"], _source(e))
     return t
 

@@ -69,6 +69,13 @@ def _latent_tb(lib: Library) -> list[str]:
            "| value of | value (95% CI) | status | source | note |", "|---|---|---|---|---|"]
     for path, e in library_entries(lib.data):
         out.append(f"| {path} | {e['value']:g} ({_ci(e.get('ci95'))}) | {e['status']} | {_cite(e)} | {_note(e)} |")
+    out += ["", "## VZV serostatus, serology and varicella vaccination (`vzv_screening`)", "",
+            "Seronegative share by region (regions not listed: `unspecified`); serology accuracy; primary varicella "
+            "rate among the susceptible (type `varicella`); live varicella vaccine. Costs: `economics.yaml`, "
+            "`currencies.<currency>.vzv_screening` and `event_costs.varicella`.", "",
+            "| value of | value (95% CI) | status | source | note |", "|---|---|---|---|---|"]
+    for path, e in library_entries(lib.data, "varicella_zoster_serostatus"):
+        out.append(f"| {path} | {e['value']:g} ({_ci(e.get('ci95'))}) | {e['status']} | {_cite(e)} | {_note(e)} |")
     return out
 
 

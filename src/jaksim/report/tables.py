@@ -95,6 +95,25 @@ def screening_table(stats: dict[str, dict]) -> Table:
     return t
 
 
+def vzv_table(stats: dict[str, dict]) -> Table:
+    """VZV serostatus per arm: seronegative patients, serology, varicella vaccination, and the
+    varicella and zoster cases averted against the reference arm."""
+    t = Table(title="VZV serostatus (cases averted versus the reference arm)", title_justify="left")
+    for col in ("arm", "seronegative", "serology tests", "test seronegative", "varicella vaccinated", "protected",
+                "varicella (averted)", "zoster (averted)"):
+        t.add_column(col, justify="left" if col == "arm" else "right")
+    for arm, v in stats.items():
+        z = v.get("vzv_screening")
+        if z is None:
+            continue
+        cases = [f"{z[k + '_cases']:,} ({z[k + '_cases_averted']:,})" if k + "_cases" in z else "–"
+                 for k in ("varicella", "herpes_zoster")]
+        t.add_row(arm, f"{z['n_seronegative']:,} / {z['n_patients']:,}", f"{z['n_serology_tests']:,}",
+                  f"{z['n_test_seronegative']:,}", f"{z['n_varicella_vaccinated']:,}",
+                  f"{z['n_varicella_protected']:,}", *cases)
+    return t
+
+
 # ----------------------------------------------------------------------- economics
 def _money(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"

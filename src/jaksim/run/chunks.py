@@ -18,7 +18,7 @@ import numpy as np
 
 from jaksim.codes import HOSPITALISED, POST_HERPETIC_NEURALGIA
 from jaksim.cohort.patients import Cohort
-from jaksim.economics.costs_qalys import patient_economics, screening_costs
+from jaksim.economics.costs_qalys import patient_economics, screening_costs, vzv_costs
 from jaksim.errors import JaksimError
 from jaksim.kernel.inputs import kernel_inputs
 from jaksim.kernel.sampling import compact, simulate
@@ -119,6 +119,8 @@ def chunk_economics(model: Model, arm_index: int, cohort: Cohort, r: ChunkResult
     screening = None
     if spec.screening is not None and sched.screening is not None:
         screening = screening_costs(spec.screening, sched.screening)
+    if spec.vzv is not None and sched.vzv is not None:
+        screening = vzv_costs(spec.vzv, sched.vzv) + (0.0 if screening is None else screening)
     return patient_economics(
         model.economics[arm_index], cohort.age, model.cohort.age_advances, float(model.scenario.horizon_years),
         r.follow_up, r.exit_reason, sched.treatment_start, r.stop_time, sched.dose1, sched.dose2,

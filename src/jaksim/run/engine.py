@@ -19,7 +19,6 @@ import pyarrow as pa
 
 from jaksim import __version__
 from jaksim.analysis.cycles import cycle_bounds
-from jaksim.codes import TUBERCULOSIS
 from jaksim.errors import JaksimError
 from jaksim.model.spec import Model, build_model
 from jaksim.output.arrow import column
@@ -228,10 +227,10 @@ def _write_tables(folder: OutputFolder, model: Model, state: RunState, schedules
         if acc is not None:
             cycles[arm.name] = write_small("cycles", arm, acc.table(draw))
     vaccination = {name: t.vaccination.as_dict(schedules.pathways.get(name)) for name, t in state.arms.items()}
-    if TUBERCULOSIS in model.types and any(arm.tb_screening is not None for arm in model.arms):
-        tb = {name: int(t.column("events")[t.column("type").to_pylist().index(TUBERCULOSIS)].as_py())
-              for name, t in summaries.items()}
-        screening_outcomes(vaccination, tb, reference)
+    if any(arm.tb_screening is not None or arm.vzv is not None for arm in model.arms):
+        cases = {name: dict(zip(t.column("type").to_pylist(), t.column("events").to_pylist(), strict=True))
+                 for name, t in summaries.items()}
+        screening_outcomes(vaccination, cases, reference)
     for w in opened:
         w.close()
     opened.clear()

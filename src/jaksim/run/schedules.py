@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from jaksim.codes import TUBERCULOSIS, VARICELLA, ZOSTER
 from jaksim.cohort.patients import Cohort
 from jaksim.model.hazards import ArmSpec
 from jaksim.model.latent_tb import with_screening
@@ -23,6 +24,7 @@ from jaksim.model.vaccination import (
     eligible,
     finish_schedule,
 )
+from jaksim.model.vzv_serostatus import with_vzv
 
 if TYPE_CHECKING:   # the pathway (SimPy) is imported by arms with a clinic only: not on every run's path
     from jaksim.pathway.clinic import PathwayResult
@@ -63,6 +65,8 @@ class Schedules:
                                 p.dose1[lo:hi], p.dose2[lo:hi])
         if arm.tb_screening is not None:
             s = with_screening(s, arm.tb_screening, arm.types, seed, cohort.patient_id)
+        if arm.vzv is not None:
+            s = with_vzv(s, arm.vzv, arm.types, seed, cohort.patient_id, cohort.region)
         return s
 
 
@@ -79,17 +83,23 @@ def clinic_patients(model: Model, v, chunk_size: int = 1 << 16) -> tuple[np.ndar
     return offered, second
 
 
-def screening_outcomes(vaccination: dict[str, dict], tb_cases: dict[str, int], reference: str) -> None:
-    """Add to each screening arm's counts its active TB cases, the cases averted against the
-    reference arm and the number needed to screen to avert one (None when none is averted)."""
+def screening_outcomes(vaccination: dict[str, dict], cases: dict[str, dict[str, int]], reference: str) -> None:
+    """Add to each screening arm's counts its cases of the types it acts on, the cases averted
+    against the reference arm and (latent TB) the number needed to screen to avert one active TB
+    case (None when none is averted). ``cases``: arm -> type -> events."""
     for arm, v in vaccination.items():
         s = v.get("tb_screening")
-        if s is None:
-            continue
-        averted = tb_cases[reference] - tb_cases[arm]
-        s.update(active_tb_cases=tb_cases[arm], reference_arm_active_tb_cases=tb_cases[reference],
-                 active_tb_cases_averted=averted,
-                 number_needed_to_screen=s["n_screened"] / averted if averted > 0 else None)
+        if s is not None and TUBERCULOSIS in cases[arm]:
+            averted = cases[reference][TUBERCULOSIS] - cases[arm][TUBERCULOSIS]
+            s.update(active_tb_cases=cases[arm][TUBERCULOSIS],
+                     reference_arm_active_tb_cases=cases[reference][TUBERCULOSIS], active_tb_cases_averted=averted,
+                     number_needed_to_screen=s["n_screened"] / averted if averted > 0 else None)
+        z = v.get("vzv_screening")
+        if z is not None:
+            for t in (VARICELLA, ZOSTER):
+                if t in cases[arm]:
+                    z[f"{t}_cases"] = cases[arm][t]
+                    z[f"{t}_cases_averted"] = cases[reference][t] - cases[arm][t]
 
 
 class VaccinationStats:
@@ -102,6 +112,10 @@ class VaccinationStats:
         #: cured, with hepatotoxicity
         self.screened = self.latent = self.igra_tests = self.tst_tests = self.positive = 0
         self.true_positive = self.completed = self.cured = self.hepatotoxicity = 0
+        #: VZV serostatus (arms with ``vzv_screening``): patients, seronegative, tested, testing
+        #: seronegative, given two varicella doses, protected
+        self.vzv_patients = self.vzv_seronegative = self.vzv_tested = self.vzv_test_seronegative = 0
+        self.varicella_vaccinated = self.varicella_protected = 0
 
     def add(self, sched: Schedule, follow_up: np.ndarray) -> None:
         """Doses count only when given: before the patient's exit (death or horizon)."""
@@ -116,6 +130,14 @@ class VaccinationStats:
             self.completed += int(s.completed.sum())
             self.cured += int(s.cured.sum())
             self.hepatotoxicity += int(s.hepatotoxicity.sum())
+        z = sched.vzv
+        if z is not None:
+            self.vzv_patients += z.seronegative.shape[0]
+            self.vzv_seronegative += int(z.seronegative.sum())
+            self.vzv_tested += int(z.tested.sum())
+            self.vzv_test_seronegative += int(z.test_seronegative.sum())
+            self.varicella_vaccinated += int(z.vaccinated.sum())
+            self.varicella_protected += int(z.protected.sum())
         vacc = sched.dose1 < follow_up
         self.n += vacc.shape[0]
         self.vaccinated += int(vacc.sum())
@@ -135,6 +157,12 @@ class VaccinationStats:
                                    "n_test_positive": self.positive, "n_true_positive": self.true_positive,
                                    "n_prophylaxis_completed": self.completed, "n_latent_infection_cured": self.cured,
                                    "n_hepatotoxicity": self.hepatotoxicity}
+        if self.vzv_patients:
+            out["vzv_screening"] = {"n_patients": self.vzv_patients, "n_seronegative": self.vzv_seronegative,
+                                    "n_serology_tests": self.vzv_tested,
+                                    "n_test_seronegative": self.vzv_test_seronegative,
+                                    "n_varicella_vaccinated": self.varicella_vaccinated,
+                                    "n_varicella_protected": self.varicella_protected}
         if pathway is not None:
             w = pathway.wait_weeks[np.isfinite(pathway.wait_weeks)]
             out.update({"pathway_seconds": pathway.seconds,

@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from jaksim.codes import TUBERCULOSIS
+from jaksim.codes import TUBERCULOSIS, VARICELLA, ZOSTER
 from jaksim.errors import ScenarioError
 from jaksim.scenario.base import (
     MAX_RATE_PER_100PY,
@@ -55,6 +55,7 @@ from jaksim.scenario.economics import Economics
 from jaksim.scenario.frailty import FrailtySetting, check_frailty_types
 from jaksim.scenario.psa_settings import PsaSettings
 from jaksim.scenario.screening import TbScreening
+from jaksim.scenario.vzv import VzvScreening
 
 
 # -------------------------------------------------------------------------- treatment
@@ -272,7 +273,8 @@ class Vaccination(Model):
 
 
 # -------------------------------------------------------------------------- scenario
-ARM_KEYS = ("description", "treatment", "infections", "mortality", "vaccination", "tb_screening", "economics")
+ARM_KEYS = ("description", "treatment", "infections", "mortality", "vaccination", "tb_screening", "vzv_screening",
+            "economics")
 
 
 class Arm(Model):
@@ -285,6 +287,7 @@ class Arm(Model):
     mortality: Mortality = Mortality()
     vaccination: Vaccination | None = None
     tb_screening: TbScreening | None = None
+    vzv_screening: VzvScreening | None = None
     economics: Economics | None = None
 
     @model_validator(mode="after")
@@ -292,6 +295,18 @@ class Arm(Model):
         if self.tb_screening is not None and TUBERCULOSIS not in self.infections:
             raise ValueErrorAt(f"tb_screening needs the infection type '{TUBERCULOSIS}' in infections "
                                f"(got {', '.join(self.infections)})", at=("tb_screening",))
+        if VARICELLA in self.infections and self.vzv_screening is None:
+            raise ValueErrorAt(f"the infection type '{VARICELLA}' needs vzv_screening (who is seronegative); add "
+                               "vzv_screening: {serology: false} to model serostatus without testing",
+                               at=("infections", VARICELLA))
+        if self.vzv_screening is not None and not {ZOSTER, VARICELLA} & set(self.infections):
+            raise ValueErrorAt(f"vzv_screening needs the infection type '{VARICELLA}' or '{ZOSTER}' in infections "
+                               f"(got {', '.join(self.infections)})", at=("vzv_screening",))
+        if self.vzv_screening is not None and self.vzv_screening.zoster_vaccine_seropositive_only and (
+                self.vaccination is None or self.vaccination.clinic is not None):
+            raise ValueErrorAt("zoster_vaccine_seropositive_only needs the arm's vaccination without a clinic "
+                               "(the clinic books patients before their serology is known)",
+                               at=("vzv_screening", "zoster_vaccine_seropositive_only"))
         if self.economics is not None:
             unknown = [t for t in self.economics.events if t not in self.infections]
             if unknown:
