@@ -73,7 +73,7 @@ economics:
   vaccine_cost_per_dose: 0
   vaccine_administration_cost_per_dose: 0
   disease_activity: {response_probability: 0.5, response_onset_weeks: 12, loss_of_response_per_year: 0,
-                     utility_decrement_uncontrolled: 0.2}
+                     utility_decrement_uncontrolled: 0.2, infection_hazard_ratio_uncontrolled: {}}
 arms:
   start_now: {}
   start_in_WEEKS_weeks:
@@ -85,8 +85,8 @@ arms:
 @pytest.mark.parametrize("weeks", [8, 26])
 def test_delayed_start_end_to_end_matches_the_closed_form(tmp_path, weeks):
     """Arms equal but for a start w weeks later (the vaccine has no effect and no cost; hazards are
-    the same on and off treatment and constant in time on treatment, so events are identical
-    under common random numbers). Expected
+    the same on and off treatment, constant in time on treatment and not changed by disease
+    activity here, so events are identical under common random numbers). Expected
     QALY loss per patient: p · d · ∫_τ^{τ+w} e^{−δs} ds with p = 0.5; the responders' share is
     binomial (SE √(p(1−p)/n) = 0.0035 relative to 0.5 at n = 20,000), so the tolerance of 4 SE
     (2.8%) fails falsely with probability 6e-5; deaths in 3 years at age 40-60 (< 2%) shorten
@@ -122,10 +122,75 @@ def test_library_response_is_a_psa_parameter_only_where_used():
     assert not any(n.startswith("disease_activity") for n in names)          # every value given: fixed
     lib = config.scenario_from_text(SCENARIO.replace("WEEKS", "8").replace(
         "disease_activity: {response_probability: 0.5, response_onset_weeks: 12, loss_of_response_per_year: 0,\n"
-        "                     utility_decrement_uncontrolled: 0.2}", "disease_activity: library"))
+        "                     utility_decrement_uncontrolled: 0.2, infection_hazard_ratio_uncontrolled: {}}",
+        "disease_activity: library"))
     names = {p.name for p in parameters(lib)}
     assert "disease_activity.response_probability.tofacitinib_5mg" in names
     assert not any("baricitinib" in n for n in names)                       # no arm on baricitinib
     from jaksim.report.labels import parameter_label
     assert parameter_label("disease_activity.response_probability.tofacitinib_5mg") == (
         "P(disease controlled on treatment), tofacitinib 5mg")
+
+
+INFECTION = """\
+name: activity_hazard
+seed: 5
+n_patients: 60000
+horizon_years: 4
+time_on_treatment_profile: none
+cohort:
+  age: {distribution: truncated_normal, mean_years: 50, sd_years: 5, min_years: 40, max_years: 60}
+  female: 0.7
+treatment: {drug: tofacitinib, dose_mg: 5, discontinuation_rate_per_100py: 0, off_treatment_hazard_ratio: 1}
+infections:
+  serious_infection:           # every hazard ratio 1: the reference patient's rate for everyone
+    rate_per_100py: 10
+    hazard_ratios: {age_per_10_years: 1, female: 1, asia: 1, diabetes: 1, prior_zoster: 1, chronic_lung_disease: 1,
+                    concomitant_csdmard: 1, glucocorticoid_up_to_5mg: 1, glucocorticoid_over_5_to_10mg: 1,
+                    glucocorticoid_over_10mg: 1}
+mortality: {life_table: us_2019}
+economics:
+  discount: nice
+  disease_activity: {response_probability: 0.4, response_onset_weeks: 26, loss_of_response_per_year: 0.3,
+                     utility_decrement_uncontrolled: 0.1, infection_hazard_ratio_uncontrolled: {serious_infection: 2.5}}
+arms:
+  start_now: {}
+"""
+
+
+def test_infection_hazard_follows_disease_activity_in_closed_form():
+    """Serious infection at rate λ·m_u while uncontrolled and λ·m_c = λ·m_u/h while controlled
+    (h = 2.5), normalised so the mean over the horizon is λ for a start at 0. Expected events of
+    a non-responder λ m_u T, of a responder λ (m_u (T − C) + m_c C) with C its controlled years,
+    and over all patients λT. Each group's count is Poisson given its expected value (deaths at
+    40-60 y over 4 years remove < 3% of the person-time, so expectations use each patient's own
+    follow-up); |z| < 3.29 per check, false-failure probability 0.001 each."""
+    from jaksim.model.disease_activity import activity_multipliers, controlled_interval, controlled_share
+    from jaksim.run.chunks import simulate_chunk
+    from jaksim.run.schedules import Schedules
+    sc = config.scenario_from_text(INFECTION)
+    model = spec.build_model(sc)
+    n, T, lam = 60000, 4.0, 0.10
+    cohort = model.cohort.block(0, n)
+    sched = Schedules(model, n).chunk(model.arms[0], cohort)
+    r = simulate_chunk(model, model.arms[0], cohort, 256, sched)[0]
+    a = model.economics[0].disease_activity
+    m_u, m_c = activity_multipliers([2.5], controlled_share(0.4, 26 * 7 / 365.25, 0.3, T))[:, 0]
+    assert m_u > 1 > m_c and m_u * (1 - controlled_share(0.4, 26 * 7 / 365.25, 0.3, T)) + m_c * controlled_share(
+        0.4, 26 * 7 / 365.25, 0.3, T) == pytest.approx(1.0)
+    begin, end = sched.controlled_from, sched.controlled_until
+    fu = r.follow_up
+    controlled = np.clip(np.minimum(end, fu) - np.minimum(begin, fu), 0.0, None)
+    expected = lam * (m_u * (fu - controlled) + m_c * controlled)
+    counts = r.counts[:, 0]
+    responder = np.isfinite(begin)
+    for group in (responder, ~responder, np.ones(n, bool)):
+        e = expected[group].sum()
+        assert abs(counts[group].sum() - e) / math.sqrt(e) < 3.29, (group.sum(), counts[group].sum(), e)
+    assert a.infection_hazard_ratio == {"serious_infection": 2.5}
+    # the same uniforms as the economics: controlled intervals of the responders
+    from jaksim.kernel.rng import uniforms
+    b2, e2 = controlled_interval(0.4, a.onset_years, 0.3, np.zeros(n), uniforms(model.activity_keys[0],
+                                 cohort.patient_id, 0), uniforms(model.activity_keys[1], cohort.patient_id, 0))
+    np.testing.assert_array_equal(b2, begin)
+    np.testing.assert_array_equal(e2, end)

@@ -11,8 +11,8 @@ import math
 
 import numpy as np
 import pytest
-from factories import model_of
 
+from factories import model_of
 from jaksim.errors import JaksimError
 from jaksim.run.chunks import simulate_chunk
 from jaksim.run.schedules import Schedules

@@ -198,6 +198,8 @@ class ActivitySpec:
     onset_years: float                # treatment start to response
     loss_of_response_per_year: float  # rate at which responders lose control
     decrement_uncontrolled: float     # utility lost while uncontrolled
+    #: per infection type, hazard uncontrolled vs controlled (types not listed: 1)
+    infection_hazard_ratio: dict[str, float] = field(default_factory=dict)
 
 
 #: what an economics library record shows (the file has no DOI field)
@@ -338,9 +340,23 @@ def _disease_activity(econ: Economics, lib: dict, treatment: Treatment | None, p
                                f"{known or 'none'}); give it in the arm's economics.disease_activity")
     values["response_probability"], p["response_probability"] = resolve_value(
         given.response_probability, _sourced(response) if response is not None else None, assumed=math.nan, why="")
+    hrs: dict[str, float] = {}
+    if given.infection_hazard_ratio_uncontrolled is not None:
+        hrs = {t: float(v) for t, v in given.infection_hazard_ratio_uncontrolled.items()}
+        p["infection_hazard_ratio_uncontrolled"] = {"value": hrs, "source": SCENARIO}
+    else:
+        lib_hrs = (la or {}).get("infection_hazard_ratio_uncontrolled") or {}
+        hrs = {t: float(e["value"]) for t, e in lib_hrs.items()}
+        p["infection_hazard_ratio_uncontrolled"] = {
+            t: {"source": "library", **{k: e.get(k) for k in ("value", "citation", "status", "note")}}
+            for t, e in lib_hrs.items()}
+    p["infection_hazard_ratio_uncontrolled"]["types_not_listed"] = {
+        "value": 1.0, "source": "assumption", "status": "assumption",
+        "note": "no estimate of the infection risk by disease activity for these types"}
     prov["disease_activity"] = p
     return ActivitySpec(float(values["response_probability"]), float(values["response_onset_weeks"]) / WEEKS_PER_YEAR,
-                        float(values["loss_of_response_per_year"]), float(values["utility_decrement_uncontrolled"]))
+                        float(values["loss_of_response_per_year"]), float(values["utility_decrement_uncontrolled"]),
+                        hrs)
 
 
 # ----------------------------------------------------------------------- per patient
@@ -420,13 +436,11 @@ def uncontrolled_time(a: ActivitySpec, treatment_start: np.ndarray, on_to: np.nd
     uncontrolled before the start (waiting), during the onset, in non-responders, after a loss
     of response and after stopping (no next line of therapy is modelled).
     """
-    begin = treatment_start + a.onset_years
-    if a.loss_of_response_per_year > 0:
-        end = begin - np.log(u_loss) / a.loss_of_response_per_year
-    else:
-        end = np.full_like(begin, np.inf)
+    from jaksim.model.disease_activity import controlled_interval
+    begin, end = controlled_interval(a.response_probability, a.onset_years, a.loss_of_response_per_year,
+                                     treatment_start, u_response, u_loss)
     end = np.minimum(np.minimum(end, on_to), follow_up)
-    controlled = (u_response < a.response_probability) & (begin < end)
+    controlled = begin < end
     return discounted_time(0.0, follow_up, rate) - np.where(controlled, discounted_time(begin, end, rate), 0.0)
 
 

@@ -64,7 +64,8 @@ class HazardArrays(NamedTuple):
 
 
 class VaccinationArrays(NamedTuple):
-    """Per patient: treatment start and vaccine doses; per arm: the efficacy table."""
+    """Per patient: treatment start, vaccine doses, screening and disease-activity factors; per
+    arm: the efficacy table and the disease-activity multipliers (the patient's care pathway)."""
 
     treatment_start_years: np.ndarray   # (n,) float64: > 0 when the start waits for vaccination
     dose1_years: np.ndarray             # (n,) float64, +inf when not vaccinated
@@ -76,6 +77,9 @@ class VaccinationArrays(NamedTuple):
     target: np.ndarray                  # (K,) uint8: 1 for the types the vaccine protects against
     patient_hazard_ratio: np.ndarray    # (n, K) per patient and type from the arm's screening
     #                                     (latent TB: 0 for a patient who cannot have the type); (0, K): all 1
+    controlled_from_years: np.ndarray   # (n,) disease controlled from (+inf: never); (0,): no disease activity
+    controlled_until_years: np.ndarray  # (n,) ... until (before treatment stop); (0,) without
+    activity_hazard_ratio: np.ndarray   # (2, K) hazard multiplier uncontrolled / controlled; (0, K) without
 
 
 class ConsequenceArrays(NamedTuple):
@@ -277,7 +281,19 @@ def vaccination_arrays(arm: ArmSpec, schedule: Schedule, check: _Checker | None 
         efficacy_table=c("vaccination.efficacy_table", arm.ve_table, _F8, "V 3 S"),
         waning_step_years=c.scalar("vaccination.waning_step_years", arm.ve_step, float),
         target=c("vaccination.target", arm.ve_target, _U1, "K"),
-        patient_hazard_ratio=_patient_hazard_ratio(c, schedule, arm.ve_target.shape[0]))
+        patient_hazard_ratio=_patient_hazard_ratio(c, schedule, arm.ve_target.shape[0]),
+        **_disease_activity(c, schedule, arm.ve_target.shape[0]))
+
+
+def _disease_activity(c: _Checker, schedule: Schedule, n_types: int) -> dict[str, np.ndarray]:
+    """The schedule's controlled intervals and the arm's multipliers, or empty arrays without them."""
+    if schedule.activity_hazard_ratio is None:
+        return {"controlled_from_years": np.empty(0), "controlled_until_years": np.empty(0),
+                "activity_hazard_ratio": np.ones((0, n_types))}
+    return {"controlled_from_years": c("vaccination.controlled_from_years", schedule.controlled_from, _F8, "n"),
+            "controlled_until_years": c("vaccination.controlled_until_years", schedule.controlled_until, _F8, "n"),
+            "activity_hazard_ratio": c("vaccination.activity_hazard_ratio", schedule.activity_hazard_ratio, _F8,
+                                       "2 K")}
 
 
 def _patient_hazard_ratio(c: _Checker, schedule: Schedule, n_types: int) -> np.ndarray:

@@ -49,6 +49,7 @@ class ChangePoints(NamedTuple):
     doses: int                    # vaccine doses received
     last_dose_years: float
     waning_step: int              # waning steps since the last dose
+    activity_phase: int           # disease activity: 0 before control, 1 controlled (if on treatment), 2 after
 
 
 @njit(**JIT_INLINE)
@@ -62,12 +63,14 @@ def _covariate_mask(covariates, row):
 
 
 @njit(**JIT_INLINE)
-def static_rates_and_bounds(clocks, tables, hazards, cohort, patient_hazard_ratio, row, age_now, age_end):
+def static_rates_and_bounds(clocks, tables, hazards, cohort, vaccination, row, age_now, age_end):
     """Each type's hazard part that never changes for the patient and the bound of its cumulative
-    hazard over the horizon (× BOUND_FACTOR): the largest factors the patient can reach.
-    ``patient_hazard_ratio``: (n, K) per-patient factors from screening, or (0, K) for none."""
+    hazard over the horizon (× BOUND_FACTOR): the largest factors the patient can reach (the
+    per-patient factors of screening, the larger disease-activity multiplier)."""
     horizon = hazards.horizon_years
+    patient_hazard_ratio = vaccination.patient_hazard_ratio
     per_patient = patient_hazard_ratio.shape[0] > 0
+    activity = vaccination.activity_hazard_ratio
     mask = _covariate_mask(cohort.covariates, row)
     indication = cohort.indication[row]
     region = cohort.region[row]
@@ -90,6 +93,8 @@ def static_rates_and_bounds(clocks, tables, hazards, cohort, patient_hazard_rati
         if per_patient:
             s *= patient_hazard_ratio[row, k]
             bound *= patient_hazard_ratio[row, k]
+        if activity.shape[0] > 0:
+            bound *= max(activity[0, k], activity[1, k])
         clocks.static_rate_per_year[k] = s
         clocks.target_bound[k] = bound * BOUND_FACTOR
 
@@ -167,7 +172,20 @@ def start_change_points(hazards, vaccination, cohort, row, completed_age):
         next_birthday = completed_age + 1.0 - cohort.age_years[row]
         if next_birthday <= 0.0:
             next_birthday = 1.0
-    return ChangePoints(completed_age, next_birthday, band, taper_index, on, on, 0, np.nan, doses, last_dose, step)
+    return ChangePoints(completed_age, next_birthday, band, taper_index, on, on, 0, np.nan, doses, last_dose, step,
+                        _activity_phase(vaccination, row, 0.0, 0))
+
+
+@njit(**JIT_INLINE)
+def _activity_phase(vaccination, row, t_years, phase):
+    """The disease-activity phase after passing its change points at ``t_years`` (phases only advance)."""
+    if vaccination.controlled_from_years.shape[0] == 0:
+        return 2
+    if phase == 0 and t_years >= vaccination.controlled_from_years[row]:
+        phase = 1
+    if phase == 1 and t_years >= vaccination.controlled_until_years[row]:
+        phase = 2
+    return phase
 
 
 @njit(**JIT_INLINE)
@@ -193,6 +211,10 @@ def segment_end(cp, hazards, vaccination, row, t_disc_years):
         if cp.doses > 0:
             step_end = cp.last_dose_years + (cp.waning_step + 1) * vaccination.waning_step_years
             end = min(end, step_end)
+    if cp.activity_phase == 0:
+        end = min(end, vaccination.controlled_from_years[row])
+    elif cp.activity_phase == 1:
+        end = min(end, vaccination.controlled_until_years[row])
     return end
 
 
@@ -216,6 +238,8 @@ def set_segment_hazards(clocks, cp, hazards, vaccination, row, sex, t_years, fir
     age = min(cp.completed_age, max_age)
     vm = _vaccine_multiplier(cp, vaccination, row)
     n_types = hazards.base_rate_per_year.shape[0]
+    activity = vaccination.activity_hazard_ratio.shape[0] > 0
+    controlled = 1 if cp.activity_phase == 1 and cp.on_treatment else 0
     for k in range(n_types):
         lk = clocks.static_rate_per_year[k] * hazards.glucocorticoid_hazard_ratio[k, cp.band]
         if hazards.age_advances:
@@ -226,6 +250,8 @@ def set_segment_hazards(clocks, cp, hazards, vaccination, row, sex, t_years, fir
             lk *= hazards.off_treatment_hazard_ratio[k]
         if vaccination.target[k]:
             lk *= vm
+        if activity:
+            lk *= vaccination.activity_hazard_ratio[controlled, k]
         rebase(clocks, k, t_years, lk, first)
     rebase(clocks, n_types, t_years, hazards.mortality_rate_per_year[sex, age], first)
     return age
@@ -266,14 +292,15 @@ def pass_change_points(t_years, cp, hazards, vaccination, row, t_disc_years):
         if t_years >= t_disc_years:
             on = False
             stop = t_years
-    return ChangePoints(age, next_birthday, band, taper_index, started, on, g, stop, doses, last_dose, step)
+    return ChangePoints(age, next_birthday, band, taper_index, started, on, g, stop, doses, last_dose, step,
+                        _activity_phase(vaccination, row, t_years, cp.activity_phase))
 
 
 @njit(**JIT_INLINE)
 def _stopped(cp, t_years):
     """The change points after an event stopped treatment at ``t_years``."""
     return ChangePoints(cp.completed_age, cp.next_birthday_years, cp.band, cp.taper_index, cp.started, False,
-                        cp.tot_index, t_years, cp.doses, cp.last_dose_years, cp.waning_step)
+                        cp.tot_index, t_years, cp.doses, cp.last_dose_years, cp.waning_step, cp.activity_phase)
 
 
 @njit(**JIT_INLINE)
@@ -306,7 +333,8 @@ def follow_patient(clocks, tables, inputs, outputs, events, n_events, row, compl
     horizon = hazards.horizon_years
     patient_id, sex = cohort.patient_id[row], cohort.covariates[row, 0]
     if (tables.constant and vaccination.treatment_start_years[row] <= 0.0
-            and not t_disc_years < horizon and not vaccination.efficacy_scale[row] > 0.0):
+            and not t_disc_years < horizon and not vaccination.efficacy_scale[row] > 0.0
+            and vaccination.activity_hazard_ratio.shape[0] == 0):
         return follow_constant(clocks, inputs, outputs, events, n_events, row, completed_age)
     cp = start_change_points(hazards, vaccination, cohort, row, completed_age)
     t = 0.0

@@ -135,8 +135,7 @@ def _simulate_patient(row, column, u_clock, u_death, clocks, tables, inputs, out
     age_end = int(np.floor(cohort.age_years[row] + horizon))
     age_end = min(age_end, max_age)
     age_now = min(age_now, max_age)
-    static_rates_and_bounds(clocks, tables, hazards, cohort, inputs.vaccination.patient_hazard_ratio, row, age_now,
-                            age_end)
+    static_rates_and_bounds(clocks, tables, hazards, cohort, inputs.vaccination, row, age_now, age_end)
     first_targets(clocks, hazards, outputs, row, cohort.covariates[row, 0], age_now, age_end, u_clock, u_death,
                   column)
     t_disc = discontinuation_years(hazards, inputs.keys.discontinuation, cohort.patient_id[row],

@@ -167,6 +167,8 @@ def check_economics(data: dict, parameters: dict, where: Where) -> None:
             _known(where, ("currencies", cur, "event_costs", t), t, types, "infection type")
     for t in data["utility"]["decrements"]:
         _known(where, ("utility", "decrements", t), t, [*types, PHN], "infection type")
+    for t in (data.get("disease_activity") or {}).get("infection_hazard_ratio_uncontrolled") or {}:
+        _known(where, ("disease_activity", "infection_hazard_ratio_uncontrolled", t), t, types, "infection type")
     if PHN not in data["utility"]["decrements"]:
         raise where.error(("utility", "decrements"), f"missing required key '{PHN}' (its decrement and duration)")
 

@@ -532,6 +532,7 @@ class DiseaseActivity(_Strict):
     response_onset_weeks: EconomicValue
     loss_of_response_per_year: EconomicValue
     utility_decrement_uncontrolled: EconomicValue
+    infection_hazard_ratio_uncontrolled: dict[str, EconomicValue] = {}
 
 
 class DiscountPresets(_Strict):

@@ -57,6 +57,11 @@ class Schedule:
     hazard_ratio: np.ndarray | None = None   # (n, K) per patient and type from screening (None: all 1)
     screening: Any = None                 # the arm's latent TB screening outcome (``latent_tb``), or None
     vzv: Any = None                       # the arm's VZV serostatus outcome (``vzv_serostatus``), or None
+    #: disease activity (``model.disease_activity``): controlled over [from, until) per patient
+    #: (+inf: never), and the arm's (2, K) hazard multipliers uncontrolled / controlled; None: not modelled
+    controlled_from: np.ndarray | None = None
+    controlled_until: np.ndarray | None = None
+    activity_hazard_ratio: np.ndarray | None = None
 
     def groups(self) -> np.ndarray:
         return self.group if self.group is not None else np.zeros(self.dose1.shape[0], np.int8)

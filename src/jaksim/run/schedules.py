@@ -7,12 +7,14 @@ one run the care pathway (the compiled clinic) once over the whole cohort, since
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from jaksim.codes import TUBERCULOSIS, VARICELLA, ZOSTER
 from jaksim.cohort.patients import Cohort
+from jaksim.model.disease_activity import activity_multipliers, controlled_interval, controlled_share
 from jaksim.model.hazards import ArmSpec
 from jaksim.model.latent_tb import with_screening
 from jaksim.model.spec import Model
@@ -42,6 +44,11 @@ class Schedules:
         self.model = model
         self.pathways: dict[str, PathwayResult] = {}
         sc = model.scenario
+        #: per arm with disease activity: (ActivitySpec, (2, K) hazard multipliers uncontrolled / controlled)
+        self.activity = {arm.name: (e.disease_activity, arm_activity_multipliers(e.disease_activity, arm.types,
+                                                                                 float(sc.horizon_years)))
+                         for arm, e in zip(model.arms, model.economics, strict=False)
+                         if e.disease_activity is not None}
         for arm in model.arms:
             v = arm.vaccination
             if v is None or v.clinic is None:
@@ -67,6 +74,14 @@ class Schedules:
             s = with_screening(s, arm.tb_screening, arm.types, seed, cohort.patient_id)
         if arm.vzv is not None:
             s = with_vzv(s, arm.vzv, arm.types, seed, cohort.patient_id, cohort.region)
+        if arm.name in self.activity:
+            a, mult = self.activity[arm.name]
+            from jaksim.kernel.rng import uniforms
+            keys = self.model.activity_keys
+            begin, end = controlled_interval(a.response_probability, a.onset_years, a.loss_of_response_per_year,
+                                             s.treatment_start, uniforms(keys[0], cohort.patient_id, 0),
+                                             uniforms(keys[1], cohort.patient_id, 0))
+            s = replace(s, controlled_from=begin, controlled_until=end, activity_hazard_ratio=mult)
         return s
 
 
@@ -100,6 +115,14 @@ def screening_outcomes(vaccination: dict[str, dict], cases: dict[str, dict[str, 
                 if t in cases[arm]:
                     z[f"{t}_cases"] = cases[arm][t]
                     z[f"{t}_cases_averted"] = cases[reference][t] - cases[arm][t]
+
+
+def arm_activity_multipliers(a, types: tuple[str, ...], horizon_years: float) -> np.ndarray:
+    """(2, K) hazard multipliers of an arm's infection types while uncontrolled / controlled
+    (``model.disease_activity``), normalised over the horizon for a start at 0."""
+    h = np.array([a.infection_hazard_ratio.get(t, 1.0) for t in types], dtype=np.float64)
+    share = controlled_share(a.response_probability, a.onset_years, a.loss_of_response_per_year, horizon_years)
+    return activity_multipliers(h, share)
 
 
 class VaccinationStats:

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from jaksim.scenario.base import Model, Name, Probability
+from jaksim.scenario.base import HazardRatio, Model, Name, Probability
 
 Money = Annotated[float, Field(ge=0, le=1e9, description="cost in the scenario's currency and price year")]
 
@@ -45,6 +45,9 @@ class DiseaseActivity(Model):
     loss_of_response_per_year: float | None = Field(None, ge=0, le=10, description="rate at which control is lost")
     utility_decrement_uncontrolled: Probability | None = Field(
         None, description="utility lost while disease is uncontrolled (vs controlled)")
+    infection_hazard_ratio_uncontrolled: dict[Name, HazardRatio] | None = Field(
+        None, description="per infection type, hazard when uncontrolled vs controlled (default: library; "
+                          "types not given: 1)")
 
 
 class Economics(Model):
