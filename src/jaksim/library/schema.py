@@ -16,38 +16,31 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-#: What a value's number rests on: read in the source, arithmetic on read values, or a choice.
-Status = Literal["read", "computed", "assumption"]
-STATUSES: tuple[str, ...] = ("read", "computed", "assumption")
-#: a 95% confidence interval [low, high] (a bound may be null where the source gives one only)
-CI = Annotated[list[float | None], Field(min_length=2, max_length=2)]
-Share = Annotated[float, Field(ge=0, le=1)]
-Positive = Annotated[float, Field(gt=0)]
-NonNegative = Annotated[float, Field(ge=0)]
-#: a hazard or rate ratio from 1/1000 to 100, and a rate of at most 1000 per 100 patient-years:
-#: the bounds a scenario has (``scenario.base``), so a user library cannot make a run unbounded
-PlausibleRatio = Annotated[float, Field(ge=1e-3, le=100)]
-RatePer100PY = Annotated[float, Field(ge=0, le=1000)]
-
-
-class _Strict(BaseModel):
-    """No unknown keys, no type coercion (``"2.8"`` is not a number)."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)   # built when first used
-
-
-class _Sourced(_Strict):
-    """Where a value comes from: citation, DOI (or null) and status; a free note."""
-
-    citation: str
-    doi: str | None = None
-    status: Status
-    note: str | None = None
+from jaksim.library.pathway_schema import (
+    LatentTuberculosis,
+    ScreeningCosts,
+    VaricellaZosterSerostatus,
+    VzvCosts,
+)
+from jaksim.library.schema_base import (  # noqa: F401  (re-exported: the library's schema in one place)
+    CI,
+    STATUSES,
+    EconomicValue,
+    NonNegative,
+    PlausibleRatio,
+    Positive,
+    RatePer100PY,
+    Share,
+    Status,
+    _Sourced,
+    _Strict,
+)
 
 
 # ----------------------------------------------------------------------- parameters.yaml
+# (latent TB and VZV serostatus sections, and their costs: ``pathway_schema.py``)
 class Drug(_Strict):
     drug_class: str
     doses_mg: Annotated[list[NonNegative], Field(min_length=1)]
@@ -197,100 +190,6 @@ class TimeOnTreatmentProfile(_Sourced):
         return self
 
 
-class Probability(_Sourced):
-    """A share or probability with its source (and a 95% CI or range where one was read)."""
-
-    value: Share
-    ci95: CI | None = None
-
-
-class ByBurden(_Strict):
-    """One entry per background TB incidence of the setting (``background_incidence``)."""
-
-    low: Probability
-    medium: Probability
-    high: Probability
-
-
-class BcgBySetting(_Strict):
-    low: bool
-    medium: bool
-    high: bool
-
-
-class TestAccuracy(_Strict):
-    """Sensitivity and specificity of a latent TB test (specificity by BCG vaccination)."""
-
-    sensitivity: Probability
-    specificity_bcg_unvaccinated: Probability
-    specificity_bcg_vaccinated: Probability
-
-
-class LatentTbTests(_Strict):
-    igra: TestAccuracy
-    tst: TestAccuracy
-
-
-class Prophylaxis(_Strict):
-    """A preventive regimen for latent TB: length, completion, protection of completers, liver harm."""
-
-    weeks: Annotated[float, Field(gt=0, le=104)]
-    completion: Probability
-    efficacy: Probability
-    hepatotoxicity: Probability
-
-
-class WeeksValue(_Sourced):
-    value: Annotated[float, Field(ge=0, le=104)]
-
-
-class LatentTuberculosis(_Strict):
-    """Latent TB at the start, screening tests and prophylaxis regimens (``model/latent_tb.py``)."""
-
-    prevalence: ByBurden
-    reactivation_share: Probability
-    bcg_vaccinated: BcgBySetting
-    tests: LatentTbTests
-    prophylaxis: dict[Literal["9H", "4R", "3HP"], Prophylaxis]
-    start_after_prophylaxis_weeks: WeeksValue
-
-
-class RateValue(_Sourced):
-    value: RatePer100PY
-    ci95: CI | None = None
-
-
-class Serology(_Strict):
-    sensitivity: Probability
-    specificity: Probability
-
-
-class VaricellaVaccine(_Strict):
-    """Live attenuated varicella vaccine for seronegative patients: two doses before the start."""
-
-    protection: Probability
-    interval_weeks: WeeksValue
-    weeks_before_treatment: WeeksValue
-
-
-class VaricellaZosterSerostatus(_Strict):
-    """VZV immunity at the start, serology and varicella vaccination (``model/vzv_serostatus.py``)."""
-
-    seronegative_share: dict[str, Probability]
-    serology: Serology
-    force_of_infection_per_100py: RateValue
-    vaccine: VaricellaVaccine
-
-    @model_validator(mode="after")
-    def _regions(self):
-        from jaksim.codes import REGIONS
-        unknown = [r for r in self.seronegative_share if r not in REGIONS]
-        if unknown or "unspecified" not in self.seronegative_share:
-            raise ValueError(f"seronegative_share needs 'unspecified' and region names of {', '.join(REGIONS)} "
-                             f"(got {', '.join(self.seronegative_share)})")
-        return self
-
-
 class ParametersFile(_Strict):
     """``parameters.yaml``: drugs, infection types, rates, hazard ratios, consequences, mortality."""
 
@@ -435,18 +334,6 @@ class VaccinesFile(_Strict):
 
 
 # ----------------------------------------------------------------------- economics.yaml
-class EconomicValue(_Strict):
-    """A cost, utility or duration with what the PSA draws for it."""
-
-    value: NonNegative
-    ci95: CI | None = None
-    distribution: Literal["fixed", "gamma", "beta"] = "fixed"
-    status: Status
-    citation: str
-    doi: str | None = None
-    note: str
-
-
 class UtilityByAge(EconomicValue):
     from_age_years: NonNegative
 
@@ -476,25 +363,6 @@ class CurrencyVaccines(_Strict):
 
     recombinant: VaccineCosts
     live: VaccineCosts
-
-
-class ScreeningCosts(_Strict):
-    """Latent TB screening: a test per screened patient, the work-up of a positive test, each
-    regimen's course (a non-completer costs ``non_completer_share`` of it)."""
-
-    igra_test: EconomicValue
-    tst_test: EconomicValue
-    positive_work_up: EconomicValue
-    prophylaxis: dict[Literal["9H", "4R", "3HP"], EconomicValue]
-    non_completer_share: EconomicValue
-
-
-class VzvCosts(_Strict):
-    """VZV serostatus strategies: serology per tested patient, live varicella vaccine per dose."""
-
-    serology_test: EconomicValue | None = None
-    varicella_vaccine_per_dose: EconomicValue
-    administration_per_dose: EconomicValue
 
 
 class Currency(_Strict):
@@ -556,3 +424,4 @@ class EconomicsFile(_Strict):
     currencies: Currencies
     utility: Utility
     disease_activity: DiseaseActivity | None = None
+
