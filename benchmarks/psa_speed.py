@@ -5,8 +5,10 @@ Usage::
     python benchmarks/psa_speed.py [--draws 1000] [--dask-draws 200]
 
 1. ``run_psa`` of ``psa_speed.yaml`` (two arms of the vaccination study, 10^5 patients, economics)
-   for ``--draws`` draws on this machine (all cores, in process); seconds reported, the first
-   draw (numba cache load, library) timed apart.
+   for ``--draws`` draws on this machine: on a worker process per core (``jaksim psa``'s default
+   for 32 draws per core or more; seconds with the pool's start-up), then in this process (all
+   cores as numba threads, ``--processes 1``); the first draw (numba cache load, library) timed
+   apart.
 2. The same PSA for ``--dask-draws`` draws on a local Dask cluster of 1 worker and of 2 workers,
    each worker one core (one Dask thread, ``--threads 1`` numba thread per task), in the same
    run: throughput = draws finished per second after each worker's first two draws (cluster
@@ -30,11 +32,11 @@ HERE = Path(__file__).resolve().parent
 
 
 def _throughput(sc, draws: int, scheduler: str | None, threads: int | None = None,
-                warm: int = 1) -> tuple[float, float]:
+                warm: int = 1, processes: int | None = 1) -> tuple[float, float]:
     """(seconds with start-up, draws per second after the first ``warm`` finished draws)."""
     stamps: list[float] = []
     t0 = time.perf_counter()
-    psa.run_psa(sc, range(draws), scheduler=scheduler, threads=threads,
+    psa.run_psa(sc, range(draws), scheduler=scheduler, threads=threads, processes=processes,
                 progress=lambda n: stamps.extend([time.perf_counter()] * n))
     total = time.perf_counter() - t0
     w = min(warm, len(stamps) - 2) if len(stamps) > 2 else 0
@@ -53,9 +55,12 @@ def main() -> None:
     t0 = time.perf_counter()
     psa.run_psa(sc, [a.draws + 1])                # first call: numba cache load, library (not counted)
     first = time.perf_counter() - t0
+    pool_total, pool_rate = _throughput(sc, a.draws, None, processes=os.cpu_count())
+    print(f"worker processes (jaksim psa's default for >= 32 draws per core): {a.draws} draws x 100,000 patients "
+          f"x 2 arms in {pool_total:.1f} s with start-up ({pool_rate:.2f} draws/s), {os.cpu_count()} processes")
     total, rate = _throughput(sc, a.draws, None)
-    print(f"in process: {a.draws} draws x 100,000 patients x 2 arms in {total:.1f} s "
-          f"({rate:.2f} draws/s; first call {first:.1f} s apart), {os.cpu_count()} cores")
+    print(f"in process (--processes 1): {a.draws} draws in {total:.1f} s "
+          f"({rate:.2f} draws/s; first call {first:.1f} s apart), {os.cpu_count()} numba threads")
     one_total, one = _throughput(sc, a.dask_draws, "local:1", threads=1, warm=2)
     two_total, two = _throughput(sc, a.dask_draws, "local:2", threads=1, warm=4)
     all_total, all_cores = _throughput(sc, a.dask_draws, "local:1", threads=os.cpu_count(), warm=2)
@@ -65,7 +70,9 @@ def main() -> None:
           f"{two:.2f} draws/s ({two_total:.1f} s); ratio {two / one if one else float('nan'):.2f}")
     print(f"Dask, 1 worker with all {os.cpu_count()} cores: {all_cores:.2f} draws/s ({all_total:.1f} s)")
     a.json.parent.mkdir(parents=True, exist_ok=True)
-    a.json.write_text(json.dumps({"draws": a.draws, "seconds": total, "draws_per_second": rate, "first_call": first,
+    a.json.write_text(json.dumps({"draws": a.draws, "processes_seconds": pool_total,
+                                  "processes_draws_per_second": pool_rate,
+                                  "seconds": total, "draws_per_second": rate, "first_call": first,
                                   "dask_draws": a.dask_draws, "dask_1_worker_draws_per_second": one,
                                   "dask_2_workers_draws_per_second": two, "ratio": two / one if one else None,
                                   "dask_1_worker_all_cores_draws_per_second": all_cores,

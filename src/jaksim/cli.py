@@ -230,6 +230,10 @@ def psa(
         None, "--scheduler", metavar="WHERE",
         help="Run the draws on Dask: 'local' (a worker per core), 'local:N' or a scheduler address "
              "(tcp://host:8786); same results as without."),
+    processes: int | None = typer.Option(
+        None, "--processes", metavar="N",
+        help="Worker processes of this machine for the draws (default: every core when there are at least "
+             "32 draws per core, else 1: this process); same results as with 1."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier jaksim result in --out."),
     resume: bool = typer.Option(False, "--resume", help="Continue a killed or interrupted PSA to --out: draws "
                                 "already finished are not run again (same scenario and options)."),
@@ -251,6 +255,7 @@ def psa(
     if scheduler is not None:
         from jaksim.run.scaleout import check_scheduler
         check_scheduler(scheduler)
+    psa_mod.process_count(processes, draws, None)       # a bad --processes is reported before any work
     sc = config.load_scenario(scenario, settings).with_overrides(n_patients=n_patients, seed=seed)
     from jaksim.model.spec import build_model as _build
     warnings = _build(sc, calibrate=False).warnings    # printed after the work (an error stays one line)
@@ -271,9 +276,10 @@ def psa(
                           console=err, transient=True) as bar:
                 task = bar.add_task("psa", total=draws)
                 result = psa_mod.run_psa(sc, ids, threads=threads, one_way=one_way, scheduler=scheduler,
-                                         progress=lambda n: bar.advance(task, n), store=store)
+                                         progress=lambda n: bar.advance(task, n), store=store, processes=processes)
         else:
-            result = psa_mod.run_psa(sc, ids, threads=threads, one_way=one_way, scheduler=scheduler, store=store)
+            result = psa_mod.run_psa(sc, ids, threads=threads, one_way=one_way, scheduler=scheduler, store=store,
+                                     processes=processes)
         psa_mod.write_psa(result, sc, out_dir, overwrite, folder=folder)
     except BaseException as exc:
         _psa_failed(exc, folder, out_dir)

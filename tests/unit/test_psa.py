@@ -165,3 +165,40 @@ def test_relative_effects_and_baselines_are_labelled_by_trial_and_arms():
     assert parameter_label("baseline.ra_herpes_zoster_bsrbr_nbdmard").startswith(
         "Baseline rate on csDMARD (per 100 PY), RA, herpes zoster")
     assert parameter_label("relative_effect.user_entry") == "Relative effect vs csDMARD: user entry"
+
+
+
+def test_psa_on_worker_processes_equals_the_serial_psa(tmp_path):
+    """Draws in batches on two spawned worker processes (finishing in any order, saved to the
+    draw store as they come) give the serial PSA's tables exactly."""
+    from pathlib import Path
+
+    from jaksim.run import psa
+    from jaksim.run.checkpoint import DrawStore
+    from jaksim.scenario import load as config
+    study = Path(__file__).resolve().parents[2] / "scenarios" / "ra_tofacitinib_zoster_vaccination.yaml"
+    sc = config.load_scenario(study).with_overrides(n_patients=1500)
+    draws = [3, 0, 2, 1, 4]
+    serial = psa.run_psa(sc, draws, processes=1)
+    done: list[int] = []
+    pooled = psa.run_psa(sc, draws, processes=2, progress=done.append, store=DrawStore(tmp_path, sc))
+    assert sum(done) == len(draws)
+    assert sorted(p.name for p in tmp_path.glob("draw-*.json")) == [f"draw-{d}.json" for d in range(5)]
+    for name in ("outcomes", "parameters", "cycles", "summary"):
+        a, b = getattr(serial, name), getattr(pooled, name)
+        assert a.num_rows > 0 and a.equals(b), name
+
+
+def test_process_count():
+    import os
+
+    import pytest
+
+    from jaksim.errors import JaksimError
+    from jaksim.run.psa import MIN_DRAWS_PER_PROCESS, process_count
+    cores = os.cpu_count() or 1
+    assert process_count(None, 10, None) == 1                      # few draws: this process
+    assert process_count(None, MIN_DRAWS_PER_PROCESS * cores, None) == (cores if cores > 1 else 1)
+    assert process_count(3, 10, None) == 3 and process_count(None, 10_000, "local:2") == 0
+    with pytest.raises(JaksimError, match="--processes 0 is out of range"):
+        process_count(0, 10, None)

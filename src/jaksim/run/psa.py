@@ -21,6 +21,7 @@ draws are kept as they finish (``checkpoint.DrawStore``). Results are written on
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,13 +164,60 @@ def _run_on_cluster(scenario, draws, params, values, scheduler, progress, blocks
     return done
 
 
+#: draws per process below which a PSA without ``processes`` runs in this process (a worker
+#: process costs about a second to start: imports and the numba cache)
+MIN_DRAWS_PER_PROCESS = 32
+
+
+def process_count(processes: int | None, n_draws: int, scheduler: str | None) -> int:
+    """Worker processes for the draws: ``processes`` if given, else every core when there are
+    at least ``MIN_DRAWS_PER_PROCESS`` draws per core (1: this process; 0 with a scheduler)."""
+    if scheduler is not None:
+        return 0
+    if processes is not None:
+        if processes < 1:
+            raise JaksimError(f"--processes {processes} is out of range; allowed: 1 or more")
+        return processes
+    cores = os.cpu_count() or 1
+    return cores if cores > 1 and n_draws >= MIN_DRAWS_PER_PROCESS * cores else 1
+
+
+def _worker_setup() -> None:
+    """A PSA worker process: one numba thread (the processes share the cores) and the allocator
+    setting of ``jaksim run`` (``run.memory``)."""
+    from jaksim.run.memory import keep_freed_memory
+    keep_freed_memory()
+    set_threads(1)
+
+
+def _run_in_processes(scenario, draws, params, values, processes, progress, blocks, store):
+    """The draws in batches on a pool of ``processes`` worker processes (spawned: numba's threads
+    do not survive a fork); results in draw order, identical to the serial run's."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    size = _batch_size(len(draws), processes)
+    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_worker_setup) as pool:
+        futures = [pool.submit(_draws, scenario, draws[i:i + size], list(params), values[i:i + size], blocks)
+                   for i in range(0, len(draws), size)]
+        for f in as_completed(futures):
+            for d, names, res in f.result():
+                if store is not None:
+                    store.save(d, names, res)
+                if progress:
+                    progress(1)
+        return [r for f in futures for r in f.result()]
+
+
 def run_psa(scenario: Scenario, draws: Sequence[int], *, threads: int | None = None, one_way: bool = False,
             progress: Callable[[int], None] | None = None, scheduler: str | None = None,
-            store: DrawStore | None = None) -> PsaResult:
+            store: DrawStore | None = None, processes: int | None = None) -> PsaResult:
     """Run the PSA draws (any order; results sorted by draw) and optionally the one-way analysis.
 
     ``scheduler``: run the draws on Dask (``'local'``, ``'local:N'`` or a scheduler address, see
-    ``jaksim.scaleout``); the results are identical to the serial run's. ``store``: draws already
+    ``jaksim.scaleout``); ``processes``: on a pool of this many worker processes of this machine
+    (default: every core for a PSA of at least 32 draws per core, else this process; 1: this
+    process); the results are identical to the serial run's either way. ``store``: draws already
     in it are not run again, and every draw run is saved there as it finishes.
     """
     if scenario.arms[0].economics is None:
@@ -192,13 +240,18 @@ def run_psa(scenario: Scenario, draws: Sequence[int], *, threads: int | None = N
     # cohort chunks and schedules are made under the first draw's values: by that draw's run
     # when it runs here first, else up front (on Dask, or when a resumed PSA had finished it),
     # so a resumed PSA equals an uninterrupted one
-    if scheduler is None and todo[:1] == [0]:
+    pool = process_count(processes, len(todo), scheduler)
+    if scheduler is None and pool == 1 and todo[:1] == [0]:
         schedules = None
     else:
         schedules = _first_blocks(scenario, draws[0], params, values[0])
     if scheduler is not None and todo:
         for d, names, res in _run_on_cluster(scenario, [draws[i] for i in todo], params, values[todo],
                                              scheduler, progress, schedules, store, threads):
+            finished[d] = (names, res)
+    elif pool > 1 and todo:
+        for d, names, res in _run_in_processes(scenario, [draws[i] for i in todo], params, values[todo], pool,
+                                               progress, schedules if share else None, store):
             finished[d] = (names, res)
     else:
         for i in todo:                    # the first draw makes the cohort chunks and schedules
