@@ -29,6 +29,19 @@ _LOCAL = re.compile(r"^local(?::(\d+))?$")
 _ADDRESS = re.compile(r"^(?:(?:tcp|tls|inproc|ucx|ws|wss)://)?[\w.\-\[\]:]+:\d+$")
 
 
+#: Dask settings of a local cluster's processes (jaksim's own, so tuned for its tasks): no
+#: statistical profiler in the workers (a stack sample every 10 ms), no GIL monitor (every 1 ms),
+#: the system and memory monitors and the event-loop tick less often. On a machine whose every
+#: core runs a worker, what these take comes out of the draws.
+LOCAL_CLUSTER_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.system-monitor.gil.enabled": False,
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.admin.tick.interval": "200ms",
+}
+
+
 @dataclass(frozen=True)
 class Cluster:
     """A connected client and how many numba threads each task should use (None: worker default)."""
@@ -68,8 +81,10 @@ def connect(scheduler: str, timeout_seconds: float = 30.0, threads: int | None =
         cores = os.cpu_count() or 1
         workers = int(m.group(1)) if m.group(1) else cores
         # one single-threaded worker process per slot; numba gets the cores left per worker
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                          host="127.0.0.1", security=local_security()) as cluster, Client(cluster) as client:
+        import dask
+        with dask.config.set(LOCAL_CLUSTER_CONFIG), \
+                LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                             host="127.0.0.1", security=local_security()) as cluster, Client(cluster) as client:
             from jaksim.run.dask_worker import KeepFreedMemory
             client.register_plugin(KeepFreedMemory())
             yield Cluster(client, threads if threads is not None else max(1, cores // workers))
