@@ -63,6 +63,7 @@ STREAMS: dict[str, str] = {
     "vaccination/second_dose": "who completes the second dose",
     "pathway/enrolment": "planned referral week in the care pathway",
     "pathway/no_show": "missed appointments in the care pathway",
+    "pathway/screening_no_show": "missed latent TB screening appointments in the care pathway",
     "psa/{parameter}": "one uniform per PSA parameter and draw",
     "screening/latent_tb": "who has latent TB infection at the start, same in every arm",
     "screening/test": "latent TB test results (counter 0 IGRA, 1 TST), same in every arm",

@@ -76,7 +76,7 @@ def test_test_positivity_follows_sensitivity_and_specificity():
     """Latent share p, positives among latent s, among others 1 − sp: binomial, |z| < 3.29 each."""
     from jaksim.model.latent_tb import TbScreeningSpec
     p, s, sp = 0.25, 0.7, 0.9
-    spec = TbScreeningSpec("igra", "4R", p, 1.0, s, sp, s, sp, 0.8, 0.6, 0.01, 0.0)
+    spec = TbScreeningSpec("igra", "4R", p, 1.0, s, sp, s, sp, 0.8, 0.6, 0.01, 0.0, 0.0)
     n = 200_000
     out = screen(spec, 5, np.arange(n, dtype=np.int64))
     for got, want, m in ((out.latent.mean(), p, n), (out.positive[out.latent].mean(), s, out.latent.sum()),

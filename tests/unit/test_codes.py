@@ -46,7 +46,7 @@ def test_the_registry_expands_to_distinct_names_and_stream_ids():
                                                  *BINARY_COVARIATES),
                                parameter=("rate.herpes_zoster", "excess_mortality_ratio"))
     assert "clock/herpes_zoster" in names and "death/background" in names and "psa/excess_mortality_ratio" in names
-    assert len(names) == 4 * 2 + 2 + 12 + 1 + 4 + 2 + 2 + 4   # + disease_activity/*, + screening/*
+    assert len(names) == 4 * 2 + 2 + 12 + 1 + 4 + 2 + 2 + 5   # + disease_activity/*, screening/*, screening no-show
     codes.check_streams(names)            # no duplicate name, no colliding id
 
 

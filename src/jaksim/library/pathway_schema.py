@@ -68,6 +68,7 @@ class LatentTuberculosis(_Strict):
     bcg_vaccinated: BcgBySetting
     tests: LatentTbTests
     prophylaxis: dict[Literal["9H", "4R", "3HP"], Prophylaxis]
+    result_weeks: WeeksValue
     start_after_prophylaxis_weeks: WeeksValue
 
 

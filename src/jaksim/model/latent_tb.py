@@ -59,7 +59,10 @@ class TbScreeningSpec:
     efficacy: float
     hepatotoxicity: float
     start_after_years: float
+    result_years: float          # test to result (with a screening clinic)
     provenance: dict = field(default_factory=dict)
+    clinic: Any = None           # ``scenario.clinic.Clinic`` of limited testing capacity, or None
+    referral_weeks_before_start: float = 4.0
 
 
 @dataclass(frozen=True)
@@ -137,44 +140,56 @@ def resolve_screening(s: TbScreening, setting: str | None, parameters: dict,
     for name in ("completion", "efficacy", "hepatotoxicity"):
         take(name, getattr(s, name), regimen[name])
     take("start_after_prophylaxis_weeks", s.start_after_prophylaxis_weeks, lib["start_after_prophylaxis_weeks"])
+    take("result_weeks", s.result_weeks, lib["result_weeks"])
     igra_sens = values["sensitivity"] if s.test == "igra" else float(acc["igra"][0].value)
     igra_spec = values["specificity"] if s.test == "igra" else float(acc["igra"][1].value)
     return TbScreeningSpec(s.test, s.prophylaxis, values["prevalence"], values["reactivation_share"],
                            values["sensitivity"], values["specificity"], igra_sens, igra_spec,
                            values["completion"], values["efficacy"], values["hepatotoxicity"],
-                           values["start_after_prophylaxis_weeks"] / WEEKS_PER_YEAR, prov)
+                           values["start_after_prophylaxis_weeks"] / WEEKS_PER_YEAR,
+                           values["result_weeks"] / WEEKS_PER_YEAR, prov, s.clinic, s.referral_weeks_before_start)
 
 
-def screen(spec: TbScreeningSpec, seed: int, patient_id: np.ndarray) -> TbScreeningOutcome:
-    """Latent status, test result, prophylaxis and TB hazard ratio of each patient (see the module)."""
+def screen(spec: TbScreeningSpec, seed: int, patient_id: np.ndarray,
+           visit_years: np.ndarray | None = None) -> TbScreeningOutcome:
+    """Latent status, test result, prophylaxis and TB hazard ratio of each patient (see the module).
+
+    ``visit_years``: the test dates from a screening clinic (years from the planned start; +inf:
+    not seen, so untested); None: tested in time, results before the planned start."""
     from jaksim.kernel.rng import uniforms  # numba: imported when patients are drawn
     u_latent = uniforms(stream_key(seed, "screening/latent_tb"), patient_id, 0)
     u_test = uniforms(stream_key(seed, "screening/test"), patient_id, 0)
     key = stream_key(seed, "screening/prophylaxis")
     u_complete, u_cure, u_liver = (uniforms(key, patient_id, c) for c in (0, 1, 2))
     latent = u_latent < spec.prevalence
+    seen = np.ones(latent.shape, bool) if visit_years is None else np.isfinite(visit_years)
     p_positive = np.where(latent, spec.sensitivity, 1.0 - spec.specificity)
-    positive = u_test < p_positive if spec.test != "none" else np.zeros(latent.shape, bool)
+    positive = (u_test < p_positive) & seen if spec.test != "none" else np.zeros(latent.shape, bool)
     tests = TESTS[spec.test]
-    tested_igra = np.full(latent.shape, "igra" in tests)
+    tested_igra = np.full(latent.shape, "igra" in tests) & seen
     igra_positive = u_test < np.where(latent, spec.igra_sensitivity, 1.0 - spec.igra_specificity)
-    tested_tst = np.full(latent.shape, spec.test == "tst") | (spec.test == "igra_then_tst") & ~igra_positive
+    tested_tst = (np.full(latent.shape, spec.test == "tst") | (spec.test == "igra_then_tst") & ~igra_positive) & seen
     completed = positive & (u_complete < spec.completion)
     cured = latent & completed & (u_cure < spec.efficacy)
     liver = positive & (u_liver < spec.hepatotoxicity)
     rho, p = spec.reactivation_share, spec.prevalence
     reactivation = np.where(latent & ~cured, rho / p, 0.0) if p > 0 else np.zeros(latent.shape)
     hr = (1.0 - rho) + reactivation
-    delay = np.where(positive, spec.start_after_years, 0.0)
+    if visit_years is None:
+        delay = np.where(positive, spec.start_after_years, 0.0)
+    else:     # treatment waits for a result after the planned start; prophylaxis starts at the result
+        result = np.where(seen & (spec.test != "none"), np.maximum(visit_years + spec.result_years, 0.0), 0.0)
+        delay = result + np.where(positive, spec.start_after_years, 0.0)
     return TbScreeningOutcome(latent, tested_igra, tested_tst, positive, completed, cured, liver, hr, delay)
 
 
 def with_screening(schedule: Schedule, spec: TbScreeningSpec, types: tuple[str, ...], seed: int,
-                   patient_id: np.ndarray) -> Schedule:
+                   patient_id: np.ndarray, visit_years: np.ndarray | None = None) -> Schedule:
     """``schedule`` with the strategy applied: a screen-positive patient's treatment starts after
-    the prophylaxis delay (or later, if vaccination already delays it) and every patient's TB
-    hazard ratio set (column of the tuberculosis type in ``hazard_ratio``)."""
-    out = screen(spec, seed, patient_id)
+    the prophylaxis delay (and after a late result, with a clinic; later still if vaccination
+    already delays it) and every patient's TB hazard ratio set (the tuberculosis column of
+    ``hazard_ratio``)."""
+    out = screen(spec, seed, patient_id, visit_years)
     hr = np.ones((patient_id.shape[0], len(types))) if schedule.hazard_ratio is None else schedule.hazard_ratio.copy()
     hr[:, types.index(TUBERCULOSIS)] *= out.hazard_ratio
     start = np.maximum(schedule.treatment_start, out.start_delay_years)
@@ -200,4 +215,4 @@ def screening_record(spec: TbScreeningSpec) -> dict:
     """The strategy's values with their sources, for the outputs' provenance."""
     return {"values": {k: getattr(spec, k) for k in ("prevalence", "reactivation_share", "sensitivity",
                                                       "specificity", "completion", "efficacy", "hepatotoxicity",
-                                                      "start_after_years")}, **spec.provenance}
+                                                      "start_after_years", "result_years")}, **spec.provenance}

@@ -1,4 +1,4 @@
-"""Care pathway (SimPy): vaccination appointments under limited clinic capacity.
+"""Care pathway (SimPy): vaccination and screening appointments under limited clinic capacity.
 
 Patients' planned treatment starts are spread over an enrolment period (calendar weeks).
 Each eligible patient who accepts is referred at planned start + ``first_dose_weeks`` and
@@ -20,6 +20,7 @@ import simpy
 
 from jaksim.kernel.rng import stream_key, uniform, uniforms
 from jaksim.model.vaccination import WEEKS_PER_YEAR, second_dose_interval_years
+from jaksim.scenario.clinic import Clinic
 from jaksim.scenario.schema import Vaccination
 
 
@@ -58,15 +59,34 @@ class _Slots:
 
 def run_pathway(v: Vaccination, seed: int, offered: np.ndarray, wants_second: np.ndarray,
                 engine: str = "compiled") -> PathwayResult:
-    """Simulate the clinic for every patient (ids 0..n-1); ``offered``: eligible and accepting.
+    """Simulate the vaccination clinic for every patient (ids 0..n-1); ``offered``: eligible and accepting.
 
     ``engine``: ``"compiled"`` (``pathway.fast_clinic``, the default) or ``"simpy"`` (this
     module's processes, the readable reference); both give the same times, bit for bit.
     """
+    assert v.clinic is not None, "run_pathway is for capacity-limited strategies"
+    gap_years = second_dose_interval_years(v)
+    return run_clinic(v.clinic, float(v.first_dose_weeks), gap_years, seed, offered, wants_second,
+                      stream_key(seed, "pathway/no_show"), engine)
+
+
+def screening_visits(clinic: Clinic, referral_weeks_before_start: float, seed: int, n: int,
+                     engine: str = "compiled") -> PathwayResult:
+    """Latent TB test dates of patients 0..n-1 at a screening clinic (``tb_screening.clinic``):
+    everyone is referred ``referral_weeks_before_start`` before the planned start; one visit
+    each (``dose1``: the test, years from the planned start; +inf: not seen in time). Its
+    no-shows have a stream of their own (``pathway/screening_no_show``)."""
+    return run_clinic(clinic, -float(referral_weeks_before_start), math.inf, seed, np.ones(n, dtype=bool),
+                      np.zeros(n, dtype=bool), stream_key(seed, "pathway/screening_no_show"), engine)
+
+
+def run_clinic(clinic: Clinic, first_weeks: float, gap_years: float, seed: int, offered: np.ndarray,
+               wants_second: np.ndarray, no_show_key: np.uint64, engine: str = "compiled") -> PathwayResult:
+    """A clinic's appointments for patients 0..n-1: referral ``first_weeks`` after the planned
+    start (negative: before), a second visit ``gap_years`` after the first (inf: none) for those
+    who want one, no-shows drawn with ``no_show_key``; ``engine`` as in ``run_pathway``."""
     import time
     started = time.perf_counter()
-    clinic = v.clinic
-    assert clinic is not None, "run_pathway is for capacity-limited strategies"
     n = offered.shape[0]
     ids = np.arange(n, dtype=np.int64)
     planned = uniforms(stream_key(seed, "pathway/enrolment"), ids, 0) * clinic.enrolment_weeks
@@ -75,12 +95,11 @@ def run_pathway(v: Vaccination, seed: int, offered: np.ndarray, wants_second: np
     wait = np.full(n, np.nan)
     if clinic.slots_per_week == 0:
         return PathwayResult(dose1, dose2, wait, time.perf_counter() - started)
-    gap_years = second_dose_interval_years(v)
     gap_weeks = gap_years * WEEKS_PER_YEAR
-    no_show_key = stream_key(seed, "pathway/no_show")
-    referral = planned + v.first_dose_weeks
+    referral = planned + first_weeks
     if engine == "compiled":
-        return _compiled(v, referral, offered, wants_second, no_show_key, gap_weeks, gap_years, started)
+        return _compiled(clinic, first_weeks, referral, offered, wants_second, no_show_key, gap_weeks, gap_years,
+                         started)
     if engine != "simpy":
         raise ValueError(f"engine must be 'compiled' or 'simpy', not {engine!r}")
     slots = _Slots(clinic.slots_per_week)
@@ -114,8 +133,7 @@ def run_pathway(v: Vaccination, seed: int, offered: np.ndarray, wants_second: np
         # times relative to the patient's own planned start; a patient booked exactly when
         # ready gets exactly the direct schedule's times (no rounding through calendar time)
         delay1 = got - referral
-        dose1[i] = v.first_dose_weeks / WEEKS_PER_YEAR if delay1 == 0 else \
-            (v.first_dose_weeks + delay1) / WEEKS_PER_YEAR
+        dose1[i] = first_weeks / WEEKS_PER_YEAR if delay1 == 0 else (first_weeks + delay1) / WEEKS_PER_YEAR
         wait[i] = delay1
         if wants_second[i] and math.isfinite(gap_weeks):
             recall = got + gap_weeks
@@ -133,17 +151,16 @@ def run_pathway(v: Vaccination, seed: int, offered: np.ndarray, wants_second: np
     return PathwayResult(dose1, dose2, wait, time.perf_counter() - started)
 
 
-def _compiled(v: Vaccination, referral: np.ndarray, offered: np.ndarray, wants_second: np.ndarray,
-              no_show_key: np.uint64, gap_weeks: float, gap_years: float, started: float) -> PathwayResult:
-    """``run_pathway`` by the compiled clinic (``pathway.fast_clinic``): the same times."""
+def _compiled(clinic: Clinic, first_weeks: float, referral: np.ndarray, offered: np.ndarray,
+              wants_second: np.ndarray, no_show_key: np.uint64, gap_weeks: float, gap_years: float,
+              started: float) -> PathwayResult:
+    """``run_clinic`` by the compiled clinic (``pathway.fast_clinic``): the same times."""
     import time
 
     from jaksim.pathway.fast_clinic import clinic_schedule
-    clinic = v.clinic
-    assert clinic is not None
     order = np.flatnonzero(offered)[np.argsort(referral[offered], kind="stable")].astype(np.int64)
     dose1, dose2, wait = clinic_schedule(referral, order, wants_second.astype(np.bool_), clinic.slots_per_week,
                                          float(clinic.max_wait_weeks), float(clinic.no_show_probability),
-                                         no_show_key, float(v.first_dose_weeks), float(gap_weeks),
+                                         no_show_key, float(first_weeks), float(gap_weeks),
                                          float(gap_years), float(WEEKS_PER_YEAR))
     return PathwayResult(dose1, dose2, wait, time.perf_counter() - started)

@@ -72,9 +72,10 @@ def problems(scenario: Scenario, *, out: Path | None, draws: int = 0, cores: int
         found.append(f"at least {_duration(seconds)} on this machine's {cores} core(s) (the limit is "
                      f"{_duration(MAX_SECONDS)})")
     clinics = sum(1 for a in scenario.arms if a.vaccination is not None and a.vaccination.clinic is not None)
+    clinics += sum(1 for a in scenario.arms if a.tb_screening is not None and a.tb_screening.clinic is not None)
     memory = _memory_bytes()
     if clinics and memory is not None and n * clinics * CLINIC_BYTES > memory:
-        found.append(f"at least {_size(n * clinics * CLINIC_BYTES)} of memory for the vaccination clinic's "
+        found.append(f"at least {_size(n * clinics * CLINIC_BYTES)} of memory for the clinics' "
                      f"schedules ({_size(memory)} in this machine)")
     return found
 

@@ -35,7 +35,7 @@ from jaksim.output.provenance import dependency_versions, file_metadata
 from jaksim.output.tables import event_batch, patient_batch, schemas
 from jaksim.run import checkpoint
 from jaksim.run.chunks import ArmChunk, Cohorts, run_chunks, set_threads
-from jaksim.run.schedules import Schedules, screening_outcomes
+from jaksim.run.schedules import Schedules, clinic_summary, screening_outcomes
 from jaksim.run.totals import RunState, RunTotals
 from jaksim.scenario.schema import Scenario
 
@@ -227,6 +227,8 @@ def _write_tables(folder: OutputFolder, model: Model, state: RunState, schedules
         if acc is not None:
             cycles[arm.name] = write_small("cycles", arm, acc.table(draw))
     vaccination = {name: t.vaccination.as_dict(schedules.pathways.get(name)) for name, t in state.arms.items()}
+    for name, visits in schedules.screening.items():
+        vaccination[name]["tb_screening"]["clinic"] = clinic_summary(visits)
     if any(arm.tb_screening is not None or arm.vzv is not None for arm in model.arms):
         cases = {name: dict(zip(t.column("type").to_pylist(), t.column("events").to_pylist(), strict=True))
                  for name, t in summaries.items()}

@@ -49,7 +49,14 @@ class Schedules:
                                                                                  float(sc.horizon_years)))
                          for arm, e in zip(model.arms, model.economics, strict=False)
                          if e.disease_activity is not None}
+        #: per arm with a screening clinic: its test dates (``PathwayResult.dose1``)
+        self.screening: dict[str, PathwayResult] = {}
         for arm in model.arms:
+            t = arm.tb_screening
+            if t is not None and t.clinic is not None and t.test != "none":
+                from jaksim.pathway.clinic import screening_visits
+                self.screening[arm.name] = screening_visits(t.clinic, t.referral_weeks_before_start, sc.seed,
+                                                            sc.n_patients)
             v = arm.vaccination
             if v is None or v.clinic is None:
                 continue
@@ -71,7 +78,11 @@ class Schedules:
             s = finish_schedule(v, seed, cohort.patient_id, cohort.age, cohort.gc_band, arm.jak_inhibitor,
                                 p.dose1[lo:hi], p.dose2[lo:hi])
         if arm.tb_screening is not None:
-            s = with_screening(s, arm.tb_screening, arm.types, seed, cohort.patient_id)
+            visits = self.screening.get(arm.name)
+            lo = int(cohort.patient_id[0]) if len(cohort) else 0
+            hi = lo + len(cohort)
+            s = with_screening(s, arm.tb_screening, arm.types, seed, cohort.patient_id,
+                               None if visits is None else visits.dose1[lo:hi])
         if arm.vzv is not None:
             s = with_vzv(s, arm.vzv, arm.types, seed, cohort.patient_id, cohort.region)
         if arm.name in self.activity:
@@ -187,9 +198,14 @@ class VaccinationStats:
                                     "n_varicella_vaccinated": self.varicella_vaccinated,
                                     "n_varicella_protected": self.varicella_protected}
         if pathway is not None:
-            w = pathway.wait_weeks[np.isfinite(pathway.wait_weeks)]
-            out.update({"pathway_seconds": pathway.seconds,
-                        "wait_weeks_mean": float(w.mean()) if w.size else None,
-                        "wait_weeks_median": float(np.median(w)) if w.size else None,
-                        "wait_weeks_p90": float(np.quantile(w, 0.9)) if w.size else None})
+            out.update(clinic_summary(pathway))
         return out
+
+
+def clinic_summary(pathway: PathwayResult) -> dict[str, float | None]:
+    """A clinic's time (s) and its patients' waits from referral to first visit (weeks)."""
+    w = pathway.wait_weeks[np.isfinite(pathway.wait_weeks)]
+    return {"pathway_seconds": pathway.seconds,
+            "wait_weeks_mean": float(w.mean()) if w.size else None,
+            "wait_weeks_median": float(np.median(w)) if w.size else None,
+            "wait_weeks_p90": float(np.quantile(w, 0.9)) if w.size else None}

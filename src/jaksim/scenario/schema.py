@@ -29,6 +29,7 @@ from jaksim.scenario.base import (
     Probability,
     ValueErrorAt,
 )
+from jaksim.scenario.clinic import Clinic  # noqa: F401 (re-exported)
 from jaksim.scenario.cohort_schema import (  # noqa: F401 (re-exported: the scenario schema in one place)
     ASIAN_REGIONS,
     BINARY_COVARIATES,
@@ -220,16 +221,6 @@ class Eligibility(Model):
     min_age_years: float | None = Field(None, ge=0, le=120, description="age at treatment start, years")
     glucocorticoid_users: bool = Field(False, description="only patients on glucocorticoids at start")
     prior_zoster: bool = Field(False, description="only patients with prior herpes zoster")
-
-
-class Clinic(Model):
-    """A vaccination clinic with limited appointment slots (SimPy care pathway)."""
-
-    slots_per_week: int = Field(ge=0, le=10_000_000, description="appointments available per week")
-    enrolment_weeks: float = Field(52.0, gt=0, le=5200,
-                                   description="planned treatment starts spread evenly over this period")
-    no_show_probability: Probability = Field(0.0, description="a booked patient does not attend; rebooked")
-    max_wait_weeks: float = Field(52.0, gt=0, le=520, description="referrals not seen by then are not vaccinated")
 
 
 class Vaccination(Model):
