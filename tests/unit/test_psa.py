@@ -202,3 +202,32 @@ def test_process_count():
     assert process_count(3, 10, None) == 3 and process_count(None, 10_000, "local:2") == 0
     with pytest.raises(JaksimError, match="--processes 0 is out of range"):
         process_count(0, 10, None)
+
+
+def test_pathway_and_frailty_values_are_psa_parameters_where_the_library_gives_them():
+    """Latent TB and VZV values an arm takes from the library (with a CI) and library frailty
+    variances are drawn; a value every arm gives in the scenario is not; a drawn pathway value
+    makes the schedules per draw."""
+    import json
+
+    from jaksim.run.psa_parameters import parameters, shares_cohort
+    from jaksim.scenario.load import scenario_from_text
+    base = {"name": "p", "seed": 1, "n_patients": 100, "horizon_years": 2, "frailty": "library",
+            "cohort": {"age": {"distribution": "truncated_normal", "mean_years": 50, "sd_years": 5,
+                               "min_years": 40, "max_years": 60}, "female": 0.7},
+            "treatment": {"drug": "tofacitinib", "dose_mg": 5},
+            "infections": {"herpes_zoster": {}, "tuberculosis": {"background_incidence": "high"}},
+            "economics": {"discount": "nice"},
+            "arms": {"none": {"tb_screening": {"test": "none"}},
+                     "igra": {"tb_screening": {"test": "igra", "prophylaxis": "9H"}}}}
+    sc = scenario_from_text(json.dumps(base))
+    names = {p.name for p in parameters(sc)}
+    assert {"latent_tuberculosis.tests.igra.sensitivity", "latent_tuberculosis.prophylaxis.9H.efficacy",
+            "frailty_variance.herpes_zoster"} <= names
+    assert "latent_tuberculosis.prevalence.high" not in names        # no CI read: fixed
+    assert not any(".tst." in n for n in names) and not shares_cohort(parameters(sc))
+    base["arms"]["igra"]["tb_screening"].update(sensitivity=0.5, efficacy=0.7)
+    base["frailty"] = "none"
+    names = {p.name for p in parameters(scenario_from_text(json.dumps(base)))}
+    assert "latent_tuberculosis.tests.igra.sensitivity" not in names and not any("frailty" in n for n in names)
+    assert "latent_tuberculosis.prophylaxis.9H.efficacy" not in names

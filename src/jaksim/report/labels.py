@@ -48,6 +48,18 @@ def _evidence_labels() -> dict[str, str]:
     return out
 
 
+def _latent_tb_label(parts: list[str]) -> str:
+    """``prevalence.high``, ``tests.igra.sensitivity``, ``prophylaxis.4R.completion``, ... as words."""
+    if parts[0] == "prevalence":
+        return f"prevalence, {parts[1]} burden"
+    if parts[0] == "tests" and len(parts) == 3:
+        what = parts[2].replace("_bcg_", " (BCG ").replace("specificity", "specificity")
+        return f"{parts[1].upper()} {what}{')' if '(BCG' in what else ''}"
+    if parts[0] == "prophylaxis" and len(parts) == 3:
+        return f"{parts[1]} prophylaxis {parts[2]}"
+    return " ".join(p.replace("_", " ") for p in parts)
+
+
 def parameter_label(name: str, currency: str = "") -> str:
     """A PSA parameter's name as a reader would write it, with its unit."""
     parts = name.split(".")
@@ -88,6 +100,14 @@ def parameter_label(name: str, currency: str = "") -> str:
         return what + (f", {parts[2].replace('_', ' ')}" if len(parts) > 2 else "")
     if head == "excess_mortality_ratio":
         return "Excess mortality ratio (RA vs general population)"
+    if head == "frailty_variance" and len(parts) == 2:
+        return f"Frailty variance, {_t(parts[1])}"
+    if head == "latent_tuberculosis" and len(parts) >= 2:
+        return "Latent TB: " + _latent_tb_label(parts[1:])
+    if head == "varicella_zoster_serostatus" and len(parts) >= 2:
+        return {"seronegative_share": f"VZV seronegative share, {parts[-1].replace('_', ' ')}",
+                "force_of_infection_per_100py": "Primary varicella among the seronegative (per 100 PY)",
+                "vaccine": "Protection by two varicella doses"}.get(parts[1], ".".join(parts[1:]))
     if head == "vaccines" and len(parts) >= 3:
         return f"Vaccine {parts[-1].replace('_', ' ')}, {parts[1]}{money}"
     return name.replace("_", " ")

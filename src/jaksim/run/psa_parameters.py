@@ -30,6 +30,7 @@ from jaksim.library.uncertainty import distribution, probability_distribution, r
 from jaksim.library.user import scenario_library
 from jaksim.model import evidence as ev
 from jaksim.model.hazards import cohort_indications
+from jaksim.run.psa_pathway import frailty_parameters, pathway_parameters
 from jaksim.scenario.schema import INDICATIONS, Scenario
 
 _VALUE_KEY = {"rates": "rate_per_100py", "hazard_ratios": "hazard_ratio", "consequences": "probability",
@@ -41,7 +42,7 @@ class Parameter:
     """One uncertain library value: where it lives, its distribution and its point value."""
 
     name: str
-    library: str          # "parameters", "evidence", "vaccines" or "economics"
+    library: str          # "parameters", "evidence", "vaccines", "economics", "pathway" or "scenario"
     location: tuple       # (section, index, key), or the key path in economics.yaml / vaccines.yaml
     dist: Any             # frozen scipy distribution (or uncertainty.PointMass): .ppf, .mean
     point: float
@@ -152,6 +153,7 @@ def parameters(scenario: Scenario, library: Library | None = None) -> list[Param
                                  float(mort["value"]), d.family, str(mort.get("citation", "")),
                                  str(mort.get("status", ""))))
     out += _economics_parameters(scenario, types)
+    out += frailty_parameters(scenario, lib, types, Parameter) + pathway_parameters(scenario, lib, Parameter)
     out += _scenario_parameters(scenario)
     names = [p.name for p in out]
     if len(set(names)) != len(names):
@@ -418,9 +420,9 @@ def scenario_of_draw(scenario: Scenario, params: Sequence[Parameter],
 
 def shares_cohort(params: Sequence[Parameter]) -> bool:
     """Whether every draw can share the first draw's cohort chunks and vaccination schedules
-    (no drawn scenario value changes the cohort, a vaccination strategy or a screening strategy)."""
-    return not any(p.library == "scenario" and any(k in p.location for k in ("cohort", "vaccination", "tb_screening"))
-                   for p in params)
+    (no drawn value changes the cohort, a vaccination strategy or a screening strategy)."""
+    return not any(p.library == "pathway" or p.library == "scenario" and any(
+        k in p.location for k in ("cohort", "vaccination", "tb_screening", "vzv_screening")) for p in params)
 
 
 def _set(root: dict, path: tuple, value: float) -> dict:
@@ -449,6 +451,8 @@ def libraries(params: Sequence[Parameter], values: Sequence[float] | np.ndarray,
     for p, v in zip(params, values, strict=False):
         if p.library == "vaccines":
             vaccines = _set(vaccines, p.location, v)
+        elif p.library == "pathway":             # a key path into parameters.yaml
+            data = _set(data, p.location, v)
         elif p.library == "scenario":
             continue                    # applied to the scenario (scenario_of_draw)
         elif p.library in ("parameters", "evidence"):
