@@ -167,12 +167,12 @@ def test_infection_hazard_follows_disease_activity_in_closed_form():
     follow-up); |z| < 3.29 per check, false-failure probability 0.001 each."""
     from jaksim.model.disease_activity import activity_multipliers, controlled_interval, controlled_share
     from jaksim.run.chunks import simulate_chunk
-    from jaksim.run.schedules import Schedules
+    from jaksim.run.schedules import Schedules, with_disease_activity
     sc = config.scenario_from_text(INFECTION)
     model = spec.build_model(sc)
     n, T, lam = 60000, 4.0, 0.10
     cohort = model.cohort.block(0, n)
-    sched = Schedules(model, n).chunk(model.arms[0], cohort)
+    sched = with_disease_activity(Schedules(model, n).chunk(model.arms[0], cohort), model, 0, cohort.patient_id)
     r = simulate_chunk(model, model.arms[0], cohort, 256, sched)[0]
     a = model.economics[0].disease_activity
     m_u, m_c = activity_multipliers([2.5], controlled_share(0.4, 26 * 7 / 365.25, 0.3, T))[:, 0]
@@ -194,3 +194,23 @@ def test_infection_hazard_follows_disease_activity_in_closed_form():
                                  cohort.patient_id, 0), uniforms(model.activity_keys[1], cohort.patient_id, 0))
     np.testing.assert_array_equal(b2, begin)
     np.testing.assert_array_equal(e2, end)
+
+
+def test_each_psa_draw_uses_its_own_response_probability_in_the_kernel():
+    """Draws share cohort chunks and schedules; disease activity is applied per draw, so a drawn
+    response probability changes who is controlled, hence the serious infections (the kernel)
+    and the QALYs (the economics)."""
+    from jaksim.run import psa
+    text = INFECTION.replace("disease_activity: {response_probability: 0.4, ", "disease_activity: {").replace(
+        "n_patients: 60000", "n_patients: 4000")
+    sc = config.scenario_from_text(text)
+    params = psa.parameters(sc)
+    names = [p.name for p in params]
+    j = names.index("disease_activity.response_probability.tofacitinib_5mg")
+    lo, hi = [p.point for p in params], [p.point for p in params]
+    lo[j], hi[j] = 0.05, 0.95
+    _, _, r_lo, blocks = psa._run_once(sc, 0, *psa.libraries(params, lo), None)
+    _, _, r_hi, _ = psa._run_once(sc, 0, *psa.libraries(params, hi), blocks)
+    events_lo, events_hi = r_lo["start_now"][2], r_hi["start_now"][2]
+    assert events_lo[0] != events_hi[0]
+    assert r_hi["start_now"][0]["qalys"] > r_lo["start_now"][0]["qalys"]

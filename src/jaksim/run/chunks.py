@@ -26,7 +26,7 @@ from jaksim.model.hazards import ArmSpec
 from jaksim.model.spec import Model
 from jaksim.model.vaccination import Schedule
 from jaksim.output.tables import phn_per_patient
-from jaksim.run.schedules import Schedules
+from jaksim.run.schedules import Schedules, with_disease_activity
 
 #: patients per parallel task of the kernel: 1,024 keeps per-block set-up (scratch arrays,
 #: first uniforms) small against the work (256: +3.5% kernel time on M0) and 64 tasks per chunk
@@ -213,6 +213,8 @@ def run_chunks(model: Model, cohorts: Cohorts, start: int, stop: int, chunk_size
         cohort = cohorts.cohort(lo, hi)
         for a, arm in enumerate(model.arms):
             sched = cohorts.schedule(arm, cohort)
+            if economics and model.economics[a].disease_activity is not None:
+                sched = with_disease_activity(sched, model, a, cohort.patient_id)
             r, caps[arm.name] = simulate_chunk(model, arm, cohort, caps[arm.name], sched)
             phn, phn_first = phn_per_patient(r, len(cohort), lo)
             pe = chunk_economics(model, a, cohort, r, sched) if economics else None

@@ -44,11 +44,6 @@ class Schedules:
         self.model = model
         self.pathways: dict[str, PathwayResult] = {}
         sc = model.scenario
-        #: per arm with disease activity: (ActivitySpec, (2, K) hazard multipliers uncontrolled / controlled)
-        self.activity = {arm.name: (e.disease_activity, arm_activity_multipliers(e.disease_activity, arm.types,
-                                                                                 float(sc.horizon_years)))
-                         for arm, e in zip(model.arms, model.economics, strict=False)
-                         if e.disease_activity is not None}
         #: per arm with a screening clinic: its test dates (``PathwayResult.dose1``)
         self.screening: dict[str, PathwayResult] = {}
         for arm in model.arms:
@@ -85,14 +80,6 @@ class Schedules:
                                None if visits is None else visits.dose1[lo:hi])
         if arm.vzv is not None:
             s = with_vzv(s, arm.vzv, arm.types, seed, cohort.patient_id, cohort.region)
-        if arm.name in self.activity:
-            a, mult = self.activity[arm.name]
-            from jaksim.kernel.rng import uniforms
-            keys = self.model.activity_keys
-            begin, end = controlled_interval(a.response_probability, a.onset_years, a.loss_of_response_per_year,
-                                             s.treatment_start, uniforms(keys[0], cohort.patient_id, 0),
-                                             uniforms(keys[1], cohort.patient_id, 0))
-            s = replace(s, controlled_from=begin, controlled_until=end, activity_hazard_ratio=mult)
         return s
 
 
@@ -128,12 +115,23 @@ def screening_outcomes(vaccination: dict[str, dict], cases: dict[str, dict[str, 
                     z[f"{t}_cases_averted"] = cases[reference][t] - cases[arm][t]
 
 
-def arm_activity_multipliers(a, types: tuple[str, ...], horizon_years: float) -> np.ndarray:
-    """(2, K) hazard multipliers of an arm's infection types while uncontrolled / controlled
-    (``model.disease_activity``), normalised over the horizon for a start at 0."""
+def with_disease_activity(schedule: Schedule, model: Model, arm_index: int, patient_id: np.ndarray) -> Schedule:
+    """``schedule`` with the arm's disease activity (``model.disease_activity``) under ``model``'s
+    values and draw: each patient's controlled interval from the actual treatment start, and the
+    (2, K) hazard multipliers uncontrolled / controlled, normalised over the horizon. Applied per
+    model (a PSA draw's response probability), not kept with the schedule."""
+    from jaksim.kernel.rng import uniforms
+    a = model.economics[arm_index].disease_activity
+    types = model.arms[arm_index].types
+    keys = model.activity_keys
+    begin, end = controlled_interval(a.response_probability, a.onset_years, a.loss_of_response_per_year,
+                                     schedule.treatment_start, uniforms(keys[0], patient_id, 0),
+                                     uniforms(keys[1], patient_id, 0))
     h = np.array([a.infection_hazard_ratio.get(t, 1.0) for t in types], dtype=np.float64)
-    share = controlled_share(a.response_probability, a.onset_years, a.loss_of_response_per_year, horizon_years)
-    return activity_multipliers(h, share)
+    share = controlled_share(a.response_probability, a.onset_years, a.loss_of_response_per_year,
+                             float(model.scenario.horizon_years))
+    return replace(schedule, controlled_from=begin, controlled_until=end,
+                   activity_hazard_ratio=activity_multipliers(h, share))
 
 
 class VaccinationStats:
