@@ -84,7 +84,7 @@ def test_report_contents_by_kind(folders):
     tofa = (folders["no_economics"] / "report.html").read_text(encoding="utf-8")
     assert "deterministic run" in vacc and "Monte Carlo" in vacc          # CE plane labelled as such
     assert "parameter uncertainty" in psa and "CEAF" in psa and "EVPI" in psa
-    assert "no `economics:` section" in tofa and "No arm of this scenario vaccinates" in tofa
+    assert "no `economics:` section" in tofa and "No arm of this scenario vaccinates or screens" in tofa
     assert "Aalen–Johansen" in vacc and "By attained age" in vacc and "glucocorticoid" in vacc
     assert "3.5% a year for costs" in vacc and "GBP, price year 2023" in vacc     # CHEERS discounting, currency
     assert "rzv_all_capacity_limited" in vacc and "wait weeks" in vacc           # vaccination table

@@ -93,16 +93,28 @@ def _order(level: str):
 
 
 def vaccination_section(f: Folder) -> Section:
-    s = Section("vaccination", "Vaccination")
+    s = Section("vaccination", "Vaccination and screening")
     stats = f.manifest.get("vaccination") or {}
     vaccinated = {a: v for a, v in stats.items() if v.get("n_vaccinated")}
     if f.kind == "psa":
-        s.notes.append("Vaccination statistics are written by `jaksim run` (a PSA uses the same patients and "
-                       "schedules in every draw); run the scenario to see them.")
+        s.notes.append("Vaccination and screening statistics are written by `jaksim run` (a PSA uses the same "
+                       "patients and schedules in every draw); run the scenario to see them.")
         return s
-    if not vaccinated:
-        s.notes.append("No arm of this scenario vaccinates.")
+    tb = [a for a in f.arms if (stats.get(a) or {}).get("tb_screening")]
+    vzv = [a for a in f.arms if (stats.get(a) or {}).get("vzv_screening")]
+    if not vaccinated and not tb and not vzv:
+        s.notes.append("No arm of this scenario vaccinates or screens.")
         return s
+    if vaccinated:
+        s.tables.append(_vaccination_table(f, stats))
+    if tb:
+        s.tables.append(_tb_table(tb, stats))
+    if vzv:
+        s.tables.append(_vzv_table(vzv, stats))
+    return s
+
+
+def _vaccination_table(f: Folder, stats: dict) -> Table:
     rows = []
     for arm in f.arms:
         v = stats.get(arm)
@@ -114,7 +126,38 @@ def vaccination_section(f: Folder) -> Section:
         rows.append([arm, f"{v['n_vaccinated']:,} ({100 * v['share_vaccinated']:.1f}%)", f"{v['n_two_doses']:,}",
                      f"{100 * v['share_of_vaccinated_dosed_before_treatment_start']:.1f}%",
                      f"{v['n_treatment_start_delayed']:,}", wait])
-    s.tables.append(Table("Who was vaccinated, when, and (capacity-limited clinic) how long they waited",
-                          ["arm", "vaccinated", "two doses", "vaccinated with dose 1 before treatment start",
-                           "treatment start delayed", "wait weeks (mean / median / 90th percentile)"], rows))
-    return s
+    return Table("Who was vaccinated, when, and (capacity-limited clinic) how long they waited",
+                 ["arm", "vaccinated", "two doses", "vaccinated with dose 1 before treatment start",
+                  "treatment start delayed", "wait weeks (mean / median / 90th percentile)"], rows)
+
+
+def _tb_table(arms: list[str], stats: dict) -> Table:
+    rows = []
+    for arm in arms:
+        t = stats[arm]["tb_screening"]
+        nns = t.get("number_needed_to_screen")
+        wait = t.get("clinic", {}).get("wait_weeks_mean")
+        rows.append([arm, f"{t['n_screened']:,}", f"{t['n_latent_infection']:,}",
+                     f"{t['n_test_positive']:,} ({t['n_true_positive']:,})", f"{t['n_prophylaxis_completed']:,}",
+                     f"{t['n_latent_infection_cured']:,}", f"{t['n_hepatotoxicity']:,}",
+                     f"{t.get('active_tb_cases', 0):,}", f"{t.get('active_tb_cases_averted', 0):,}",
+                     f"{nns:,.0f}" if nns is not None else "–", f"{wait:.1f}" if wait is not None else "–"])
+    return Table("Latent TB screening: who was found and treated, active TB averted against the reference arm",
+                 ["arm", "screened", "latent infection", "test positive (true positive)", "prophylaxis completed",
+                  "cured", "hepatotoxicity", "active TB", "averted", "number needed to screen",
+                  "clinic wait weeks (mean)"], rows)
+
+
+def _vzv_table(arms: list[str], stats: dict) -> Table:
+    rows = []
+    for arm in arms:
+        z = stats[arm]["vzv_screening"]
+        cases = [f"{z[k + '_cases']:,} ({z[k + '_cases_averted']:,})" if k + "_cases" in z else "–"
+                 for k in ("varicella", "herpes_zoster")]
+        rows.append([arm, f"{z['n_seronegative']:,} / {z['n_patients']:,}", f"{z['n_serology_tests']:,}",
+                     f"{z['n_test_seronegative']:,}", f"{z['n_varicella_vaccinated']:,}",
+                     f"{z['n_varicella_protected']:,}", *cases])
+    return Table("VZV serostatus: serology, varicella vaccination of seronegatives, cases (averted against the "
+                 "reference arm)", ["arm", "seronegative", "serology tests", "testing seronegative",
+                                    "two varicella doses", "protected", "varicella (averted)",
+                                    "zoster (averted)"], rows)
