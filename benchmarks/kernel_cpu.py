@@ -33,8 +33,8 @@ def worker(n: int) -> None:
     # the checkout's own benchmarks (PYTHONPATH), not this script's folder
     sys.path[:] = [p for p in sys.path if not p or Path(p).resolve() != HERE] + [str(HERE)]
     import jaksim_impl
-    from m0 import SCENARIO
     from jaksim.run import chunks as chunk_loop
+    from m0 import SCENARIO
     model = jaksim_impl.load(SCENARIO.read_text(), 1)[0]
     jaksim_impl.first_call(model)
     arm = model.arms[0]
@@ -70,8 +70,8 @@ def main(argv=None) -> int:
     procs = []
     for tree in trees:
         env = {**os.environ, "PYTHONPATH": f"{tree / 'src'}{os.pathsep}{tree / 'benchmarks'}", "NUMBA_NUM_THREADS": "1"}
-        procs.append(subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--worker", "--n", str(int(args.n))],
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=tree))
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--n", str(int(args.n))]
+        procs.append(subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=tree))
     for p in procs:
         json.loads(p.stdout.readline())
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S')}, load average {'/'.join(f'{x:.2f}' for x in os.getloadavg())}, "
