@@ -82,10 +82,10 @@ def _glucocorticoid_bands(gc, lo, m, age, ug, gc_from_age, gc_cum, gc_in_copula)
             ugj += gc_cum[r, n_bands - 1]
             if ugj >= 1.0:
                 ugj -= 1.0
-        b = 0
-        while b < n_bands and ugj >= gc_cum[r, b]:
-            b += 1
-        gc[lo + j] = b + 1 if b < n_bands else 0
+        b = 0                 # bands whose cumulative share ugj passes (shares >= 0: ascending), no branch
+        for bb in range(n_bands):
+            b += ugj >= gc_cum[r, bb]
+        gc[lo + j] = (b + 1) * (b < n_bands)
 
 
 @njit(**_INLINE)

@@ -236,13 +236,12 @@ def compact(block_counts, cap, events):
         total += block_counts[b]
     out = _empty_outputs(0, 0, total)[1]
     w = 0
-    for b in range(block_counts.shape[0]):
-        base = b * cap
-        for e in range(block_counts[b]):
-            out.patient_id[w] = events.patient_id[base + e]
-            out.type[w] = events.type[base + e]
-            out.time_years[w] = events.time_years[base + e]
-            out.number[w] = events.number[base + e]
-            out.flags[w] = events.flags[base + e]
-            w += 1
+    for b in range(block_counts.shape[0]):     # a block's slots are contiguous: slice copies (memcpy)
+        lo, n = b * cap, block_counts[b]
+        out.patient_id[w:w + n] = events.patient_id[lo:lo + n]
+        out.type[w:w + n] = events.type[lo:lo + n]
+        out.time_years[w:w + n] = events.time_years[lo:lo + n]
+        out.number[w:w + n] = events.number[lo:lo + n]
+        out.flags[w:w + n] = events.flags[lo:lo + n]
+        w += n
     return out
