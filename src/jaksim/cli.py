@@ -369,27 +369,8 @@ def params(drug: str | None = typer.Option(None, "--drug", help="Only this drug.
     if section is not None and section not in lt.SECTIONS:
         raise JaksimError(f"--section '{section}' is not a library section; allowed: {', '.join(lt.SECTIONS)}")
     console = _console()
-    shown = [section] if section else list(lt.SECTIONS)
-    if "baselines" in shown:
-        console.print(lt.baselines_table(lib, type_))
-    if "relative_effects" in shown:
-        console.print(lt.relative_effects_table(lib, drug, type_))
-    if "rates" in shown:
-        console.print(lt.rates_table(lib, drug, type_))
-    if "profiles" in shown:
-        console.print(lt.profiles_table(lib, drug, type_))
-    if "frailty" in shown:
-        console.print(lt.frailty_table(lib, type_))
-    if "screening" in shown:
-        console.print(lt.screening_table(lib))
-    if "serostatus" in shown:
-        console.print(lt.serostatus_table(lib))
-    if "vaccines" in shown:
-        console.print(lt.vaccines_table(lib))
-    if "economics" in shown:
-        from jaksim.economics.costs_qalys import economics_library
-        console.print(lt.economics_table(economics_library()))
-
+    for table in lt.section_tables(lib, [section] if section else list(lt.SECTIONS), drug, type_):
+        console.print(table)
 
 def _with_progress(total: int, work):
     """``work(progress)`` with a progress bar on a terminal for runs of 200,000 patient-arms or more.

@@ -130,3 +130,23 @@ def economics_table(data: dict) -> Table:
         t.add_row(what, f"{e['value']:g}", _ci(e.get("ci95")), e.get("distribution", "fixed"),
                   e["status"], _source(e))
     return t
+
+
+def section_tables(lib, shown: list[str], drug: str | None = None, type_: str | None = None) -> list[Table]:
+    """The tables of the library sections ``shown`` (names of ``SECTIONS``), in page order, for
+    ``jaksim params``; ``drug`` and ``type_`` filter the sections that have them."""
+    makers = {"baselines": lambda: baselines_table(lib, type_),
+              "relative_effects": lambda: relative_effects_table(lib, drug, type_),
+              "rates": lambda: rates_table(lib, drug, type_),
+              "profiles": lambda: profiles_table(lib, drug, type_),
+              "frailty": lambda: frailty_table(lib, type_),
+              "screening": lambda: screening_table(lib),
+              "serostatus": lambda: serostatus_table(lib),
+              "vaccines": lambda: vaccines_table(lib),
+              "economics": lambda: _economics()}
+    return [makers[name]() for name in SECTIONS if name in shown]
+
+
+def _economics() -> Table:
+    from jaksim.economics.costs_qalys import economics_library
+    return economics_table(economics_library())
