@@ -34,7 +34,7 @@ import numpy as np
 from jaksim.codes import TUBERCULOSIS
 from jaksim.errors import ScenarioError
 from jaksim.kernel.keys import stream_key
-from jaksim.library.entries import Sourced
+from jaksim.library.entries import Sourced, sourced
 from jaksim.library.resolve import resolve as resolve_value
 from jaksim.model.vaccination import WEEKS_PER_YEAR, Schedule
 from jaksim.scenario.screening import TbScreening
@@ -80,9 +80,6 @@ class TbScreeningOutcome:
     start_delay_years: np.ndarray  # (n,) float64: 0, or start_after_years for a positive test
 
 
-def _sourced(entry: dict) -> Sourced:
-    return Sourced(entry["value"], entry["citation"], entry.get("doi"), entry["status"], entry.get("note") or "")
-
 
 def _pair(first: float, second: float, sensitivity: bool) -> float:
     """Sensitivity (either positive) or specificity (both negative) of two conditionally independent tests."""
@@ -108,7 +105,7 @@ def resolve_screening(s: TbScreening, setting: str | None, parameters: dict,
     values: dict[str, float] = {}
 
     def take(name: str, given, entry: dict | None) -> None:
-        values[name], prov[name] = resolve_value(given, _sourced(entry) if entry is not None else None,
+        values[name], prov[name] = resolve_value(given, sourced(entry, "value") if entry is not None else None,
                                                  assumed=np.nan, why="")
 
     take("prevalence", s.latent_prevalence, lib["prevalence"][setting] if setting else None)
@@ -118,7 +115,8 @@ def resolve_screening(s: TbScreening, setting: str | None, parameters: dict,
                               "status": "assumption", "note": "BCG-vaccinated specificity in medium- and "
                               "high-burden settings (library bcg_vaccinated)"}
     spec_key = "specificity_bcg_vaccinated" if bcg else "specificity_bcg_unvaccinated"
-    acc = {t: (_sourced(lib["tests"][t]["sensitivity"]), _sourced(lib["tests"][t][spec_key])) for t in ("igra", "tst")}
+    acc = {t: (sourced(lib["tests"][t]["sensitivity"], "value"), sourced(lib["tests"][t][spec_key], "value"))
+           for t in ("igra", "tst")}
     tests = TESTS[s.test]
     if tests:
         sens = [a[0] for t, a in acc.items() if t in tests]

@@ -28,7 +28,7 @@ import numpy as np
 from jaksim.codes import REGIONS, VARICELLA, ZOSTER
 from jaksim.errors import ScenarioError
 from jaksim.kernel.keys import stream_key
-from jaksim.library.entries import Sourced
+from jaksim.library.entries import sourced
 from jaksim.library.resolve import library_record
 from jaksim.library.resolve import resolve as resolve_value
 from jaksim.model.vaccination import WEEKS_PER_YEAR, Schedule
@@ -65,9 +65,6 @@ class VzvOutcome:
     start_delay_years: np.ndarray
 
 
-def _sourced(entry: dict) -> Sourced:
-    return Sourced(entry["value"], entry["citation"], entry.get("doi"), entry["status"], entry.get("note") or "")
-
 
 def resolve_vzv(s: VzvScreening, parameters: dict, error: Callable[[str], ScenarioError]) -> VzvSpec:
     """An arm's ``vzv_screening`` against the library (``varicella_zoster_serostatus``)."""
@@ -81,7 +78,7 @@ def resolve_vzv(s: VzvScreening, parameters: dict, error: Callable[[str], Scenar
         prov["seronegative_share"] = {"value": s.seronegative_share, "source": "scenario file"}
     else:
         by_region = np.array([float(shares.get(r, shares["unspecified"])["value"]) for r in REGIONS])
-        prov["seronegative_share"] = {r: library_record(_sourced(e)) for r, e in shares.items()}
+        prov["seronegative_share"] = {r: library_record(sourced(e, "value")) for r, e in shares.items()}
         prov["seronegative_share"]["regions_not_listed"] = "the 'unspecified' share"
     if np.any(by_region >= 1.0):
         raise error("seronegative_share must be below 1 (zoster needs seropositive patients)")
@@ -92,7 +89,7 @@ def resolve_vzv(s: VzvScreening, parameters: dict, error: Callable[[str], Scenar
                                ("interval_weeks", s.interval_weeks, lib["vaccine"]["interval_weeks"]),
                                ("weeks_before_treatment", s.weeks_before_treatment,
                                 lib["vaccine"]["weeks_before_treatment"])):
-        values[name], prov[name] = resolve_value(given, _sourced(entry), assumed=np.nan, why="")
+        values[name], prov[name] = resolve_value(given, sourced(entry, "value"), assumed=np.nan, why="")
     return VzvSpec(s.serology, s.vaccinate_seronegative, s.zoster_vaccine_seropositive_only, by_region,
                    values["sensitivity"], values["specificity"], values["protection"],
                    values["interval_weeks"] / WEEKS_PER_YEAR, values["weeks_before_treatment"] / WEEKS_PER_YEAR,
