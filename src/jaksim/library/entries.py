@@ -80,6 +80,22 @@ def sourced(entry: dict, value_key: str) -> Sourced:
                    note=str(entry.get("note", "") or ""), library=str(entry.get("library", "")))
 
 
+def section_entries(data: dict, section: str) -> list[tuple[str, dict]]:
+    """Every sourced value (a mapping with ``value`` and ``status``) of a nested section of
+    ``parameters.yaml`` (``latent_tuberculosis``, ``varicella_zoster_serostatus``), with its
+    dotted key path, in file order."""
+    out: list[tuple[str, dict]] = []
+
+    def walk(node, path: str) -> None:
+        if isinstance(node, dict) and "status" in node and "value" in node:
+            out.append((path, node))
+        elif isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, f"{path}.{k}" if path else str(k))
+    walk(data.get(section) or {}, "")
+    return out
+
+
 def hazard_ratio_key(h: dict) -> tuple:
     """(type, covariate, drug or None, dose_mg or None) of a hazard-ratio entry: one entry per key."""
     dose = h.get("dose_mg")

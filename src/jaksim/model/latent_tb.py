@@ -194,21 +194,6 @@ def with_screening(schedule: Schedule, spec: TbScreeningSpec, types: tuple[str, 
     return replace(schedule, treatment_start=start, hazard_ratio=hr, screening=out)
 
 
-def library_entries(parameters: dict, section: str = "latent_tuberculosis") -> list[tuple[str, dict]]:
-    """Every sourced value of a section of the library (``latent_tuberculosis``,
-    ``varicella_zoster_serostatus``): (key path, entry)."""
-    out: list[tuple[str, dict]] = []
-
-    def walk(node, path: str) -> None:
-        if isinstance(node, dict) and "status" in node and "value" in node:
-            out.append((path, node))
-        elif isinstance(node, dict):
-            for k, v in node.items():
-                walk(v, f"{path}.{k}" if path else str(k))
-    walk(parameters.get(section) or {}, "")
-    return out
-
-
 def screening_record(spec: TbScreeningSpec) -> dict:
     """The strategy's values with their sources, for the outputs' provenance."""
     return {"values": {k: getattr(spec, k) for k in ("prevalence", "reactivation_share", "sensitivity",

@@ -90,21 +90,21 @@ def frailty_table(lib, type_: str | None = None) -> Table:
 
 
 def screening_table(lib) -> Table:
-    from jaksim.model.latent_tb import library_entries
+    from jaksim.library.entries import section_entries
     t = Table(title="Latent TB (tb_screening): prevalence by setting, test accuracy, prophylaxis regimens")
     for c in ("value of", "value", "95% CI", "status", "source"):
         t.add_column(c)
-    for path, e in library_entries(lib.data):
+    for path, e in section_entries(lib.data, "latent_tuberculosis"):
         t.add_row(path, f"{e['value']:g}", _ci(e.get("ci95")), e["status"], _source(e))
     return t
 
 
 def serostatus_table(lib) -> Table:
-    from jaksim.model.latent_tb import library_entries
+    from jaksim.library.entries import section_entries
     t = Table(title="VZV serostatus (vzv_screening): seronegative share by region, serology, varicella, vaccine")
     for c in ("value of", "value", "95% CI", "status", "source"):
         t.add_column(c)
-    for path, e in library_entries(lib.data, "varicella_zoster_serostatus"):
+    for path, e in section_entries(lib.data, "varicella_zoster_serostatus"):
         t.add_row(path, f"{e['value']:g}", _ci(e.get("ci95")), e["status"], _source(e))
     return t
 

@@ -61,20 +61,20 @@ def parameters_markdown(lib: Library) -> str:
 
 def _latent_tb(lib: Library) -> list[str]:
     """Latent TB at the start, screening tests and prophylaxis (``tb_screening``)."""
-    from jaksim.model.latent_tb import library_entries
+    from jaksim.library.entries import section_entries
     out = ["", "## Latent tuberculosis, screening and prophylaxis (`tb_screening`)", "",
            "Prevalence by the setting's background TB incidence; sensitivity and specificity of IGRA and TST "
            "(BCG-vaccinated specificity in medium and high settings); completion, efficacy (completers cured) and "
            "grade 3-4 hepatotoxicity per regimen. Costs: `economics.yaml`, `currencies.<currency>.tb_screening`.", "",
            "| value of | value (95% CI) | status | source | note |", "|---|---|---|---|---|"]
-    for path, e in library_entries(lib.data):
+    for path, e in section_entries(lib.data, "latent_tuberculosis"):
         out.append(f"| {path} | {e['value']:g} ({_ci(e.get('ci95'))}) | {e['status']} | {_cite(e)} | {_note(e)} |")
     out += ["", "## VZV serostatus, serology and varicella vaccination (`vzv_screening`)", "",
             "Seronegative share by region (regions not listed: `unspecified`); serology accuracy; primary varicella "
             "rate among the susceptible (type `varicella`); live varicella vaccine. Costs: `economics.yaml`, "
             "`currencies.<currency>.vzv_screening` and `event_costs.varicella`.", "",
             "| value of | value (95% CI) | status | source | note |", "|---|---|---|---|---|"]
-    for path, e in library_entries(lib.data, "varicella_zoster_serostatus"):
+    for path, e in section_entries(lib.data, "varicella_zoster_serostatus"):
         out.append(f"| {path} | {e['value']:g} ({_ci(e.get('ci95'))}) | {e['status']} | {_cite(e)} | {_note(e)} |")
     return out
 

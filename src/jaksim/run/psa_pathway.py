@@ -17,87 +17,75 @@ from jaksim.scenario.frailty import frailty_choice
 from jaksim.scenario.schema import Scenario
 
 
-def _probability(path: tuple, e: dict) -> tuple[tuple, dict, Any] | None:
+def _probability(path: tuple, e: dict) -> list[tuple[tuple, dict, Any, str]]:
+    """[(path, entry, frozen beta, family)] of a probability with a 95% CI; [] when fixed."""
     d = probability_distribution(float(e["value"]), e.get("ci95"))
-    return None if d.family == "fixed" else (path, e, d)
+    return [] if d.family == "fixed" else [(path, e, d.frozen(), d.family)]
 
 
-def _latent_tb_uses(scenario: Scenario, data: dict) -> list[tuple[tuple, dict, Any]]:
+def _latent_tb_uses(scenario: Scenario, data: dict) -> list[tuple[tuple, dict, Any, str]]:
     """The latent TB values some arm takes from the library, with their distributions."""
     lib = data.get("latent_tuberculosis")
-    found: dict[tuple, tuple] = {}
+    keys: dict[tuple, None] = {}                 # ordered, each once
     for arm in scenario.arms:
         s = arm.tb_screening
         if s is None or lib is None:
             continue
         setting = arm.infections["tuberculosis"].background_incidence
-        keys: list[tuple] = []
         if s.latent_prevalence is None and setting:
-            keys.append(("prevalence", setting))
+            keys[("prevalence", setting)] = None
         if s.reactivation_share is None:
-            keys.append(("reactivation_share",))
+            keys[("reactivation_share",)] = None
         bcg = bool(lib["bcg_vaccinated"][setting]) if setting else False
         spec = "specificity_bcg_vaccinated" if bcg else "specificity_bcg_unvaccinated"
         for test in {"none": (), "igra": ("igra",), "tst": ("tst",), "igra_then_tst": ("igra", "tst")}[s.test]:
             if s.sensitivity is None:           # a pair's accuracy is computed from its two tests' values
-                keys.append(("tests", test, "sensitivity"))
+                keys[("tests", test, "sensitivity")] = None
             if s.specificity is None:
-                keys.append(("tests", test, spec))
+                keys[("tests", test, spec)] = None
         for q in ("completion", "efficacy", "hepatotoxicity"):
             if getattr(s, q) is None:
-                keys.append(("prophylaxis", s.prophylaxis, q))
-        for k in keys:
-            node: Any = lib
-            for part in k:
-                node = node[part]
-            got = _probability(("latent_tuberculosis", *k, "value"), node)
-            if got is not None:
-                found[k] = got
-    return list(found.values())
+                keys[("prophylaxis", s.prophylaxis, q)] = None
+    out = []
+    for k in keys:
+        node: Any = lib
+        for part in k:
+            node = node[part]
+        out += _probability(("latent_tuberculosis", *k, "value"), node)
+    return out
 
 
-def _vzv_uses(scenario: Scenario, data: dict) -> list[tuple[tuple, dict, Any]]:
+def _vzv_uses(scenario: Scenario, data: dict) -> list[tuple[tuple, dict, Any, str]]:
     """The VZV serostatus values some arm takes from the library, with their distributions."""
     lib = data.get("varicella_zoster_serostatus")
     arms = [a.vzv_screening for a in scenario.arms if a.vzv_screening is not None]
     if lib is None or not arms:
         return []
-    found: list[tuple[tuple, dict, Any]] = []
-    regions = getattr(scenario.cohort, "region", None)
-    shown = ({"unspecified"} if regions is None or isinstance(regions, str) and regions == "unspecified"
-             else {regions} if isinstance(regions, str) else {r for r, v in regions.items() if v > 0})
+    out = []
+    shares = lib["seronegative_share"]
     if any(a.seronegative_share is None for a in arms):
-        for r, e in lib["seronegative_share"].items():
-            if r in shown or (r == "unspecified" and shown - set(lib["seronegative_share"])):
-                got = _probability(("varicella_zoster_serostatus", "seronegative_share", r, "value"), e)
-                if got is not None:
-                    found.append(got)
+        given = getattr(scenario.cohort, "region", None) or {"unspecified": 1.0}
+        used = {r if r in shares else "unspecified" for r, v in given.items() if v > 0}   # as resolve_vzv reads them
+        for r in sorted(used):
+            out += _probability(("varicella_zoster_serostatus", "seronegative_share", r, "value"), shares[r])
     if any(a.protection is None and a.vaccinate_seronegative for a in arms):
-        got = _probability(("varicella_zoster_serostatus", "vaccine", "protection", "value"),
-                           lib["vaccine"]["protection"])
-        if got is not None:
-            found.append(got)
-    foi = lib["force_of_infection_per_100py"]
-    if "varicella" in scenario.arms[0].infections and scenario.arms[0].infections["varicella"].rate_per_100py is None:
+        out += _probability(("varicella_zoster_serostatus", "vaccine", "protection", "value"),
+                            lib["vaccine"]["protection"])
+    varicella = scenario.arms[0].infections.get("varicella")
+    if varicella is not None and varicella.rate_per_100py is None:
         from jaksim.economics.costs_qalys import entry_distribution
-        if entry_distribution({**foi, "distribution": "gamma"}) is not None:
-            found.append((("varicella_zoster_serostatus", "force_of_infection_per_100py", "value"), foi, "gamma"))
-    return found
+        foi = lib["force_of_infection_per_100py"]
+        frozen = entry_distribution({**foi, "distribution": "gamma"})     # gamma by moments of the CI
+        if frozen is not None:
+            out.append((("varicella_zoster_serostatus", "force_of_infection_per_100py", "value"), foi, frozen, "gamma"))
+    return out
 
 
 def pathway_parameters(scenario: Scenario, lib: Library, parameter) -> list:
     """``Parameter`` records (class ``parameter``) of the pathway values the scenario draws."""
-    out = []
-    for path, e, d in _latent_tb_uses(scenario, lib.data) + _vzv_uses(scenario, lib.data):
-        if d == "gamma":
-            from jaksim.economics.costs_qalys import entry_distribution
-            frozen, family = entry_distribution({**e, "distribution": "gamma"}), "gamma"
-        else:
-            frozen, family = d.frozen(), d.family
-        name = ".".join(str(p) for p in path[:-1])
-        out.append(parameter(name, "pathway", path, frozen, float(e["value"]), family, str(e.get("citation", "")),
-                             str(e.get("status", ""))))
-    return out
+    return [parameter(".".join(str(p) for p in path[:-1]), "pathway", path, frozen, float(e["value"]), family,
+                      str(e.get("citation", "")), str(e.get("status", "")))
+            for path, e, frozen, family in _latent_tb_uses(scenario, lib.data) + _vzv_uses(scenario, lib.data)]
 
 
 def frailty_parameters(scenario: Scenario, lib: Library, types: set[str], parameter) -> list:
