@@ -160,7 +160,8 @@ def provably_quiet(clocks, tables, inputs, row, age_now, u_clock, u_death, colum
                                 * BOUND_FACTOR)
     rate = hazards.discontinuation_rate_per_year
     if rate > 0.0:
-        quiet = quiet & (uniform(inputs.keys.discontinuation, cohort.patient_id[row], 0) >= rate * horizon * BOUND_FACTOR)
+        u_disc = uniform(inputs.keys.discontinuation, cohort.patient_id[row], 0)
+        quiet = quiet & (u_disc >= rate * horizon * BOUND_FACTOR)
     mask = _covariate_mask(cohort.covariates, row)
     indication, region, band = cohort.indication[row], cohort.region[row], cohort.glucocorticoid_band[row]
     per_patient = vaccination.patient_hazard_ratio.shape[0] > 0
