@@ -433,3 +433,45 @@ def test_a_change_point_that_changes_no_hazard_changes_no_output(sc, n, where):
     b = chunk_loop.simulate_chunk(model, general, cohort, cap=64)[0]
     for name in FIELDS:
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+
+
+def _kernel_outputs(model, arm, cohort, tables_of):
+    """The kernel's per-patient outputs and events (block order) with the chunk tables that
+    ``tables_of`` makes from ``sampling.chunk_tables``'s."""
+    from jaksim.kernel import sampling
+    from jaksim.kernel.inputs import kernel_inputs
+    keys = (model.clock_keys, model.cons_keys, model.death_key, model.disc_key)
+    x = kernel_inputs(arm, cohort, model.unvaccinated(len(cohort)), keys, model.cohort.age_advances,
+                      float(model.scenario.horizon_years))
+    n, block, cap = len(cohort), 64, 4096
+    nb = (n + block - 1) // block
+    outputs, events = sampling._empty_outputs(n, x.hazards.base_rate_per_year.shape[0], nb * cap)
+    counts = np.zeros(nb, dtype=np.int64)
+    tables = tables_of(sampling.chunk_tables(x.hazards, x.consequences))
+    sampling._simulate_blocks(x.cohort, x.hazards, x.vaccination, x.consequences, x.keys, tables, outputs, events,
+                              counts, block, cap)
+    assert counts.max(initial=0) <= cap
+    ev = sampling.compact(counts, cap, events)
+    return [*outputs, *ev]
+
+
+@pytest.mark.slow
+@PROPS
+@given(sc=scenario(), n=st.integers(1, 1500), scale=st.sampled_from([1e-3, 0.05, 1.0]))
+def test_the_quiet_pretest_changes_no_output(sc, n, scale):
+    """``patient.provably_quiet`` settles patients of the baseline-age model without the exact
+    path (no exp, log or clock) by looser bounds: every output, with it and with it switched off
+    (an empty ``age_factor_bound`` table), is the same bit for bit. ``scale`` makes most, some or
+    few patients quiet."""
+    sc["cohort"]["age_advances"] = False
+    for inf in sc["infections"].values():
+        inf["rate_per_100py"] *= scale
+    model = model_of(sc)
+    cohort = model.cohort.block(0, n)
+    for arm in model.arms:
+        on = _kernel_outputs(model, arm, cohort, lambda t: t)
+        assert on[0].shape[0] == n
+        off = _kernel_outputs(model, arm, cohort,
+                              lambda t: t._replace(age_factor_bound=np.empty((0, t.age_factor_bound.shape[1]))))
+        for a, b in zip(on, off, strict=True):
+            np.testing.assert_array_equal(a, b)

@@ -20,7 +20,11 @@ from jaksim.codes import BOUND_FACTOR, EXIT_HORIZON
 from jaksim.kernel.events import TREATMENT_STOPPED, rebase, ring_clocks
 from jaksim.kernel.frailty import first_target
 from jaksim.kernel.jit import JIT_INLINE
-from jaksim.kernel.rng import exponential_target, lazy_exponential
+from jaksim.kernel.rng import exponential_target, lazy_exponential, uniform
+
+#: relative slack of ``provably_quiet``'s bounds over the exact ones (× BOUND_FACTOR): products of the
+#: same factors in another order differ by a few units in the last place (1e-16 each)
+QUIET_SLACK = BOUND_FACTOR * (1.0 + 1e-9)
 
 
 class ChunkTables(NamedTuple):
@@ -33,6 +37,8 @@ class ChunkTables(NamedTuple):
     n_age_groups: int
     max_factor_by_band: np.ndarray  # (K, B) largest treatment × glucocorticoid factor from a band on
     constant: bool                  # no birthday, time-on-treatment grid, taper after 0, event-stop
+    age_factor_bound: np.ndarray    # (Q, A) baseline-age model: the largest age factor of pair q over
+    #                                 ages [a, a + 1) (``provably_quiet``); (0, A) when age advances
 
 
 class ChangePoints(NamedTuple):
@@ -133,6 +139,70 @@ def all_targets_unreachable(clocks):
         if clocks.target_left[k] != np.inf:
             return False
     return True
+
+
+@njit(**JIT_INLINE)
+def provably_quiet(clocks, tables, inputs, row, age_now, u_clock, u_death, column):
+    """Whether patient ``row`` provably has no event and no discontinuation over the horizon, by
+    bounds that need no ``exp`` (baseline-age model only); False when unsure. Leaves each type's
+    rate without its age factor (base × covariate HRs × region HR) in ``clocks.static_rate_per_year``
+    for ``baseline_age_rates_and_bounds``.
+
+    Each type's first uniform is compared with a bound no smaller than the exact one: the age
+    factor's largest value over the patient's year of age (``age_factor_bound``, exact by
+    monotonicity) with a relative slack QUIET_SLACK for products taken in another order. A patient
+    called quiet would have every target +inf on the exact path too (lazy logs): same output. The
+    tests are combined without branches (one branch per patient). About 60% of M0's patients are
+    settled here without an exp, a log or a clock."""
+    hazards, cohort, vaccination = inputs.hazards, inputs.cohort, inputs.vaccination
+    horizon = hazards.horizon_years
+    quiet = u_death[column] >= (hazards.mortality_rate_per_year[cohort.covariates[row, 0], age_now] * horizon
+                                * BOUND_FACTOR)
+    rate = hazards.discontinuation_rate_per_year
+    if rate > 0.0:
+        u_disc = uniform(inputs.keys.discontinuation, cohort.patient_id[row], 0)
+        quiet = quiet & (u_disc >= rate * horizon * BOUND_FACTOR)
+    mask = _covariate_mask(cohort.covariates, row)
+    indication, region, band = cohort.indication[row], cohort.region[row], cohort.glucocorticoid_band[row]
+    per_patient = vaccination.patient_hazard_ratio.shape[0] > 0
+    activity = vaccination.activity_hazard_ratio
+    for k in range(hazards.base_rate_per_year.shape[0]):
+        s = (hazards.base_rate_per_year[k, indication] * tables.covariate_factor[k, mask]
+             * hazards.region_hazard_ratio[k, region])
+        clocks.static_rate_per_year[k] = s
+        bound = s * tables.age_factor_bound[tables.age_group[k], age_now] * tables.max_factor_by_band[k, band] \
+            * horizon * QUIET_SLACK
+        if per_patient:
+            bound *= vaccination.patient_hazard_ratio[row, k]
+        if activity.shape[0] > 0:
+            bound *= max(activity[0, k], activity[1, k])
+        quiet = quiet & (u_clock[k, column] >= bound)
+    return quiet
+
+
+@njit(**JIT_INLINE)
+def baseline_age_rates_and_bounds(clocks, tables, hazards, cohort, vaccination, row):
+    """``static_rates_and_bounds`` of the baseline-age model after ``provably_quiet`` (which left
+    base × covariate HRs × region HR in ``static_rate_per_year``): the same products in the same
+    order, so the same bits."""
+    horizon = hazards.horizon_years
+    patient_hazard_ratio = vaccination.patient_hazard_ratio
+    per_patient = patient_hazard_ratio.shape[0] > 0
+    activity = vaccination.activity_hazard_ratio
+    band = cohort.glucocorticoid_band[row]
+    for q in range(tables.n_age_groups):
+        clocks.age_factor[q] = np.exp(tables.age_group_log_hr_per_year[q]
+                                      * (cohort.age_years[row] - tables.age_group_reference_years[q]))
+    for k in range(hazards.base_rate_per_year.shape[0]):
+        s = clocks.static_rate_per_year[k] * clocks.age_factor[tables.age_group[k]]
+        bound = s * tables.max_factor_by_band[k, band] * horizon
+        if per_patient:
+            s *= patient_hazard_ratio[row, k]
+            bound *= patient_hazard_ratio[row, k]
+        if activity.shape[0] > 0:
+            bound *= max(activity[0, k], activity[1, k])
+        clocks.static_rate_per_year[k] = s
+        clocks.target_bound[k] = bound * BOUND_FACTOR
 
 
 @njit(**JIT_INLINE)

@@ -29,9 +29,11 @@ from jaksim.kernel.jit import JIT, JIT_INLINE, JIT_LOOP
 from jaksim.kernel.patient import (
     ChunkTables,
     all_targets_unreachable,
+    baseline_age_rates_and_bounds,
     discontinuation_years,
     first_targets,
     follow_patient,
+    provably_quiet,
     static_rates_and_bounds,
 )
 from jaksim.kernel.rng import uniform
@@ -102,7 +104,24 @@ def chunk_tables(hazards, consequences):
         if consequences.p_stop[k] > 0.0:
             constant = False
     return ChunkTables(_covariate_factors(hazards.log_hazard_ratio), group, group_log_hr, group_ref, n_groups,
-                       _max_factor_by_band(hazards), constant)
+                       _max_factor_by_band(hazards), constant,
+                       _age_factor_bound(hazards, group_log_hr[:n_groups], group_ref[:n_groups]))
+
+
+@njit(**JIT)
+def _age_factor_bound(hazards, log_hr_per_year, reference_years):
+    """(Q, A): the largest baseline-age factor exp(x (age - ref)) of each (log HR, reference age) pair
+    over ages [a, a + 1), from its values at both ends (exp and the rounding of x (age - ref) are
+    monotone; ``patient.QUIET_SLACK`` covers the last place); (0, A) when age advances."""
+    n_ages = hazards.age_hazard_ratio_by_age.shape[1]
+    if hazards.age_advances:
+        return np.empty((0, n_ages))
+    out = np.empty((log_hr_per_year.shape[0], n_ages))
+    for q in range(log_hr_per_year.shape[0]):
+        for a in range(n_ages):
+            out[q, a] = max(np.exp(log_hr_per_year[q] * (a - reference_years[q])),
+                            np.exp(log_hr_per_year[q] * ((a + 1) - reference_years[q])))
+    return out
 
 
 @njit(**JIT)
@@ -135,7 +154,18 @@ def _simulate_patient(row, column, u_clock, u_death, clocks, tables, inputs, out
     age_end = int(np.floor(cohort.age_years[row] + horizon))
     age_end = min(age_end, max_age)
     age_now = min(age_now, max_age)
-    static_rates_and_bounds(clocks, tables, hazards, cohort, inputs.vaccination, row, age_now, age_end)
+    if tables.age_factor_bound.shape[0] > 0 and cohort.age_years[row] < max_age + 1:   # baseline-age model
+        if provably_quiet(clocks, tables, inputs, row, age_now, u_clock, u_death, column):
+            outputs.follow_up_years[row] = horizon
+            outputs.exit_reason[row] = EXIT_HORIZON
+            outputs.stop_time_years[row] = np.nan
+            for k in range(hazards.base_rate_per_year.shape[0]):
+                outputs.event_counts[row, k] = 0
+                outputs.first_event_years[row, k] = np.nan
+            return n_events
+        baseline_age_rates_and_bounds(clocks, tables, hazards, cohort, inputs.vaccination, row)
+    else:
+        static_rates_and_bounds(clocks, tables, hazards, cohort, inputs.vaccination, row, age_now, age_end)
     first_targets(clocks, hazards, outputs, row, cohort.covariates[row, 0], age_now, age_end, u_clock, u_death,
                   column)
     t_disc = discontinuation_years(hazards, inputs.keys.discontinuation, cohort.patient_id[row],
