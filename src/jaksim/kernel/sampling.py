@@ -183,8 +183,10 @@ def _simulate_patients(lo, hi, u_clock, u_death, clocks, tables, inputs, outputs
     """Patients lo..hi-1 of a block (no allocation, no reference counting); returns the events."""
     n_events = 0
     for row in range(lo, hi):
-        n_events = _simulate_patient(row, row - lo, u_clock, u_death, clocks, tables, inputs, outputs,
-                                     events, n_events)
+        # unsigned row and column: numba wraps negative signed indices around (a select and the
+        # array's shape at every access); these are never negative
+        n_events = _simulate_patient(np.uint64(row), np.uint64(row - lo), u_clock, u_death, clocks, tables, inputs,
+                                     outputs, events, n_events)
     return n_events
 
 
