@@ -134,10 +134,10 @@ def _first_uniforms(keys, patient_id, lo, hi):
         key = keys.clock[k]
         row = u_clock[k]
         for j in range(n):
-            row[j] = uniform(key, patient_id[lo + j], 0)
+            row[j] = uniform(key, patient_id[np.uint64(lo + j)], 0)     # unsigned: no wrap-around
     u_death = np.empty(n)
     for j in range(n):
-        u_death[j] = uniform(keys.death, patient_id[lo + j], 0)
+        u_death[j] = uniform(keys.death, patient_id[np.uint64(lo + j)], 0)
     return u_clock, u_death
 
 
