@@ -45,6 +45,10 @@ def _copula(u, m, rows, kind, chol):
 _INLINE = {**JIT, "inline": "always"}
 
 
+# indices ``np.uint64(lo + j)``: numba wraps negative signed indices around (a select and the array's
+# shape at each access), and these are never negative
+
+
 @njit(**_INLINE)
 def _ages(age, lo, m, ua, ub, age_mode, age_offset, age_scale, age_par, band_cum, band_lo, band_hi):
     """Ages of patients lo..lo+m-1 from their age (and age-band) uniforms (see ``synthesise``)."""
@@ -59,13 +63,13 @@ def _ages(age, lo, m, ua, ub, age_mode, age_offset, age_scale, age_par, band_cum
             if not in_central_region(ua[j]):
                 z[j] = normal_quantile(ua[j])
         for j in range(m):
-            age[lo + j] = min(max(age_par[0] + age_par[1] * z[j], age_par[2]), age_par[3])
+            age[np.uint64(lo + j)] = min(max(age_par[0] + age_par[1] * z[j], age_par[2]), age_par[3])
     else:
         for j in range(m):
             b = 0
             while b < band_cum.shape[0] - 1 and ub[j] >= band_cum[b]:
                 b += 1
-            age[lo + j] = band_lo[b] + ua[j] * (band_hi[b] - band_lo[b])
+            age[np.uint64(lo + j)] = band_lo[b] + ua[j] * (band_hi[b] - band_lo[b])
 
 
 @njit(**_INLINE)
@@ -73,7 +77,7 @@ def _glucocorticoid_bands(gc, lo, m, age, ug, gc_from_age, gc_cum, gc_in_copula)
     """Glucocorticoid bands of patients lo..lo+m-1: the age row's cumulative shares (see ``synthesise``)."""
     n_bands = gc_cum.shape[1]
     for j in range(m):        # row r: the last whose from-age <= age (from-ages ascending)
-        a = age[lo + j]
+        a = age[np.uint64(lo + j)]
         r = 0
         for rr in range(1, gc_from_age.shape[0]):
             r += a >= gc_from_age[rr]
@@ -84,8 +88,8 @@ def _glucocorticoid_bands(gc, lo, m, age, ug, gc_from_age, gc_cum, gc_in_copula)
                 ugj -= 1.0
         b = 0                 # bands whose cumulative share ugj passes (shares >= 0: ascending), no branch
         for bb in range(n_bands):
-            b += ugj >= gc_cum[r, bb]
-        gc[lo + j] = (b + 1) * (b < n_bands)
+            b += ugj >= gc_cum[np.uint64(r), bb]
+        gc[np.uint64(lo + j)] = (b + 1) * (b < n_bands)
 
 
 @njit(**_INLINE)
@@ -93,13 +97,13 @@ def _categories(out, lo, m, uc, cum, codes):
     """A category (indication, region) of patients lo..lo+m-1 by its cumulative shares ``cum``."""
     if codes.shape[0] == 1:
         for j in range(m):
-            out[lo + j] = codes[0]
+            out[np.uint64(lo + j)] = codes[0]
         return
     for j in range(m):
         b = 0
         while b < cum.shape[0] - 1 and uc[j] >= cum[b]:
             b += 1
-        out[lo + j] = codes[b]
+        out[np.uint64(lo + j)] = codes[b]
 
 
 @njit(parallel=True, **JIT)
@@ -145,7 +149,7 @@ def synthesise(keys, use, ids, age_offset, age_scale, age_mode, age_par, band_cu
                 key = keys[s]
                 row = u[s]
                 for j in range(m):
-                    row[j] = uniform(key, ids[lo + j], 0)
+                    row[j] = uniform(key, ids[np.uint64(lo + j)], 0)
         if n_cop > 0:
             _copula(u, m, cop_rows, cop_kind, cop_chol)
         _ages(age, lo, m, u[_AGE], u[_AGE_BAND], age_mode, age_offset, age_scale, age_par, band_cum, band_lo,
@@ -155,11 +159,11 @@ def synthesise(keys, use, ids, age_offset, age_scale, age_mode, age_par, band_cu
             if p > 0.0:
                 row = u[_FIRST_COVARIATE + c]
                 for j in range(m):
-                    cov[lo + j, c] = row[j] < p
+                    cov[np.uint64(lo + j), c] = row[j] < p
         _glucocorticoid_bands(gc, lo, m, age, u[_GC], gc_from_age, gc_cum, gc_in_copula)
         _categories(ind, lo, m, u[_INDICATION], ind_cum, ind_codes)
         if region_codes.shape[0] > 0:
             _categories(region, lo, m, u[_REGION], region_cum, region_codes)
             for j in range(m):
-                cov[lo + j, _ASIA] = region_asian[region[lo + j]]
+                cov[np.uint64(lo + j), _ASIA] = region_asian[np.uint64(region[np.uint64(lo + j)])]
     return age, cov, gc, ind, region

@@ -100,14 +100,15 @@ def earliest_clock(rings_at_years, t_end_years):
     """(time, which) of the first clock to ring before ``t_end_years``: which is the type, DEATH,
     or NO_EVENT (then the time is ``t_end_years``); ties go to the lowest type, then to death."""
     death = rings_at_years.shape[0] - 1
+    last = np.uint64(death)         # unsigned index: no wrap-around (numba)
     t_min = t_end_years
     which = NO_EVENT
     for k in range(death):
         if rings_at_years[k] < t_min:
             t_min = rings_at_years[k]
             which = k
-    if rings_at_years[death] < t_min:
-        t_min = rings_at_years[death]
+    if rings_at_years[last] < t_min:
+        t_min = rings_at_years[last]
         which = DEATH
     return t_min, which
 
@@ -156,7 +157,7 @@ def event_flags(consequences, k, key, patient_id, j, on_treatment, completed_age
         flags |= HOSPITALISED
     if _draw(key, patient_id, c0 + 2, consequences.p_serious[k]):
         flags |= SERIOUS
-    if _draw(key, patient_id, c0 + 4, consequences.p_phn_by_age[k, completed_age]):
+    if _draw(key, patient_id, c0 + 4, consequences.p_phn_by_age[k, np.uint64(completed_age)]):
         flags |= POST_HERPETIC_NEURALGIA
     if _draw(key, patient_id, c0 + 0, consequences.p_fatal[k]):
         flags |= FATAL
@@ -175,11 +176,12 @@ def _record(outputs, events, n_events, row, patient_id, k, t_years, flags):
     if j == 0:
         outputs.first_event_years[row, k] = t_years
     if n_events < events.patient_id.shape[0]:
-        events.patient_id[n_events] = patient_id
-        events.type[n_events] = k
-        events.time_years[n_events] = t_years
-        events.number[n_events] = j + 1
-        events.flags[n_events] = flags
+        slot = np.uint64(n_events)     # unsigned index: no wrap-around (numba)
+        events.patient_id[slot] = patient_id
+        events.type[slot] = k
+        events.time_years[slot] = t_years
+        events.number[slot] = j + 1
+        events.flags[slot] = flags
     return j
 
 
@@ -199,7 +201,7 @@ def ring_clocks(clocks, t_end_years, on_treatment, completed_age, row, patient_i
             return t, SEGMENT_END, n_events
         if which == DEATH:
             return t, EXIT_BACKGROUND_DEATH, n_events
-        k = which
+        k = np.uint64(which)        # unsigned index: no wrap-around (numba)
         key = keys.consequence[k]
         flags = event_flags(consequences, k, key, patient_id, outputs.event_counts[row, k], on_treatment,
                             completed_age)

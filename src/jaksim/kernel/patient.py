@@ -77,10 +77,10 @@ def static_rates_and_bounds(clocks, tables, hazards, cohort, vaccination, row, a
     patient_hazard_ratio = vaccination.patient_hazard_ratio
     per_patient = patient_hazard_ratio.shape[0] > 0
     activity = vaccination.activity_hazard_ratio
-    mask = _covariate_mask(cohort.covariates, row)
-    indication = cohort.indication[row]
-    region = cohort.region[row]
-    band = cohort.glucocorticoid_band[row]
+    mask = np.uint64(_covariate_mask(cohort.covariates, row))     # unsigned indices: no wrap-around
+    indication = np.uint64(cohort.indication[row])
+    region = np.uint64(cohort.region[row])
+    band = np.uint64(cohort.glucocorticoid_band[row])
     if not hazards.age_advances:
         for q in range(tables.n_age_groups):
             clocks.age_factor[q] = np.exp(tables.age_group_log_hr_per_year[q]
@@ -109,7 +109,7 @@ def static_rates_and_bounds(clocks, tables, hazards, cohort, vaccination, row, a
 def _death_rate_bound(hazards, sex, age_now, age_end):
     """Largest background mortality (per year) the patient can reach over the horizon."""
     if not hazards.age_advances:
-        return hazards.mortality_rate_per_year[sex, age_now]
+        return hazards.mortality_rate_per_year[sex, np.uint64(age_now)]
     mu_bound = 0.0
     for a in range(age_now, age_end + 1):
         mu_bound = max(mu_bound, hazards.mortality_rate_per_year[sex, a])
@@ -129,7 +129,7 @@ def first_targets(clocks, hazards, outputs, row, sex, age_now, age_end, u_clock,
         outputs.event_counts[row, k] = 0
         outputs.first_event_years[row, k] = np.nan
     mu_bound = _death_rate_bound(hazards, sex, age_now, age_end)
-    clocks.target_left[n_types] = lazy_exponential(u_death[column], mu_bound * hazards.horizon_years * BOUND_FACTOR)
+    clocks.target_left[np.uint64(n_types)] = lazy_exponential(u_death[column], mu_bound * hazards.horizon_years * BOUND_FACTOR)
 
 
 @njit(**JIT_INLINE)
@@ -156,21 +156,23 @@ def provably_quiet(clocks, tables, inputs, row, age_now, u_clock, u_death, colum
     settled here without an exp, a log or a clock."""
     hazards, cohort, vaccination = inputs.hazards, inputs.cohort, inputs.vaccination
     horizon = hazards.horizon_years
-    quiet = u_death[column] >= (hazards.mortality_rate_per_year[cohort.covariates[row, 0], age_now] * horizon
+    age = np.uint64(age_now)           # unsigned indices: no wrap-around (numba)
+    quiet = u_death[column] >= (hazards.mortality_rate_per_year[cohort.covariates[row, 0], age] * horizon
                                 * BOUND_FACTOR)
     rate = hazards.discontinuation_rate_per_year
     if rate > 0.0:
         u_disc = uniform(inputs.keys.discontinuation, cohort.patient_id[row], 0)
         quiet = quiet & (u_disc >= rate * horizon * BOUND_FACTOR)
-    mask = _covariate_mask(cohort.covariates, row)
-    indication, region, band = cohort.indication[row], cohort.region[row], cohort.glucocorticoid_band[row]
+    mask = np.uint64(_covariate_mask(cohort.covariates, row))
+    indication, region = np.uint64(cohort.indication[row]), np.uint64(cohort.region[row])
+    band = np.uint64(cohort.glucocorticoid_band[row])
     per_patient = vaccination.patient_hazard_ratio.shape[0] > 0
     activity = vaccination.activity_hazard_ratio
     for k in range(hazards.base_rate_per_year.shape[0]):
         s = (hazards.base_rate_per_year[k, indication] * tables.covariate_factor[k, mask]
              * hazards.region_hazard_ratio[k, region])
         clocks.static_rate_per_year[k] = s
-        bound = s * tables.age_factor_bound[tables.age_group[k], age_now] * tables.max_factor_by_band[k, band] \
+        bound = s * tables.age_factor_bound[np.uint64(tables.age_group[k]), age] * tables.max_factor_by_band[k, band] \
             * horizon * QUIET_SLACK
         if per_patient:
             bound *= vaccination.patient_hazard_ratio[row, k]
@@ -189,12 +191,12 @@ def baseline_age_rates_and_bounds(clocks, tables, hazards, cohort, vaccination, 
     patient_hazard_ratio = vaccination.patient_hazard_ratio
     per_patient = patient_hazard_ratio.shape[0] > 0
     activity = vaccination.activity_hazard_ratio
-    band = cohort.glucocorticoid_band[row]
+    band = np.uint64(cohort.glucocorticoid_band[row])
     for q in range(tables.n_age_groups):
         clocks.age_factor[q] = np.exp(tables.age_group_log_hr_per_year[q]
                                       * (cohort.age_years[row] - tables.age_group_reference_years[q]))
     for k in range(hazards.base_rate_per_year.shape[0]):
-        s = clocks.static_rate_per_year[k] * clocks.age_factor[tables.age_group[k]]
+        s = clocks.static_rate_per_year[k] * clocks.age_factor[np.uint64(tables.age_group[k])]
         bound = s * tables.max_factor_by_band[k, band] * horizon
         if per_patient:
             s *= patient_hazard_ratio[row, k]
@@ -379,13 +381,14 @@ def follow_constant(clocks, inputs, outputs, events, n_events, row, completed_ag
     no event-triggered stop): one segment to the horizon, the hazards of ``set_segment_hazards``
     without its bookkeeping (the vaccine factor would be 1, the age factor baseline)."""
     hazards, cohort = inputs.hazards, inputs.cohort
-    band = _taper(0.0, 0, int(cohort.glucocorticoid_band[row]), hazards)[1]
+    band = np.uint64(_taper(0.0, 0, int(cohort.glucocorticoid_band[row]), hazards)[1])
     n_types = hazards.base_rate_per_year.shape[0]
     for k in range(n_types):
         lk = clocks.static_rate_per_year[k] * hazards.glucocorticoid_hazard_ratio[k, band]
         lk *= hazards.time_on_treatment_multiplier[k, 0]
         rebase(clocks, k, 0.0, lk, True)
-    rebase(clocks, n_types, 0.0, hazards.mortality_rate_per_year[cohort.covariates[row, 0], completed_age], True)
+    rebase(clocks, np.uint64(n_types), 0.0,
+           hazards.mortality_rate_per_year[cohort.covariates[row, 0], np.uint64(completed_age)], True)
     t, outcome, n_events = ring_clocks(clocks, hazards.horizon_years, True, completed_age, row,
                                        cohort.patient_id[row], inputs.consequences, inputs.keys, outputs, events,
                                        n_events)

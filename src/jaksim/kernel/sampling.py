@@ -134,10 +134,10 @@ def _first_uniforms(keys, patient_id, lo, hi):
         key = keys.clock[k]
         row = u_clock[k]
         for j in range(n):
-            row[j] = uniform(key, patient_id[lo + j], 0)
+            row[j] = uniform(key, patient_id[np.uint64(lo + j)], 0)     # unsigned: no wrap-around
     u_death = np.empty(n)
     for j in range(n):
-        u_death[j] = uniform(keys.death, patient_id[lo + j], 0)
+        u_death[j] = uniform(keys.death, patient_id[np.uint64(lo + j)], 0)
     return u_clock, u_death
 
 
@@ -183,8 +183,10 @@ def _simulate_patients(lo, hi, u_clock, u_death, clocks, tables, inputs, outputs
     """Patients lo..hi-1 of a block (no allocation, no reference counting); returns the events."""
     n_events = 0
     for row in range(lo, hi):
-        n_events = _simulate_patient(row, row - lo, u_clock, u_death, clocks, tables, inputs, outputs,
-                                     events, n_events)
+        # unsigned row and column: numba wraps negative signed indices around (a select and the
+        # array's shape at every access); these are never negative
+        n_events = _simulate_patient(np.uint64(row), np.uint64(row - lo), u_clock, u_death, clocks, tables, inputs,
+                                     outputs, events, n_events)
     return n_events
 
 
