@@ -129,7 +129,8 @@ def first_targets(clocks, hazards, outputs, row, sex, age_now, age_end, u_clock,
         outputs.event_counts[row, k] = 0
         outputs.first_event_years[row, k] = np.nan
     mu_bound = _death_rate_bound(hazards, sex, age_now, age_end)
-    clocks.target_left[np.uint64(n_types)] = lazy_exponential(u_death[column], mu_bound * hazards.horizon_years * BOUND_FACTOR)
+    clocks.target_left[np.uint64(n_types)] = lazy_exponential(u_death[column],
+                                                              mu_bound * hazards.horizon_years * BOUND_FACTOR)
 
 
 @njit(**JIT_INLINE)
