@@ -69,14 +69,25 @@ def _covariate_mask(covariates, row):
 
 
 @njit(**JIT_INLINE)
+def _set_rate_and_bound(clocks, vaccination, row, k, rate_per_year, bound):
+    """Clock k's static rate and bound (× BOUND_FACTOR) after the patient's own factors: the
+    screening hazard ratio on both, the larger disease-activity multiplier on the bound."""
+    if vaccination.patient_hazard_ratio.shape[0] > 0:
+        rate_per_year *= vaccination.patient_hazard_ratio[row, k]
+        bound *= vaccination.patient_hazard_ratio[row, k]
+    activity = vaccination.activity_hazard_ratio
+    if activity.shape[0] > 0:
+        bound *= max(activity[0, k], activity[1, k])
+    clocks.static_rate_per_year[k] = rate_per_year
+    clocks.target_bound[k] = bound * BOUND_FACTOR
+
+
+@njit(**JIT_INLINE)
 def static_rates_and_bounds(clocks, tables, hazards, cohort, vaccination, row, age_now, age_end):
     """Each type's hazard part that never changes for the patient and the bound of its cumulative
     hazard over the horizon (× BOUND_FACTOR): the largest factors the patient can reach (the
     per-patient factors of screening, the larger disease-activity multiplier)."""
     horizon = hazards.horizon_years
-    patient_hazard_ratio = vaccination.patient_hazard_ratio
-    per_patient = patient_hazard_ratio.shape[0] > 0
-    activity = vaccination.activity_hazard_ratio
     mask = np.uint64(_covariate_mask(cohort.covariates, row))     # unsigned indices: no wrap-around
     indication = np.uint64(cohort.indication[row])
     region = np.uint64(cohort.region[row])
@@ -94,15 +105,9 @@ def static_rates_and_bounds(clocks, tables, hazards, cohort, vaccination, row, a
             bound = s * tables.max_factor_by_band[k, band] * (max(f1, f0)) * horizon
         else:       # baseline age: the age factor of the type's (age HR, reference age) pair
             s = (hazards.base_rate_per_year[k, indication] * tables.covariate_factor[k, mask]
-                 * hazards.region_hazard_ratio[k, region] * clocks.age_factor[tables.age_group[k]])
+                 * hazards.region_hazard_ratio[k, region] * clocks.age_factor[np.uint64(tables.age_group[k])])
             bound = s * tables.max_factor_by_band[k, band] * horizon
-        if per_patient:
-            s *= patient_hazard_ratio[row, k]
-            bound *= patient_hazard_ratio[row, k]
-        if activity.shape[0] > 0:
-            bound *= max(activity[0, k], activity[1, k])
-        clocks.static_rate_per_year[k] = s
-        clocks.target_bound[k] = bound * BOUND_FACTOR
+        _set_rate_and_bound(clocks, vaccination, row, k, s, bound)
 
 
 @njit(**JIT_INLINE)
@@ -189,9 +194,6 @@ def baseline_age_rates_and_bounds(clocks, tables, hazards, cohort, vaccination, 
     base × covariate HRs × region HR in ``static_rate_per_year``): the same products in the same
     order, so the same bits."""
     horizon = hazards.horizon_years
-    patient_hazard_ratio = vaccination.patient_hazard_ratio
-    per_patient = patient_hazard_ratio.shape[0] > 0
-    activity = vaccination.activity_hazard_ratio
     band = np.uint64(cohort.glucocorticoid_band[row])
     for q in range(tables.n_age_groups):
         clocks.age_factor[q] = np.exp(tables.age_group_log_hr_per_year[q]
@@ -199,13 +201,7 @@ def baseline_age_rates_and_bounds(clocks, tables, hazards, cohort, vaccination, 
     for k in range(hazards.base_rate_per_year.shape[0]):
         s = clocks.static_rate_per_year[k] * clocks.age_factor[np.uint64(tables.age_group[k])]
         bound = s * tables.max_factor_by_band[k, band] * horizon
-        if per_patient:
-            s *= patient_hazard_ratio[row, k]
-            bound *= patient_hazard_ratio[row, k]
-        if activity.shape[0] > 0:
-            bound *= max(activity[0, k], activity[1, k])
-        clocks.static_rate_per_year[k] = s
-        clocks.target_bound[k] = bound * BOUND_FACTOR
+        _set_rate_and_bound(clocks, vaccination, row, k, s, bound)
 
 
 @njit(**JIT_INLINE)
