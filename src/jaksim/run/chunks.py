@@ -28,9 +28,11 @@ from jaksim.model.vaccination import Schedule
 from jaksim.output.tables import phn_per_patient
 from jaksim.run.schedules import Schedules, with_disease_activity
 
-#: patients per parallel task of the kernel: 1,024 keeps per-block set-up (scratch arrays,
-#: first uniforms) small against the work (256: +3.5% kernel time on M0) and 64 tasks per chunk
-BLOCK_SIZE = 1024
+#: patients per parallel task of the kernel: 2,048 keeps per-block set-up (scratch clocks, first
+#: uniforms, the call into the patient loop with its flattened named inputs) small against the work
+#: (M0 kernel CPU, session 8: 1,024 cost 8-9% more, 4,096 about as much as 2,048 with only 16 tasks
+#: per chunk; earlier, 256 cost 3.5% more than 1,024) and 32 tasks per chunk of 65,536 to share
+BLOCK_SIZE = 2048
 #: most events one patient may have (``model.bounds`` refuses models expecting more than a tenth
 #: of this), and the largest event buffer of a chunk: beyond either, an error instead of an ever
 #: larger buffer (issue 17, finding 6)
