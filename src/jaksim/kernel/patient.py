@@ -69,17 +69,34 @@ def _covariate_mask(covariates, row):
 
 
 @njit(**JIT_INLINE)
-def _set_rate_and_bound(clocks, vaccination, row, k, rate_per_year, bound):
-    """Clock k's static rate and bound (× BOUND_FACTOR) after the patient's own factors: the
-    screening hazard ratio on both, the larger disease-activity multiplier on the bound."""
+def _own_bound_factors(bound, vaccination, row, k):
+    """A bound of type k's cumulative hazard × the patient's own factors: the screening hazard
+    ratio and the larger disease-activity multiplier."""
     if vaccination.patient_hazard_ratio.shape[0] > 0:
-        rate_per_year *= vaccination.patient_hazard_ratio[row, k]
         bound *= vaccination.patient_hazard_ratio[row, k]
     activity = vaccination.activity_hazard_ratio
     if activity.shape[0] > 0:
         bound *= max(activity[0, k], activity[1, k])
+    return bound
+
+
+@njit(**JIT_INLINE)
+def _set_rate_and_bound(clocks, vaccination, row, k, rate_per_year, bound):
+    """Clock k's static rate and bound (× BOUND_FACTOR) after the patient's own factors (the
+    screening hazard ratio on both)."""
+    if vaccination.patient_hazard_ratio.shape[0] > 0:
+        rate_per_year *= vaccination.patient_hazard_ratio[row, k]
     clocks.static_rate_per_year[k] = rate_per_year
-    clocks.target_bound[k] = bound * BOUND_FACTOR
+    clocks.target_bound[k] = _own_bound_factors(bound, vaccination, row, k) * BOUND_FACTOR
+
+
+@njit(**JIT_INLINE)
+def _baseline_age_factors(clocks, tables, cohort, row):
+    """The baseline-age model's age factor exp(x (age - ref)) of each distinct (log HR, reference
+    age) pair of the arm's types, into ``clocks.age_factor``."""
+    for q in range(tables.n_age_groups):
+        clocks.age_factor[q] = np.exp(tables.age_group_log_hr_per_year[q]
+                                      * (cohort.age_years[row] - tables.age_group_reference_years[q]))
 
 
 @njit(**JIT_INLINE)
@@ -93,9 +110,7 @@ def static_rates_and_bounds(clocks, tables, hazards, cohort, vaccination, row, a
     region = np.uint64(cohort.region[row])
     band = np.uint64(cohort.glucocorticoid_band[row])
     if not hazards.age_advances:
-        for q in range(tables.n_age_groups):
-            clocks.age_factor[q] = np.exp(tables.age_group_log_hr_per_year[q]
-                                          * (cohort.age_years[row] - tables.age_group_reference_years[q]))
+        _baseline_age_factors(clocks, tables, cohort, row)
     for k in range(hazards.base_rate_per_year.shape[0]):
         if hazards.age_advances:
             s = (hazards.base_rate_per_year[k, indication] * tables.covariate_factor[k, mask]
@@ -163,7 +178,7 @@ def provably_quiet(clocks, tables, inputs, row, age_now, u_clock, u_death, colum
     hazards, cohort, vaccination = inputs.hazards, inputs.cohort, inputs.vaccination
     horizon = hazards.horizon_years
     age = np.uint64(age_now)           # unsigned indices: no wrap-around (numba)
-    quiet = u_death[column] >= (hazards.mortality_rate_per_year[cohort.covariates[row, 0], age] * horizon
+    quiet = u_death[column] >= (_death_rate_bound(hazards, cohort.covariates[row, 0], age_now, age_now) * horizon
                                 * BOUND_FACTOR)
     rate = hazards.discontinuation_rate_per_year
     if rate > 0.0:
@@ -172,19 +187,13 @@ def provably_quiet(clocks, tables, inputs, row, age_now, u_clock, u_death, colum
     mask = np.uint64(_covariate_mask(cohort.covariates, row))
     indication, region = np.uint64(cohort.indication[row]), np.uint64(cohort.region[row])
     band = np.uint64(cohort.glucocorticoid_band[row])
-    per_patient = vaccination.patient_hazard_ratio.shape[0] > 0
-    activity = vaccination.activity_hazard_ratio
     for k in range(hazards.base_rate_per_year.shape[0]):
         s = (hazards.base_rate_per_year[k, indication] * tables.covariate_factor[k, mask]
              * hazards.region_hazard_ratio[k, region])
         clocks.static_rate_per_year[k] = s
         bound = s * tables.age_factor_bound[np.uint64(tables.age_group[k]), age] * tables.max_factor_by_band[k, band] \
             * horizon * QUIET_SLACK
-        if per_patient:
-            bound *= vaccination.patient_hazard_ratio[row, k]
-        if activity.shape[0] > 0:
-            bound *= max(activity[0, k], activity[1, k])
-        quiet = quiet & (u_clock[k, column] >= bound)
+        quiet = quiet & (u_clock[k, column] >= _own_bound_factors(bound, vaccination, row, k))
     return quiet
 
 
@@ -195,9 +204,7 @@ def baseline_age_rates_and_bounds(clocks, tables, hazards, cohort, vaccination, 
     order, so the same bits."""
     horizon = hazards.horizon_years
     band = np.uint64(cohort.glucocorticoid_band[row])
-    for q in range(tables.n_age_groups):
-        clocks.age_factor[q] = np.exp(tables.age_group_log_hr_per_year[q]
-                                      * (cohort.age_years[row] - tables.age_group_reference_years[q]))
+    _baseline_age_factors(clocks, tables, cohort, row)
     for k in range(hazards.base_rate_per_year.shape[0]):
         s = clocks.static_rate_per_year[k] * clocks.age_factor[np.uint64(tables.age_group[k])]
         bound = s * tables.max_factor_by_band[k, band] * horizon
