@@ -15,7 +15,12 @@ the machine's load affects all of them alike; the median of ``--repeats`` proces
 
 "Warm" means what a second run of the same scenario finds: numba's on-disk cache and the
 calibration roots kept by the first run (``model/kept_roots.py``), both filled by one untimed
-run of every command before the timed rounds.
+run of every command before the timed rounds. Python's own bytecode cache is part of that: a
+``pip install`` compiles every module, and an editable install writes ``__pycache__`` at the
+first import. Where the environment sets ``PYTHONDONTWRITEBYTECODE`` (these sandboxes do), every
+start would compile jaksim's ~100 modules from source again (0.1-0.3 s) — a cost no installed
+user pays — so the measured processes run without it (``info.bytecode_cache_off_in_environment``
+records whether it was set).
 
 ``jaksim`` is the console script installed next to this interpreter (not a pyenv shim,
 whose own start-up is 0.1-0.2 s of bash); without one, ``python -m jaksim.cli``. The
@@ -86,12 +91,16 @@ def cases(out: Path) -> dict[str, list[str]]:
     }
 
 
+#: the environment of every measured process: this one's, with Python's bytecode cache on
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def time_process(argv: list[str]) -> tuple[float, float]:
     """(wall seconds, other load) of one process from start to exit; raises if it fails."""
     with ForeignLoad(children=True) as load:
         t0 = time.perf_counter()
         done = subprocess.run(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                              check=False)
+                              check=False, env=CHILD_ENV)
         seconds = time.perf_counter() - t0
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} exited with {done.returncode}: {done.stderr.strip()}")
@@ -164,7 +173,7 @@ def breakdown(repeats: int) -> dict[str, float]:
     runs = []
     for _ in range(repeats):
         out = subprocess.run([sys.executable, "-c", PHASES, SCENARIO], cwd=ROOT, capture_output=True,
-                             text=True, check=True).stdout
+                             text=True, check=True, env=CHILD_ENV).stdout
         runs.append(json.loads(out.strip().splitlines()[-1]))
     return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
 
@@ -213,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--repeats must be at least 7")
     info = {"label": args.label, "started": time.strftime("%Y-%m-%d %H:%M:%S"), "repeats": args.repeats,
             "cpus": os.cpu_count(), "python": platform.python_version(), "executable": sys.executable,
-            "jaksim": " ".join(jaksim_command()), "scenario": SCENARIO, "loadavg_before": os.getloadavg()}
+            "jaksim": " ".join(jaksim_command()), "scenario": SCENARIO, "loadavg_before": os.getloadavg(),
+            "bytecode_cache_off_in_environment": bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))}
     with tempfile.TemporaryDirectory() as tmp:
         raw = measure(cases(Path(tmp) / "run"), args.repeats)
     phases = {} if args.no_breakdown else breakdown(args.repeats)
