@@ -36,7 +36,8 @@ def load(yaml_text: str, threads: int | None):
 def _dispatchers():
     from jaksim.cohort import synthesis
     from jaksim.kernel import sampling as kernel
-    return (kernel.simulate, kernel.compact, synthesis.synthesise)
+    # compaction is part of simulate since session 9 (``compact`` in earlier checkouts)
+    return tuple(f for f in (kernel.simulate, getattr(kernel, "compact", None), synthesis.synthesise) if f is not None)
 
 
 def _cache_state() -> str:
@@ -65,12 +66,15 @@ def simulate_only(model, n: int) -> tuple[Tally, float, float]:
     horizon = float(model.scenario.horizon_years)
     cap = chunk_loop.initial_cap(arm, horizon)
     tally = Tally(tuple(model.types) + ("death",))
+    # the arm's kernel inputs checked once, as run_chunks does (session 9; per chunk before)
+    prepared = chunk_loop.kernel_arm_inputs(model, arm) if hasattr(chunk_loop, "kernel_arm_inputs") else None
+    extra = {"prepared": prepared} if prepared is not None else {}
     seconds = kernel = 0.0
     for start in range(0, n, CHUNK):
         t0 = time.perf_counter()
         cohort = model.cohort.block(start, min(n, start + CHUNK))
         t1 = time.perf_counter()
-        r, cap = chunk_loop.simulate_chunk(model, arm, cohort, cap)
+        r, cap = chunk_loop.simulate_chunk(model, arm, cohort, cap, **extra)
         t2 = time.perf_counter()
         seconds += t2 - t0
         kernel += t2 - t1

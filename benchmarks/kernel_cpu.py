@@ -40,6 +40,8 @@ def worker(n: int) -> None:
     arm = model.arms[0]
     cap0 = chunk_loop.initial_cap(arm, float(model.scenario.horizon_years))
     cohorts = [model.cohort.block(s, min(n, s + CHUNK)) for s in range(0, n, CHUNK)]
+    # the arm's kernel inputs checked once per run, as run_chunks does (checkouts since session 9)
+    extra = {"prepared": chunk_loop.kernel_arm_inputs(model, arm)} if hasattr(chunk_loop, "kernel_arm_inputs") else {}
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
         what = line.strip()
@@ -48,7 +50,7 @@ def worker(n: int) -> None:
         if what == "kernel":
             cap = cap0
             for cohort in cohorts:
-                r, cap = chunk_loop.simulate_chunk(model, arm, cohort, cap)
+                r, cap = chunk_loop.simulate_chunk(model, arm, cohort, cap, **extra)
                 events += int(r.ev_type.shape[0])
         else:
             for s in range(0, n, CHUNK):

@@ -451,7 +451,7 @@ def _kernel_outputs(model, arm, cohort, tables_of):
     sampling._simulate_blocks(x.cohort, x.hazards, x.vaccination, x.consequences, x.keys, tables, outputs, events,
                               counts, block, cap)
     assert counts.max(initial=0) <= cap
-    ev = sampling.compact(counts, cap, events)
+    ev = sampling._dense_events(counts, cap, events)
     return [*outputs, *ev]
 
 

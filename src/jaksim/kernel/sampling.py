@@ -246,9 +246,10 @@ def simulate(inputs, block_size, cap):
     Returns
     -------
     (PatientOutputs, EventBuffer, block_counts)
-        Events of block b are in slots [b*cap, b*cap + block_counts[b]); a block whose count
-        exceeds ``cap`` wrote only ``cap`` events and the caller reruns with a larger cap
-        (results are a pure function of the patient, so the rerun is identical).
+        The chunk's events, dense (patient order, time order within a patient), and the number
+        of events of each block. When a block's count exceeds ``cap`` (it wrote only ``cap``
+        events) the EventBuffer is empty and the caller reruns with a larger cap (results are a
+        pure function of the patient, so the rerun is identical).
     """
     n = inputs.cohort.patient_id.shape[0]
     nb = (n + block_size - 1) // block_size
@@ -257,23 +258,39 @@ def simulate(inputs, block_size, cap):
     tables = chunk_tables(inputs.hazards, inputs.consequences)
     _simulate_blocks(inputs.cohort, inputs.hazards, inputs.vaccination, inputs.consequences, inputs.keys, tables,
                      outputs, events, block_counts, block_size, cap)
-    return outputs, events, block_counts
+    return outputs, _dense_events(block_counts, cap, events), block_counts
 
 
 @njit(**JIT)
-def compact(block_counts, cap, events):
-    """Concatenate the blocks' event slots into a dense EventBuffer (patient order, time order)."""
-    total = 0
+def _dense_events(block_counts, cap, events):
+    """The blocks' event slots concatenated (patient order, time order); empty when a block
+    overflowed its ``cap`` slots. Each block is copied by the thread that is likely to hold it
+    in cache (in the kernel's call, no serial copy between chunks)."""
+    offsets = np.empty(block_counts.shape[0] + 1, dtype=np.int64)
+    offsets[0] = 0
     for b in range(block_counts.shape[0]):
-        total += block_counts[b]
-    out = _empty_outputs(0, 0, total)[1]
-    w = 0
-    for b in range(block_counts.shape[0]):     # a block's slots are contiguous: slice copies (memcpy)
-        lo, n = b * cap, block_counts[b]
-        out.patient_id[w:w + n] = events.patient_id[lo:lo + n]
-        out.type[w:w + n] = events.type[lo:lo + n]
-        out.time_years[w:w + n] = events.time_years[lo:lo + n]
-        out.number[w:w + n] = events.number[lo:lo + n]
-        out.flags[w:w + n] = events.flags[lo:lo + n]
-        w += n
+        if block_counts[b] > cap:
+            return _empty_outputs(0, 0, 0)[1]
+        offsets[b + 1] = offsets[b] + block_counts[b]
+    out = _empty_outputs(0, 0, offsets[-1])[1]
+    _copy_blocks(offsets, cap, events, out)
     return out
+
+
+@njit(parallel=True, **JIT)
+def _copy_blocks(offsets, cap, events, out):
+    """Copy every block's events to its place in ``out``, in parallel. The copy is in a called
+    function: slice writes to a named tuple's field made in the parallel loop's own body were
+    lost (numba 0.68)."""
+    for b in prange(offsets.shape[0] - 1):
+        _copy_block(b * cap, offsets[b], offsets[b + 1] - offsets[b], events, out)
+
+
+@njit(**JIT)
+def _copy_block(lo, w, n, events, out):
+    """Slots lo..lo+n-1 of ``events`` to w..w+n-1 of ``out`` (slices: memcpy)."""
+    out.patient_id[w:w + n] = events.patient_id[lo:lo + n]
+    out.type[w:w + n] = events.type[lo:lo + n]
+    out.time_years[w:w + n] = events.time_years[lo:lo + n]
+    out.number[w:w + n] = events.number[lo:lo + n]
+    out.flags[w:w + n] = events.flags[lo:lo + n]

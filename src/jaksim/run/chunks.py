@@ -20,8 +20,8 @@ from jaksim.codes import HOSPITALISED, POST_HERPETIC_NEURALGIA
 from jaksim.cohort.patients import Cohort
 from jaksim.economics.costs_qalys import patient_economics, screening_costs, vzv_costs
 from jaksim.errors import JaksimError
-from jaksim.kernel.inputs import kernel_inputs
-from jaksim.kernel.sampling import compact, simulate
+from jaksim.kernel.inputs import ArmInputs, arm_inputs, chunk_inputs
+from jaksim.kernel.sampling import simulate
 from jaksim.model.hazards import ArmSpec
 from jaksim.model.spec import Model
 from jaksim.model.vaccination import Schedule
@@ -65,12 +65,20 @@ def initial_cap(spec: ArmSpec, horizon: float) -> int:
     return int(BLOCK_SIZE * per_patient * 2.0) + 64
 
 
-def simulate_chunk(model: Model, arm: ArmSpec, cohort: Cohort, cap: int,
-                   schedule: Schedule | None = None) -> tuple[ChunkResult, int]:
-    """Run the kernel on one chunk; rerun with a larger event buffer if a block overflowed."""
-    sched = schedule if schedule is not None else model.unvaccinated(len(cohort))
+def kernel_arm_inputs(model: Model, arm: ArmSpec) -> ArmInputs:
+    """The kernel's inputs of ``arm`` that are the same in every chunk (checked once per run)."""
     keys = (model.clock_keys, model.cons_keys, model.death_key, model.disc_key)
-    inputs = kernel_inputs(arm, cohort, sched, keys, model.cohort.age_advances, float(model.scenario.horizon_years))
+    return arm_inputs(arm, keys, model.cohort.age_advances, float(model.scenario.horizon_years))
+
+
+def simulate_chunk(model: Model, arm: ArmSpec, cohort: Cohort, cap: int, schedule: Schedule | None = None,
+                   prepared: ArmInputs | None = None) -> tuple[ChunkResult, int]:
+    """Run the kernel on one chunk; rerun with a larger event buffer if a block overflowed.
+
+    ``prepared``: ``kernel_arm_inputs(model, arm)``, when the caller made it once for many chunks.
+    """
+    sched = schedule if schedule is not None else model.unvaccinated(len(cohort))
+    inputs = chunk_inputs(prepared if prepared is not None else kernel_arm_inputs(model, arm), cohort, sched)
     while True:
         patients, events, block_counts = simulate(inputs, BLOCK_SIZE, cap)
         need = int(block_counts.max()) if block_counts.size else 0
@@ -82,10 +90,9 @@ def simulate_chunk(model: Model, arm: ArmSpec, cohort: Cohort, cap: int,
             raise JaksimError(f"arm '{arm.name}': a chunk of {len(cohort):,} patients has blocks of up to {need:,} "
                               f"events, more than an event buffer of {MAX_EVENT_BUFFER_BYTES >> 30} GiB holds; "
                               "give a smaller --chunk-size, or lower the rates or hazard ratios")
-    ev = compact(block_counts, cap, events)
     return ChunkResult(patients.follow_up_years, patients.exit_reason, patients.stop_time_years,
                        patients.event_counts, patients.first_event_years,
-                       ev.patient_id, ev.type, ev.time_years, ev.number, ev.flags), cap
+                       events.patient_id, events.type, events.time_years, events.number, events.flags), cap
 
 
 def _check_events_per_patient(arm: ArmSpec, cohort: Cohort, counts: np.ndarray) -> None:
@@ -210,6 +217,7 @@ def run_chunks(model: Model, cohorts: Cohorts, start: int, stop: int, chunk_size
         Called with the number of patients after each chunk and arm.
     """
     economics = bool(model.economics)
+    prepared = [kernel_arm_inputs(model, arm) for arm in model.arms]
     for lo in range(start, stop, chunk_size):
         hi = min(stop, lo + chunk_size)
         cohort = cohorts.cohort(lo, hi)
@@ -217,7 +225,7 @@ def run_chunks(model: Model, cohorts: Cohorts, start: int, stop: int, chunk_size
             sched = cohorts.schedule(arm, cohort)
             if economics and model.economics[a].disease_activity is not None:
                 sched = with_disease_activity(sched, model, a, cohort.patient_id)
-            r, caps[arm.name] = simulate_chunk(model, arm, cohort, caps[arm.name], sched)
+            r, caps[arm.name] = simulate_chunk(model, arm, cohort, caps[arm.name], sched, prepared[a])
             phn, phn_first = phn_per_patient(r, len(cohort), lo)
             pe = chunk_economics(model, a, cohort, r, sched) if economics else None
             item = ArmChunk(a, arm, lo, cohort, sched, r, phn, phn_first, pe)
