@@ -177,9 +177,9 @@ def test_chunk_size_and_threads_override(tmp_path, capsys, monkeypatch):
     chunks: list[int] = []
     real = chunk_loop.simulate_chunk
 
-    def spy(model, arm, cohort, cap, schedule=None):
+    def spy(model, arm, cohort, *args, **kwargs):
         chunks.append(len(cohort))
-        return real(model, arm, cohort, cap, schedule)
+        return real(model, arm, cohort, *args, **kwargs)
 
     monkeypatch.setattr(chunk_loop, "simulate_chunk", spy)
     try:
@@ -215,11 +215,11 @@ def _fail_on_second_chunk(monkeypatch, exc: BaseException):
     real = chunk_loop.simulate_chunk
     calls = []
 
-    def flaky(model, arm, cohort, cap, schedule=None):
+    def flaky(model, arm, cohort, *args, **kwargs):
         calls.append(len(cohort))
         if len(calls) > 1:
             raise exc
-        return real(model, arm, cohort, cap, schedule)
+        return real(model, arm, cohort, *args, **kwargs)
 
     monkeypatch.setattr(chunk_loop, "simulate_chunk", flaky)
 
