@@ -8,10 +8,13 @@ repeats interleaved and each disturbed measurement retried as in ``suite.py``: j
 jaksim on M0 with frailty variance ``--variance`` (default 1.0) on its three types, and the NumPy
 peer. Targets: M0 with frailty within 15% of M0 without (simulation time), and M0 as today at
 least 3x the NumPy peer (patient-years per second), from the medians of the repeats and, less
-disturbed by slow spells of a shared machine, as the median of the ratios within each round.
-Then, as a check that other processes disturb less, the kernel's CPU time (``time.process_time``,
-one thread, the chunks' cohorts made beforehand) without and with frailty in one process,
-interleaved ``--cpu-repeats`` times.
+disturbed by slow spells of a shared machine, as the median of the ratios within each round,
+with a distribution-free confidence interval of that median (``suite.median_interval``): a
+target holds beyond the machine's noise when the whole interval is on its side.
+Then the same three in warm processes, one pass each in turn (``warm_pairs.py``: the passes of
+a round within half a second of each other), and, as a check that other processes disturb less,
+the kernel's CPU time (``time.process_time``, one thread, the chunks' cohorts made beforehand)
+without and with frailty in one process, interleaved ``--cpu-repeats`` times.
 Writes ``results/frailty.json``.
 """
 
@@ -28,6 +31,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import suite  # noqa: E402
+import warm_pairs  # noqa: E402
 
 
 def cpu_times(n: int, variance: float, repeats: int) -> dict[str, list[float]]:
@@ -59,6 +63,8 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--variance", type=float, default=1.0, help="frailty variance of every type (default 1)")
     ap.add_argument("--cpu-repeats", type=int, default=21, help="repeats of the CPU-time check (0: none)")
+    ap.add_argument("--warm-rounds", type=int, default=31,
+                    help="rounds of warm interleaved passes (warm_pairs.py; 0: none)")
     ap.add_argument("--out", type=Path, default=HERE / "results")
     args = ap.parse_args(argv)
     n = int(args.n)
@@ -74,10 +80,13 @@ def main(argv=None) -> int:
     # paired: the ratio within each round (the three processes of a round run one after another, so a
     # slow spell of this shared machine falls on all three alike), then the median over rounds
     labels = [label for label, _ in configs]
-    paired_vs_numpy = statistics.median(a["patient_years_per_second"] / c["patient_years_per_second"]
-                                        for a, c in zip(runs[labels[0]], runs[labels[2]], strict=True))
-    paired_slowdown = statistics.median(b["seconds"] / a["seconds"] - 1.0
-                                        for a, b in zip(runs[labels[0]], runs[labels[1]], strict=True))
+    vs_numpy_rounds = [a["patient_years_per_second"] / c["patient_years_per_second"]
+                       for a, c in zip(runs[labels[0]], runs[labels[2]], strict=True)]
+    slowdown_rounds = [b["seconds"] / a["seconds"] - 1.0 for a, b in zip(runs[labels[0]], runs[labels[1]], strict=True)]
+    paired_vs_numpy, paired_slowdown = statistics.median(vs_numpy_rounds), statistics.median(slowdown_rounds)
+    # how far the machine's noise leaves the paired medians uncertain (order statistics)
+    vs_lo, vs_hi, vs_cover = suite.median_interval(vs_numpy_rounds)
+    sl_lo, sl_hi, sl_cover = suite.median_interval(slowdown_rounds)
     res = {"started": started, "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "n": n, "repeats": args.repeats,
            "variance": args.variance, "rows": rows, "machine": suite.machine(),
            "targets": [{"target": "M0 with frailty within 15% of M0 without (simulation seconds)",
@@ -85,7 +94,14 @@ def main(argv=None) -> int:
                        {"target": "M0 >= 3x the NumPy peer (patient-years/s)", "value": f"{vs_numpy:.2f}x",
                         "holds": vs_numpy >= 3.0}],
            "paired": {"frailty_slowdown_median_of_rounds": paired_slowdown,
-                      "m0_vs_numpy_median_of_rounds": paired_vs_numpy}}
+                      "m0_vs_numpy_median_of_rounds": paired_vs_numpy,
+                      "frailty_slowdown_rounds": slowdown_rounds, "m0_vs_numpy_rounds": vs_numpy_rounds,
+                      "frailty_slowdown_interval": [sl_lo, sl_hi, sl_cover],
+                      "m0_vs_numpy_interval": [vs_lo, vs_hi, vs_cover],
+                      "frailty_within_15_percent_beyond_noise": sl_hi <= 0.15,
+                      "m0_at_least_3x_numpy_beyond_noise": vs_lo >= 3.0}}
+    if args.warm_rounds:
+        res["warm"] = warm_pairs.summary(warm_pairs.passes(n, args.warm_rounds, args.variance))
     if args.cpu_repeats:
         cpu = cpu_times(n, args.variance, args.cpu_repeats)
         q = {k: sorted(v) for k, v in cpu.items()}
@@ -103,8 +119,11 @@ def main(argv=None) -> int:
               f"{r['foreign_load']:.0%} |")
     for t in res["targets"]:
         print(f"{t['target']}: {t['value']} — {'holds' if t['holds'] else 'MISSED'}")
-    print(f"paired within rounds (median of {args.repeats}): frailty vs M0 {100 * paired_slowdown:+.1f}%, "
-          f"M0 vs NumPy {paired_vs_numpy:.2f}x")
+    print(f"paired within rounds (median of {args.repeats}): frailty vs M0 {100 * paired_slowdown:+.1f}% "
+          f"({sl_cover:.0%} CI {100 * sl_lo:+.1f} to {100 * sl_hi:+.1f}%), "
+          f"M0 vs NumPy {paired_vs_numpy:.2f}x ({vs_cover:.0%} CI {vs_lo:.2f}-{vs_hi:.2f}x)")
+    if args.warm_rounds:
+        print(warm_pairs.describe(res["warm"]))
     if args.cpu_repeats:
         print(f"kernel CPU time with / without frailty, one thread, {args.cpu_repeats} interleaved repeats: "
               f"min {res['cpu_ratio_min']:.3f}, median {res['cpu_ratio_median']:.3f}")

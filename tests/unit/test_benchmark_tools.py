@@ -1,0 +1,61 @@
+"""The benchmark's statistics and its warm interleaved passes (``benchmarks/suite.py``,
+``benchmarks/warm_pairs.py``): the confidence interval of a median that the speed targets are
+judged by, and a small end-to-end run of the interleaved workers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.stats import binom
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import suite  # noqa: E402
+
+
+def test_median_interval_is_the_widest_order_statistic_pair_that_reaches_the_level():
+    """For n = 6..80 the returned coverage is the exact binomial one, at least 95%, and the next
+    narrower pair of order statistics would fall below 95%. Deterministic (rate 0)."""
+    for n in range(6, 81):
+        values = list(range(n))[::-1]                   # unsorted input
+        low, high, cover = suite.median_interval(values)
+        rank = low + 1                                  # 1-based rank of the lower order statistic
+        assert high == n - rank and cover == 1 - 2 * binom.cdf(rank - 1, n, 0.5)
+        assert cover >= 0.95
+        if rank < n // 2:
+            assert 1 - 2 * binom.cdf(rank, n, 0.5) < 0.95
+
+
+def test_median_interval_covers_the_median_as_stated():
+    """4,000 samples of 21 uniforms: the share of intervals holding the true median 1/2 is the
+    stated coverage (0.9734) within 4 binomial standard errors (SE 0.0025; false-failure rate
+    6.3e-5)."""
+    rng = np.random.default_rng(20261203)
+    hits, reps = 0, 4000
+    cover = suite.median_interval(list(range(21)))[2]
+    for _ in range(reps):
+        low, high, _ = suite.median_interval(list(rng.random(21)))
+        hits += low <= 0.5 <= high
+    se = np.sqrt(cover * (1 - cover) / reps)
+    assert abs(hits / reps - cover) < 4 * se
+
+
+def test_small_sample_gives_the_full_range_and_its_coverage():
+    low, high, cover = suite.median_interval([3.0, 1.0, 2.0, 5.0, 4.0])
+    assert (low, high) == (1.0, 5.0) and cover == 1 - 2 * 0.5**5
+
+
+@pytest.mark.slow
+def test_warm_pairs_runs_its_three_workers_end_to_end():
+    """Three warm workers (jaksim, jaksim with frailty, NumPy) at 3,000 patients, 3 rounds: the
+    table is printed and every ratio is positive and finite."""
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "warm_pairs.py"), "--n", "3000",
+                           "--rounds", "3", "--gap", "0"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "warm interleaved passes (median of 3 rounds): M0 vs NumPy" in done.stdout
+    assert "[3/3] jaksim M0:" in done.stdout and "numpy M0:" in done.stdout
