@@ -179,16 +179,21 @@ def breakdown(repeats: int) -> dict[str, float]:
 
 
 def summarise(raw: dict[str, dict]) -> list[dict]:
-    """Median seconds, ratio to ``python -c pass``, spread, other load and target per command."""
+    """Median seconds with its confidence interval, ratio to ``python -c pass``, spread, other load
+    and target per command; ``met_beyond_noise``: the whole interval below the target."""
+    from suite import median_interval
     floor = statistics.median(raw["python -c pass"]["seconds"])
     rows = []
     for name, r in raw.items():
         med = statistics.median(r["seconds"])
+        low, high, cover = median_interval(r["seconds"])
         target = TARGETS.get(name)
         rows.append({"command": name, "median_seconds": med, "ratio_to_python": med / floor,
+                     "median_interval": [low, high, cover],
                      "min_seconds": min(r["seconds"]), "max_seconds": max(r["seconds"]),
                      "median_other_load": statistics.median(r["other_load"]),
-                     "target_seconds": target, "met": None if target is None else med < target})
+                     "target_seconds": target, "met": None if target is None else med < target,
+                     "met_beyond_noise": None if target is None else high < target})
     return rows
 
 
@@ -198,14 +203,18 @@ def markdown(rows: list[dict], info: dict) -> str:
             f"{info['loadavg_before'][0]:.2f} before and {info['loadavg_after'][0]:.2f} after "
             f"({info['label']}, {info['started']}).")
     lines = [head, "",
-             "| command | median s | × `python -c pass` | min–max s | other load | target s | met |",
+             "| command | median s (CI) | × `python -c pass` | min–max s | other load | target s | met |",
              "|---|---:|---:|---:|---:|---:|:---:|"]
     for r in rows:
         target = "" if r["target_seconds"] is None else f"< {r['target_seconds']:g}"
-        met = "" if r["met"] is None else ("yes" if r["met"] else "no")
-        lines.append(f"| `{r['command']}` | {r['median_seconds']:.3f} | {r['ratio_to_python']:.1f} | "
-                     f"{r['min_seconds']:.3f}–{r['max_seconds']:.3f} | {r['median_other_load']:.0%} | "
-                     f"{target} | {met} |")
+        met = "" if r["met"] is None else ("beyond noise" if r["met_beyond_noise"] else "yes" if r["met"] else "no")
+        low, high, cover = r["median_interval"]
+        lines.append(f"| `{r['command']}` | {r['median_seconds']:.3f} ({low:.3f}–{high:.3f}) | "
+                     f"{r['ratio_to_python']:.1f} | {r['min_seconds']:.3f}–{r['max_seconds']:.3f} | "
+                     f"{r['median_other_load']:.0%} | {target} | {met} |")
+    lines.append("")
+    lines.append(f"CI: {rows[0]['median_interval'][2]:.0%} distribution-free interval of the median "
+                 "(order statistics); 'beyond noise': the whole interval below the target.")
     return "\n".join(lines) + "\n"
 
 
