@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -79,27 +78,14 @@ def main(argv=None) -> int:
     vs_numpy = plain["patient_years_per_second"] / peer["patient_years_per_second"]
     # paired: the ratio within each round (the three processes of a round run one after another, so a
     # slow spell of this shared machine falls on all three alike), then the median over rounds
-    labels = [label for label, _ in configs]
-    vs_numpy_rounds = [a["patient_years_per_second"] / c["patient_years_per_second"]
-                       for a, c in zip(runs[labels[0]], runs[labels[2]], strict=True)]
-    slowdown_rounds = [b["seconds"] / a["seconds"] - 1.0 for a, b in zip(runs[labels[0]], runs[labels[1]], strict=True)]
-    paired_vs_numpy, paired_slowdown = statistics.median(vs_numpy_rounds), statistics.median(slowdown_rounds)
-    # how far the machine's noise leaves the paired medians uncertain (order statistics)
-    vs_lo, vs_hi, vs_cover = suite.median_interval(vs_numpy_rounds)
-    sl_lo, sl_hi, sl_cover = suite.median_interval(slowdown_rounds)
+    paired = warm_pairs.summary(runs)
     res = {"started": started, "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "n": n, "repeats": args.repeats,
            "variance": args.variance, "rows": rows, "machine": suite.machine(),
            "targets": [{"target": "M0 with frailty within 15% of M0 without (simulation seconds)",
                         "value": f"{100 * slowdown:+.1f}%", "holds": slowdown <= 0.15},
                        {"target": "M0 >= 3x the NumPy peer (patient-years/s)", "value": f"{vs_numpy:.2f}x",
                         "holds": vs_numpy >= 3.0}],
-           "paired": {"frailty_slowdown_median_of_rounds": paired_slowdown,
-                      "m0_vs_numpy_median_of_rounds": paired_vs_numpy,
-                      "frailty_slowdown_rounds": slowdown_rounds, "m0_vs_numpy_rounds": vs_numpy_rounds,
-                      "frailty_slowdown_interval": [sl_lo, sl_hi, sl_cover],
-                      "m0_vs_numpy_interval": [vs_lo, vs_hi, vs_cover],
-                      "frailty_within_15_percent_beyond_noise": sl_hi <= 0.15,
-                      "m0_at_least_3x_numpy_beyond_noise": vs_lo >= 3.0}}
+           "paired": paired}
     if args.warm_rounds:
         res["warm"] = warm_pairs.summary(warm_pairs.passes(n, args.warm_rounds, args.variance))
     if args.cpu_repeats:
@@ -119,9 +105,7 @@ def main(argv=None) -> int:
               f"{r['foreign_load']:.0%} |")
     for t in res["targets"]:
         print(f"{t['target']}: {t['value']} — {'holds' if t['holds'] else 'MISSED'}")
-    print(f"paired within rounds (median of {args.repeats}): frailty vs M0 {100 * paired_slowdown:+.1f}% "
-          f"({sl_cover:.0%} CI {100 * sl_lo:+.1f} to {100 * sl_hi:+.1f}%), "
-          f"M0 vs NumPy {paired_vs_numpy:.2f}x ({vs_cover:.0%} CI {vs_lo:.2f}-{vs_hi:.2f}x)")
+    print(warm_pairs.describe(paired, "fresh processes, paired within rounds"))
     if args.warm_rounds:
         print(warm_pairs.describe(res["warm"]))
     if args.cpu_repeats:

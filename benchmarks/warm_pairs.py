@@ -93,7 +93,9 @@ def passes(n: int, rounds: int, variance: float, gap: float = GAP_SECONDS) -> di
 
 
 def summary(out: dict[str, list[dict]]) -> dict:
-    """Per-round ratios and their medians with confidence intervals."""
+    """Per-round ratios and their medians with confidence intervals, from each configuration's
+    measurements in round order ({"seconds", "patient_years"} each; M0, M0 with frailty, NumPy:
+    the passes here or the fresh processes of ``frailty_speed.py``)."""
     import suite
     plain, frail, peer = out.values()
     vs_numpy = [(a["patient_years"] / a["seconds"]) / (c["patient_years"] / c["seconds"])
@@ -109,9 +111,9 @@ def summary(out: dict[str, list[dict]]) -> dict:
     return res
 
 
-def describe(res: dict) -> str:
+def describe(res: dict, what: str = "warm interleaved passes") -> str:
     v, s = res["m0_vs_numpy"], res["frailty_slowdown"]
-    return (f"warm interleaved passes (median of {res['rounds']} rounds): M0 vs NumPy {v['median']:.2f}x "
+    return (f"{what} (median of {res['rounds']} rounds): M0 vs NumPy {v['median']:.2f}x "
             f"({v['coverage']:.0%} CI {v['low']:.2f}-{v['high']:.2f}x), frailty vs M0 {100 * s['median']:+.1f}% "
             f"({s['coverage']:.0%} CI {100 * s['low']:+.1f} to {100 * s['high']:+.1f}%)")
 
