@@ -38,8 +38,7 @@ def worker(impl: str, n: int, threads: int, frailty: float) -> None:
         import peers
 
         def one_pass():
-            tally, seconds = peers.simulate_numpy(n, 1)
-            return tally, seconds
+            return peers.simulate_numpy(n, 1)
     else:
         import jaksim_impl
         import m0
