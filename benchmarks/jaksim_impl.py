@@ -14,7 +14,20 @@ from pathlib import Path
 from m0 import SCENARIO
 from tally import Tally
 
-CHUNK = 1 << 16
+#: patients per chunk: None for the default of the checkout measured (``jaksim run``'s
+#: ``--chunk-size``; 2**16 before session 11, when it was not in ``jaksim.run.settings``)
+CHUNK: int | None = None
+
+
+def chunk_size() -> int:
+    """Patients per chunk of ``simulate_only``: ``CHUNK``, else the checkout's default."""
+    if CHUNK is not None:
+        return CHUNK
+    try:
+        from jaksim.run.settings import DEFAULT_CHUNK_SIZE
+    except ImportError:
+        return 1 << 16
+    return DEFAULT_CHUNK_SIZE
 
 
 def load(yaml_text: str, threads: int | None):
@@ -70,9 +83,10 @@ def simulate_only(model, n: int) -> tuple[Tally, float, float]:
     prepared = chunk_loop.kernel_arm_inputs(model, arm) if hasattr(chunk_loop, "kernel_arm_inputs") else None
     extra = {"prepared": prepared} if prepared is not None else {}
     seconds = kernel = 0.0
-    for start in range(0, n, CHUNK):
+    size = chunk_size()
+    for start in range(0, n, size):
         t0 = time.perf_counter()
-        cohort = model.cohort.block(start, min(n, start + CHUNK))
+        cohort = model.cohort.block(start, min(n, start + size))
         t1 = time.perf_counter()
         r, cap = chunk_loop.simulate_chunk(model, arm, cohort, cap, **extra)
         t2 = time.perf_counter()

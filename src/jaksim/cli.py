@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from jaksim.errors import JaksimError
+from jaksim.run.settings import CHECKPOINT_PATIENTS, DEFAULT_CHUNK_SIZE
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Simulate infection risk in patients treated with JAK inhibitors.")
@@ -147,12 +148,12 @@ def run(
     evidence: str | None = typer.Option(None, "--evidence", help="Override the evidence set: relative_effects "
                                         "or programme_rates."),
     threads: int | None = typer.Option(None, "--threads", help="Numba threads (default: all cores)."),
-    chunk_size: int = typer.Option(65536, "--chunk-size", parser=_count, metavar="N",
+    chunk_size: int = typer.Option(DEFAULT_CHUNK_SIZE, "--chunk-size", parser=_count, metavar="N",
                                     help="Patients simulated per chunk (memory bound)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier jaksim result in --out."),
     resume: bool = typer.Option(False, "--resume", help="Continue a killed or interrupted run to --out from its "
                                 "last checkpoint (same scenario and options)."),
-    checkpoint_every: int = typer.Option(1 << 22, "--checkpoint-every", parser=_count, metavar="N",
+    checkpoint_every: int = typer.Option(CHECKPOINT_PATIENTS, "--checkpoint-every", parser=_count, metavar="N",
                                          help="Patients between checkpoints: each is one Parquet part of events "
                                          "and patients per arm."),
     settings: list[str] = Settings,

@@ -36,12 +36,9 @@ from jaksim.output.tables import event_batch, patient_batch, schemas
 from jaksim.run import checkpoint
 from jaksim.run.chunks import ArmChunk, Cohorts, run_chunks, set_threads
 from jaksim.run.schedules import Schedules, clinic_summary, screening_outcomes
+from jaksim.run.settings import CHECKPOINT_PATIENTS, DEFAULT_CHUNK_SIZE, pending_batches
 from jaksim.run.totals import RunState, RunTotals
 from jaksim.scenario.schema import Scenario
-
-DEFAULT_CHUNK_SIZE = 1 << 16
-#: patients per checkpoint segment: one Parquet part of events and of patients per arm each
-CHECKPOINT_PATIENTS = 1 << 22
 
 
 @dataclass
@@ -133,7 +130,7 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
     n = model.scenario.n_patients
     folder = folder if folder is not None else OutputFolder(out, overwrite, resume=resume)
     opened: list[RowGroupWriter] = []              # writers to abort if the run fails
-    queue = WriteQueue()
+    queue = WriteQueue(pending_batches(chunk_size))
     saved = 0                                      # patients covered by the checkpoint on disk
     try:
         cohorts = Cohorts(model, chunk_size)       # a capacity-limited clinic's pathway runs here
