@@ -449,7 +449,7 @@ def _kernel_outputs(model, arm, cohort, tables_of):
     counts = np.zeros(nb, dtype=np.int64)
     tables = tables_of(sampling.chunk_tables(x.hazards, x.consequences))
     sampling._simulate_blocks(x.cohort, x.hazards, x.vaccination, x.consequences, x.keys, tables, outputs, events,
-                              counts, block, cap)
+                              counts, block, cap, 2)
     assert counts.max(initial=0) <= cap
     ev = sampling._dense_events(counts, cap, events)
     return [*outputs, *ev]

@@ -111,13 +111,15 @@ class Synthesiser:
             self.ind_cum = np.cumsum([spec.indication[k] for k in names_ind]).astype(np.float64)
 
     def __call__(self, ids: np.ndarray) -> Cohort:
+        from numba import get_num_threads
+
         from jaksim.cohort.synthesis import synthesise  # numba: imported when patients are drawn
         age, cov, gc, ind, region = synthesise(
             self.keys, self.use, ids, self.age_offset, self.age_scale,
             0 if self.age.distribution == "truncated_normal" else 1, self.age_par, self.band_cum,
             self.band_lo, self.band_hi, self.cov_prob, self.gc_from_age, self.gc_cum,
             self.ind_cum, self.ind_codes, self.region_cum, self.region_codes, self.region_asian,
-            self.cop_rows, self.cop_kind, self.cop_chol)
+            self.cop_rows, self.cop_kind, self.cop_chol, get_num_threads())
         return Cohort(ids, age, cov, gc, ind, region)
 
 

@@ -12,6 +12,7 @@ import numpy as np
 from numba import njit, prange
 
 from jaksim.cohort.normal import central_quantile, in_central_region, normal_quantile
+from jaksim.kernel.atomic import fetch_add
 from jaksim.kernel.jit import JIT
 from jaksim.kernel.rng import uniform
 
@@ -106,12 +107,54 @@ def _categories(out, lo, m, uc, cum, codes):
         out[np.uint64(lo + j)] = codes[b]
 
 
+@njit(**JIT)
+def _synthesise_block(blk, keys, use, ids, age_offset, age_scale, age_mode, age_par, band_cum, band_lo, band_hi,
+                      cov_prob, gc_from_age, gc_cum, ind_cum, ind_codes, region_cum, region_codes, region_asian,
+                      cop_rows, cop_kind, cop_chol, gc_in_copula, age, cov, cov_flat, gc, ind, region):
+    """Block ``blk`` (patients blk*_BLOCK ..) of ``synthesise``, into its output arrays."""
+    n = ids.shape[0]
+    S = keys.shape[0]
+    C = cov_prob.shape[0]
+    lo = blk * _BLOCK
+    hi = min(n, lo + _BLOCK)
+    m = hi - lo
+    # the block's rows zeroed by the thread that writes them (one memset of m*C bytes; the
+    # whole table zeroed before the loop was a serial 3% of M0 with 2 threads)
+    cov_flat[lo * C:hi * C] = 0
+    u = np.empty((S, m))
+    for s in range(S):
+        if use[s]:
+            key = keys[s]
+            row = u[s]
+            for j in range(m):
+                row[j] = uniform(key, ids[np.uint64(lo + j)], 0)
+    if cop_rows.shape[0] > 0:
+        _copula(u, m, cop_rows, cop_kind, cop_chol)
+    _ages(age, lo, m, u[_AGE], u[_AGE_BAND], age_mode, age_offset, age_scale, age_par, band_cum, band_lo,
+          band_hi)
+    for c in range(C):
+        p = cov_prob[c]
+        if p > 0.0:
+            row = u[_FIRST_COVARIATE + c]
+            for j in range(m):
+                cov[np.uint64(lo + j), c] = row[j] < p
+    _glucocorticoid_bands(gc, lo, m, age, u[_GC], gc_from_age, gc_cum, gc_in_copula)
+    _categories(ind, lo, m, u[_INDICATION], ind_cum, ind_codes)
+    if region_codes.shape[0] > 0:
+        _categories(region, lo, m, u[_REGION], region_cum, region_codes)
+        for j in range(m):
+            cov[np.uint64(lo + j), _ASIA] = region_asian[np.uint64(region[np.uint64(lo + j)])]
+    else:
+        region[lo:hi] = 0
+
+
 @njit(parallel=True, **JIT)
 def synthesise(keys, use, ids, age_offset, age_scale, age_mode, age_par, band_cum, band_lo, band_hi,
                cov_prob, gc_from_age, gc_cum, ind_cum, ind_codes, region_cum, region_codes, region_asian,
-               cop_rows, cop_kind, cop_chol):
+               cop_rows, cop_kind, cop_chol, workers):
     """Age, binary covariates, glucocorticoid band (shares by age), indication and region of
-    the patients ``ids``, in one parallel pass over blocks of patients.
+    the patients ``ids``, in one parallel pass over blocks of patients (``workers`` threads, each
+    taking the next block when done: ``kernel.atomic``).
 
     Stream s (row s of ``keys``, used where ``use[s]``) gives each patient one uniform
     (counter 0), drawn per block in a simple loop that the compiler vectorises (Squares64 is
@@ -128,7 +171,6 @@ def synthesise(keys, use, ids, age_offset, age_scale, age_mode, age_par, band_cu
     band (v + share of all bands) mod 1 (a high latent value means a high band).
     """
     n = ids.shape[0]
-    S = keys.shape[0]
     C = cov_prob.shape[0]
     age = np.empty(n)
     cov = np.empty((n, C), dtype=np.uint8)     # zeroed block by block in the parallel loop
@@ -136,40 +178,17 @@ def synthesise(keys, use, ids, age_offset, age_scale, age_mode, age_par, band_cu
     gc = np.empty(n, dtype=np.int8)
     ind = np.empty(n, dtype=np.int8)
     region = np.empty(n, dtype=np.int8)
-    n_cop = cop_rows.shape[0]
     gc_in_copula = False
-    for a in range(n_cop):
+    for a in range(cop_rows.shape[0]):
         gc_in_copula = gc_in_copula or cop_kind[a] == _KIND_GC
-    for blk in prange((n + _BLOCK - 1) // _BLOCK):
-        lo = blk * _BLOCK
-        hi = min(n, lo + _BLOCK)
-        m = hi - lo
-        # the block's rows zeroed by the thread that writes them (one memset of m*C bytes; the
-        # whole table zeroed before the loop was a serial 3% of M0 with 2 threads)
-        cov_flat[lo * C:hi * C] = 0
-        u = np.empty((S, m))
-        for s in range(S):
-            if use[s]:
-                key = keys[s]
-                row = u[s]
-                for j in range(m):
-                    row[j] = uniform(key, ids[np.uint64(lo + j)], 0)
-        if n_cop > 0:
-            _copula(u, m, cop_rows, cop_kind, cop_chol)
-        _ages(age, lo, m, u[_AGE], u[_AGE_BAND], age_mode, age_offset, age_scale, age_par, band_cum, band_lo,
-              band_hi)
-        for c in range(C):
-            p = cov_prob[c]
-            if p > 0.0:
-                row = u[_FIRST_COVARIATE + c]
-                for j in range(m):
-                    cov[np.uint64(lo + j), c] = row[j] < p
-        _glucocorticoid_bands(gc, lo, m, age, u[_GC], gc_from_age, gc_cum, gc_in_copula)
-        _categories(ind, lo, m, u[_INDICATION], ind_cum, ind_codes)
-        if region_codes.shape[0] > 0:
-            _categories(region, lo, m, u[_REGION], region_cum, region_codes)
-            for j in range(m):
-                cov[np.uint64(lo + j), _ASIA] = region_asian[np.uint64(region[np.uint64(lo + j)])]
-        else:
-            region[lo:hi] = 0
+    n_blocks = (n + _BLOCK - 1) // _BLOCK
+    next_block = np.zeros(1, dtype=np.int64)
+    for _ in prange(min(workers, n_blocks)):
+        blk = fetch_add(next_block, 0, 1)
+        while blk < n_blocks:
+            _synthesise_block(blk, keys, use, ids, age_offset, age_scale, age_mode, age_par, band_cum, band_lo,
+                              band_hi, cov_prob, gc_from_age, gc_cum, ind_cum, ind_codes, region_cum, region_codes,
+                              region_asian, cop_rows, cop_kind, cop_chol, gc_in_copula, age, cov, cov_flat, gc, ind,
+                              region)
+            blk = fetch_add(next_block, 0, 1)
     return age, cov, gc, ind, region

@@ -23,6 +23,7 @@ import numpy as np
 from numba import njit, prange
 
 from jaksim.codes import EXIT_HORIZON
+from jaksim.kernel.atomic import fetch_add
 from jaksim.kernel.events import new_clocks
 from jaksim.kernel.inputs import EventBuffer, KernelInputs, PatientOutputs
 from jaksim.kernel.jit import JIT, JIT_INLINE, JIT_LOOP
@@ -221,17 +222,22 @@ def _block_events(events, lo, hi):
 
 @njit(parallel=True, **JIT)
 def _simulate_blocks(cohort, hazards, vaccination, consequences, keys, tables, outputs, events, block_counts,
-                     block_size, cap):
+                     block_size, cap, workers):
     """Every block of the chunk, in parallel. Named tuples reach the parallel loop only as flat
     arguments: numba's parfor lowering rejects nested ones, and one made inside this function and
     written in the loop silently lost the writes (numba 0.68)."""
-    for b in prange(block_counts.shape[0]):
-        block_counts[b] = _simulate_block(b, block_size, cap, cohort, hazards, vaccination, consequences, keys,
-                                          tables, outputs, events)
+    n_blocks = block_counts.shape[0]
+    next_block = np.zeros(1, dtype=np.int64)
+    for _ in prange(min(workers, n_blocks)):
+        b = fetch_add(next_block, 0, 1)
+        while b < n_blocks:
+            block_counts[b] = _simulate_block(b, block_size, cap, cohort, hazards, vaccination, consequences, keys,
+                                              tables, outputs, events)
+            b = fetch_add(next_block, 0, 1)
 
 
 @njit(**JIT)
-def simulate(inputs, block_size, cap):
+def simulate(inputs, block_size, cap, workers):
     """Simulate every patient of a chunk, parallel over blocks of ``block_size`` patients.
 
     Parameters
@@ -257,7 +263,7 @@ def simulate(inputs, block_size, cap):
     block_counts = np.zeros(nb, dtype=np.int64)
     tables = chunk_tables(inputs.hazards, inputs.consequences)
     _simulate_blocks(inputs.cohort, inputs.hazards, inputs.vaccination, inputs.consequences, inputs.keys, tables,
-                     outputs, events, block_counts, block_size, cap)
+                     outputs, events, block_counts, block_size, cap, workers)
     return outputs, _dense_events(block_counts, cap, events), block_counts
 
 

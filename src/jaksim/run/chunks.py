@@ -80,7 +80,7 @@ def simulate_chunk(model: Model, arm: ArmSpec, cohort: Cohort, cap: int, schedul
     sched = schedule if schedule is not None else model.unvaccinated(len(cohort))
     inputs = chunk_inputs(prepared if prepared is not None else kernel_arm_inputs(model, arm), cohort, sched)
     while True:
-        patients, events, block_counts = simulate(inputs, BLOCK_SIZE, cap)
+        patients, events, block_counts = simulate(inputs, BLOCK_SIZE, cap, numba.get_num_threads())
         need = int(block_counts.max()) if block_counts.size else 0
         if need <= cap:
             break
