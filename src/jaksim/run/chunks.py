@@ -31,7 +31,9 @@ from jaksim.run.schedules import Schedules, with_disease_activity
 #: patients per parallel task of the kernel: 2,048 keeps per-block set-up (scratch clocks, first
 #: uniforms, the call into the patient loop with its flattened named inputs) small against the work
 #: (M0 kernel CPU, session 8: 1,024 cost 8-9% more, 4,096 about as much as 2,048 with only 16 tasks
-#: per chunk; earlier, 256 cost 3.5% more than 1,024) and 32 tasks per chunk of 65,536 to share
+#: per chunk; earlier, 256 cost 3.5% more than 1,024) and 128 tasks per chunk of 2**18 for the threads
+#: to take from (``kernel.atomic``; session 11 with those: 4,096 the same, 0.998 (CI 0.977-1.015),
+#: 1,024 3% slower)
 BLOCK_SIZE = 2048
 #: most events one patient may have (``model.bounds`` refuses models expecting more than a tenth
 #: of this), and the largest event buffer of a chunk: beyond either, an error instead of an ever
