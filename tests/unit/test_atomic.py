@@ -53,10 +53,12 @@ def test_returns_the_value_before_the_addition():
     assert c.tolist() == [7, 13]
 
 
-def test_only_int64_counters_compile():
+def test_only_int64_counters_and_integer_arguments_compile():
     @njit
-    def on_floats(c):
-        return fetch_add(c, 0, 1)
+    def add(c, i, v):
+        return fetch_add(c, i, v)
 
-    with pytest.raises(numba.core.errors.TypingError):
-        on_floats(np.zeros(1))
+    for counter, index, value in ((np.zeros(1), 0, 1), (np.zeros(1, dtype=np.int32), 0, 1),
+                                  (np.zeros(1, dtype=np.int64), 0.0, 1), (np.zeros(1, dtype=np.int64), 0, 1.5)):
+        with pytest.raises(numba.core.errors.TypingError):
+            add(counter, index, value)

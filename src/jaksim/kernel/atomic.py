@@ -21,8 +21,9 @@ from numba.extending import intrinsic
 
 def _fetch_add(typingctx, counter, index, value):
     """``counter[index] += value`` atomically; returns the value before (int64 arrays only)."""
-    if not (isinstance(counter, types.Array) and counter.dtype == types.int64):
-        return None
+    if not (isinstance(counter, types.Array) and counter.dtype == types.int64
+            and isinstance(index, types.Integer) and isinstance(value, types.Integer)):
+        return None       # numba reports a typing error: no signature for these arguments
     sig = types.int64(counter, index, value)
 
     def codegen(context, builder, signature, args):

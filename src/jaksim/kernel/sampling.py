@@ -223,9 +223,11 @@ def _block_events(events, lo, hi):
 @njit(parallel=True, **JIT)
 def _simulate_blocks(cohort, hazards, vaccination, consequences, keys, tables, outputs, events, block_counts,
                      block_size, cap, workers):
-    """Every block of the chunk, in parallel. Named tuples reach the parallel loop only as flat
-    arguments: numba's parfor lowering rejects nested ones, and one made inside this function and
-    written in the loop silently lost the writes (numba 0.68)."""
+    """Every block of the chunk, in parallel: ``workers`` tasks (one per thread), each taking the
+    next block from an atomic counter until none is left (``kernel.atomic``; a block's output does
+    not depend on the thread). Named tuples reach the parallel loop only as flat arguments: numba's
+    parfor lowering rejects nested ones, and one made inside this function and written in the loop
+    silently lost the writes (numba 0.68)."""
     n_blocks = block_counts.shape[0]
     next_block = np.zeros(1, dtype=np.int64)
     for _ in prange(min(workers, n_blocks)):
@@ -248,6 +250,8 @@ def simulate(inputs, block_size, cap, workers):
         Patients per parallel task.
     cap : int
         Event slots per block.
+    workers : int
+        Parallel tasks, one per numba thread (``numba.get_num_threads()``).
 
     Returns
     -------
