@@ -42,7 +42,7 @@ def cpu_times(n: int, variance: float, repeats: int) -> dict[str, list[float]]:
     for label, theta in (("without", 0.0), ("with", variance)):
         models[label] = jaksim_impl.load(m0.variant(n, 1, frailty=theta), 1)[0]
         jaksim_impl.first_call(models[label])
-    size = jaksim_impl.chunk_size()
+    size = jaksim_impl.chunk_size(models["without"])
     cohorts = [models["without"].cohort.block(s, min(n, s + size)) for s in range(0, n, size)]
     out: dict[str, list[float]] = {label: [] for label in models}
     for _ in range(repeats):

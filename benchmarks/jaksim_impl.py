@@ -15,19 +15,19 @@ from m0 import SCENARIO
 from tally import Tally
 
 #: patients per chunk: None for the default of the checkout measured (``jaksim run``'s
-#: ``--chunk-size``; 2**16 before session 11, when it was not in ``jaksim.run.settings``)
+#: ``--chunk-size``: 2**16 before session 11, then ``jaksim.run.settings``)
 CHUNK: int | None = None
 
 
-def chunk_size() -> int:
-    """Patients per chunk of ``simulate_only``: ``CHUNK``, else the checkout's default."""
+def chunk_size(model) -> int:
+    """Patients per chunk of ``simulate_only``: ``CHUNK``, else the checkout's default for the model."""
     if CHUNK is not None:
         return CHUNK
     try:
-        from jaksim.run.settings import DEFAULT_CHUNK_SIZE
+        from jaksim.run.settings import default_chunk_size
     except ImportError:
         return 1 << 16
-    return DEFAULT_CHUNK_SIZE
+    return default_chunk_size(len(model.arms))
 
 
 def load(yaml_text: str, threads: int | None):
@@ -83,7 +83,7 @@ def simulate_only(model, n: int) -> tuple[Tally, float, float]:
     prepared = chunk_loop.kernel_arm_inputs(model, arm) if hasattr(chunk_loop, "kernel_arm_inputs") else None
     extra = {"prepared": prepared} if prepared is not None else {}
     seconds = kernel = 0.0
-    size = chunk_size()
+    size = chunk_size(model)
     for start in range(0, n, size):
         t0 = time.perf_counter()
         cohort = model.cohort.block(start, min(n, start + size))

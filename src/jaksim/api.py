@@ -67,7 +67,8 @@ def run(scenario: Scenario | str | Path, *, n_patients: int | None = None, seed:
     threads : int, optional
         Numba threads (default: all cores).
     chunk_size : int, optional
-        Patients simulated per chunk (memory bound); None: the engine's default (65,536).
+        Patients simulated per chunk (memory bound); None: 2**18 patient-arms, at least 65,536
+        patients (``jaksim.run.settings.default_chunk_size``).
     progress : callable, optional
         Called with the number of patients finished after each chunk.
     reuse_freed_memory : bool
@@ -93,8 +94,7 @@ def run(scenario: Scenario | str | Path, *, n_patients: int | None = None, seed:
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     scenario = scenario.with_overrides(n_patients=n_patients, seed=seed, horizon_years=horizon_years)
-    return engine.run(scenario, out=out, overwrite=overwrite, threads=threads,
-                      chunk_size=engine.DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size,
+    return engine.run(scenario, out=out, overwrite=overwrite, threads=threads, chunk_size=chunk_size,
                       progress=progress, cycle_length=cycle_length)
 
 

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 
 from jaksim.errors import JaksimError
-from jaksim.run.settings import CHECKPOINT_PATIENTS, DEFAULT_CHUNK_SIZE
+from jaksim.run.settings import CHECKPOINT_PATIENTS, CHUNK_PATIENT_ARMS, MIN_DEFAULT_CHUNK
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Simulate infection risk in patients treated with JAK inhibitors.")
@@ -148,8 +148,10 @@ def run(
     evidence: str | None = typer.Option(None, "--evidence", help="Override the evidence set: relative_effects "
                                         "or programme_rates."),
     threads: int | None = typer.Option(None, "--threads", help="Numba threads (default: all cores)."),
-    chunk_size: int = typer.Option(DEFAULT_CHUNK_SIZE, "--chunk-size", parser=_count, metavar="N",
-                                    help="Patients simulated per chunk (memory bound)."),
+    chunk_size: int | None = typer.Option(None, "--chunk-size", parser=_count, metavar="N",
+                                           help=f"Patients simulated per chunk (memory bound; default: "
+                                           f"{CHUNK_PATIENT_ARMS:,} patient-arms, at least "
+                                           f"{MIN_DEFAULT_CHUNK:,} patients)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier jaksim result in --out."),
     resume: bool = typer.Option(False, "--resume", help="Continue a killed or interrupted run to --out from its "
                                 "last checkpoint (same scenario and options)."),

@@ -1,5 +1,6 @@
 """Run defaults (``jaksim.run.settings``): one definition used by the command line, the engine
-and the API, and a write queue whose memory bound does not grow with the chunk size."""
+and the API; a default chunk that holds patients x arms, not patients, to a bound; a write queue
+whose memory bound does not grow with the chunk size."""
 
 from __future__ import annotations
 
@@ -12,11 +13,23 @@ def test_command_line_engine_and_api_share_the_defaults():
     from jaksim import api, cli
 
     params = inspect.signature(cli.run).parameters
-    assert params["chunk_size"].default.default == settings.DEFAULT_CHUNK_SIZE
+    assert params["chunk_size"].default.default is None           # resolved from the model's arms
     assert params["checkpoint_every"].default.default == settings.CHECKPOINT_PATIENTS
-    assert inspect.signature(engine.run_to_folder).parameters["chunk_size"].default == settings.DEFAULT_CHUNK_SIZE
-    assert engine.DEFAULT_CHUNK_SIZE == settings.DEFAULT_CHUNK_SIZE
-    assert "engine.DEFAULT_CHUNK_SIZE" in inspect.getsource(api.run)
+    assert inspect.signature(engine.run_to_folder).parameters["chunk_size"].default is None
+    assert inspect.signature(engine.run).parameters["chunk_size"].default is None
+    assert inspect.signature(api.run).parameters["chunk_size"].default is None
+
+
+def test_default_chunk_holds_patient_arms_to_the_bound():
+    expected = {1: 1 << 18, 2: 1 << 17, 3: 1 << 16, 4: 1 << 16, 7: 1 << 16, 0: 1 << 18}
+    for arms, size in expected.items():
+        assert settings.default_chunk_size(arms) == size
+        assert size & (size - 1) == 0                               # a power of two
+    for arms in range(1, 40):
+        size = settings.default_chunk_size(arms)
+        assert size >= settings.MIN_DEFAULT_CHUNK
+        assert size * arms <= settings.CHUNK_PATIENT_ARMS or size == settings.MIN_DEFAULT_CHUNK
+        assert size * 2 * arms > settings.CHUNK_PATIENT_ARMS or size == settings.CHUNK_PATIENT_ARMS
 
 
 def test_write_queue_holds_about_the_same_rows_whatever_the_chunk_size():

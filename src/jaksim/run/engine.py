@@ -36,7 +36,7 @@ from jaksim.output.tables import event_batch, patient_batch, schemas
 from jaksim.run import checkpoint
 from jaksim.run.chunks import ArmChunk, Cohorts, run_chunks, set_threads
 from jaksim.run.schedules import Schedules, clinic_summary, screening_outcomes
-from jaksim.run.settings import CHECKPOINT_PATIENTS, DEFAULT_CHUNK_SIZE, pending_batches
+from jaksim.run.settings import CHECKPOINT_PATIENTS, default_chunk_size, pending_batches
 from jaksim.run.totals import RunState, RunTotals
 from jaksim.scenario.schema import Scenario
 
@@ -81,16 +81,17 @@ class SegmentWriters:
                                             item.phn, self.draw, item.economics))
 
 
-def check_settings(chunk_size: int, checkpoint_patients: int, threads: int | None) -> None:
-    """One-line errors for out-of-range run settings (before anything is written)."""
-    if chunk_size < 1 or chunk_size > 1 << 26:
+def check_settings(chunk_size: int | None, checkpoint_patients: int, threads: int | None) -> None:
+    """One-line errors for out-of-range run settings (before anything is written); a chunk size
+    of None is the default (``run.settings.default_chunk_size``)."""
+    if chunk_size is not None and (chunk_size < 1 or chunk_size > 1 << 26):
         raise JaksimError(f"--chunk-size {chunk_size} is out of range; allowed: 1 to {1 << 26}")
     if checkpoint_patients < 1:
         raise JaksimError(f"--checkpoint-every {checkpoint_patients} is out of range; allowed: 1 or more patients")
     set_threads(threads)
 
 
-def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SIZE, threads: int | None = None,
+def run_to_folder(model: Model, out: Path, *, chunk_size: int | None = None, threads: int | None = None,
                   overwrite: bool = False, draw: int = 0,
                   progress: Callable[[int], None] | None = None, resume: bool = False,
                   checkpoint_patients: int = CHECKPOINT_PATIENTS, cycle_length: float | None = None,
@@ -103,8 +104,11 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
         The resolved scenario (``spec.build_model``).
     out : Path
         Results folder; built in a hidden sibling and renamed into place when complete.
-    chunk_size, checkpoint_patients : int
-        Patients per kernel chunk (memory bound) and per checkpoint segment (Parquet part).
+    chunk_size : int, optional
+        Patients per kernel chunk (memory bound); None: ``run.settings.default_chunk_size`` of
+        the model's number of arms.
+    checkpoint_patients : int
+        Patients per checkpoint segment (Parquet part).
     threads : int, optional
         Numba threads (None: all cores).
     overwrite, resume : bool
@@ -128,6 +132,8 @@ def run_to_folder(model: Model, out: Path, *, chunk_size: int = DEFAULT_CHUNK_SI
             folder.release() if folder.resumed else folder.abort()
         raise
     n = model.scenario.n_patients
+    if chunk_size is None:
+        chunk_size = default_chunk_size(len(model.arms))
     folder = folder if folder is not None else OutputFolder(out, overwrite, resume=resume)
     opened: list[RowGroupWriter] = []              # writers to abort if the run fails
     queue = WriteQueue(pending_batches(chunk_size))
@@ -294,7 +300,7 @@ def read_dataset(out: Path, table: str) -> pa.Table:
 
 
 def run(scenario: Scenario, *, out: str | Path | None = None, overwrite: bool = False,
-        threads: int | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE,
+        threads: int | None = None, chunk_size: int | None = None,
         progress: Callable[[int], None] | None = None, cycle_length: float | None = None) -> RunResult:
     """Simulate a scenario; write to ``out`` if given, else to a temporary folder read back in memory."""
     if out is not None:
