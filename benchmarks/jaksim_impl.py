@@ -14,15 +14,10 @@ from pathlib import Path
 from m0 import SCENARIO
 from tally import Tally
 
-#: patients per chunk: None for the default of the checkout measured (``jaksim run``'s
-#: ``--chunk-size``: 2**16 before session 11, then ``jaksim.run.settings``)
-CHUNK: int | None = None
-
 
 def chunk_size(model) -> int:
-    """Patients per chunk of ``simulate_only``: ``CHUNK``, else the checkout's default for the model."""
-    if CHUNK is not None:
-        return CHUNK
+    """Patients per chunk of ``simulate_only``: the measured checkout's default for the model
+    (``jaksim run``'s ``--chunk-size``; 2**16 in checkouts before session 11)."""
     try:
         from jaksim.run.settings import default_chunk_size
     except ImportError:
