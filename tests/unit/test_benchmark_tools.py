@@ -65,3 +65,28 @@ def test_warm_pairs_runs_its_three_workers_end_to_end():
     for key in ("m0_vs_numpy", "frailty_slowdown"):
         assert res[key]["low"] <= res[key]["median"] <= res[key]["high"]
     assert "M0 vs NumPy" in warm_pairs.describe(res)
+
+
+@pytest.mark.slow
+def test_startup_floors_run_and_give_each_command_its_share_above_the_floor(tmp_path):
+    """``benchmarks/startup.py``: both floor programs (third-party imports only; the run's also
+    starts numba with a cached parallel function) exit 0, and a command's share above its floor is
+    the median of its per-round differences, with an interval around it."""
+    import subprocess
+
+    import startup
+    (tmp_path / "numba_floor.py").write_text(startup.NUMBA_FLOOR_MODULE)
+    argv = startup.cases(tmp_path / "run")
+    for name in ("libraries of validate (floor)", "libraries of a run (floor)"):
+        done = subprocess.run(argv[name], capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+    raw = {"python -c pass": {"seconds": [0.05] * 7, "other_load": [0.0] * 7},
+           "libraries of validate (floor)": {"seconds": [0.30 + 0.01 * i for i in range(7)], "other_load": [0.0] * 7},
+           "jaksim validate": {"seconds": [0.34 + 0.01 * i for i in range(7)], "other_load": [0.0] * 7}}
+    rows = {r["command"]: r for r in startup.summarise(raw)}
+    assert rows["jaksim validate"]["above_floor_seconds"] == pytest.approx(0.04)
+    low, high, _ = rows["jaksim validate"]["above_floor_interval"]
+    assert low == pytest.approx(0.04) and high == pytest.approx(0.04)
+    assert "above_floor_seconds" not in rows["python -c pass"]
+    assert "0.040 (0.040–0.040)" in startup.markdown(list(rows.values()), {
+        "repeats": 7, "cpus": 2, "loadavg_before": (0.0,), "loadavg_after": (0.0,), "label": "t", "started": "now"})
